@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from scheduler import __version__
-from scheduler.cli import bench, check, client, generate, serve, solve, validate
+from scheduler.cli import bench, check, client, generate, schema, serve, solve, validate
 
 __all__ = ["main"]
 
-_COMMANDS = (validate, generate, solve, check, bench, serve, client)
+_COMMANDS = (validate, schema, generate, solve, check, bench, serve, client)
 
 
 def build_parser() -> argparse.ArgumentParser:
