@@ -140,15 +140,31 @@ def add_room_capacity(
         if len(intervals) > 1:
             model.add_no_overlap(intervals)
     for (site, day), intervals in room_intervals.items():
-        fixed = [
-            model.new_fixed_size_interval_var(s, e - s, f"room_booking(site={site}, day={day})")
-            for s, e in problem.room_load.get((site, day), [])
-        ]
-        all_intervals = fixed + intervals
-        model.add_cumulative(
-            all_intervals, [1] * len(all_intervals), problem.instance.sites[site].rooms
-        )
+        rooms = problem.instance.sites[site].rooms
+        fixed: list[cp_model.IntervalVar] = []
+        demands: list[int] = []
+        for lo, hi, used in _room_profile(problem.room_load.get((site, day), []), rooms):
+            fixed.append(
+                model.new_fixed_size_interval_var(lo, hi - lo, f"rooms_in_use({site},{day})")
+            )
+            demands.append(used)
+        model.add_cumulative(fixed + intervals, demands + [1] * len(intervals), rooms)
     return start
+
+
+def _room_profile(spans: list[tuple[int, int]], rooms: int) -> list[tuple[int, int, int]]:
+    """The rooms the staying bookings use over a day as (start, end, rooms) steps, capped at
+    `rooms` so that an already over-booked moment blocks new sessions without making the model
+    infeasible."""
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    steps: list[tuple[int, int, int]] = []
+    level, previous = 0, None
+    for moment, delta in events:
+        if previous is not None and moment > previous and level > 0:
+            steps.append((previous, moment, min(level, rooms)))
+        level += delta
+        previous = moment
+    return steps
 
 
 def _objectives(

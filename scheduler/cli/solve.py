@@ -1,16 +1,155 @@
-"""`scheduler solve`: not written yet (owned by the work on it)."""
+"""`scheduler solve`: the weekly batch on an instance file, with progress and a summary.
+
+Progress lines go to stderr while CP-SAT improves; the summary (KPIs, the referrals flagged
+for frit valg or not bookable, solver statistics) to stdout; the solution JSON to a file.
+Exit code 0: solved (whatever the outcomes); 1: the instance has problems; 2: unreadable.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from scheduler.domain import Outcome, Solution, SolveOptions
+from scheduler.instance_io import DataFileError, load_instance, save_solution
+from scheduler.solve import Progress, solve
+from scheduler.validation import has_errors, validate_instance
+
+__all__ = ["format_summary", "register", "run"]
 
 
 def register(sub: Any) -> None:
-    """Add this subcommand to the parser (to be written)."""
-    _ = sub
+    """Add `solve` to the subcommands."""
+    parser = sub.add_parser(
+        "solve",
+        help="optimise first sessions for an instance file",
+        description=(
+            "Plan every referral's first session with CP-SAT: most on time first, then least "
+            "lateness, then waits, travel, specialists kept free and balanced load. "
+            "Deterministic with --workers 1 --seed N."
+        ),
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="instance JSON file")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="where to write the solution JSON (default: FILE's name with .solution.json, "
+        "in the current folder; '-' for stdout)",
+    )
+    parser.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds")
+    parser.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="CP-SAT workers (0: all cores)"
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(run=run)
+
+
+class _ProgressPrinter:
+    """Prints at most a few progress lines a second, always a stage's last."""
+
+    def __init__(self, out: TextIO, referrals: int) -> None:
+        self._out = out
+        self._referrals = referrals
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.3 and p.gap not in (0.0, None):
+            return
+        self._last = now
+        on_time = "?" if p.on_time is None else str(p.on_time)
+        bound = "" if p.on_time_bound is None else f" (bound {p.on_time_bound})"
+        gap = "" if p.gap is None else f", stage gap {p.gap:.1%}"
+        print(
+            f"[{p.elapsed_s:6.1f}s] {p.stage:<8} on time {on_time}/{self._referrals}{bound}{gap}",
+            file=self._out,
+            flush=True,
+        )
+
+
+def format_summary(solution: Solution) -> str:
+    """A readable summary: KPIs, the flagged and not bookable referrals, solver statistics."""
+    k, st = solution.kpis, solution.stats
+    lines = [
+        f"Solution for {solution.instance_name or 'instance'} (planned {solution.planning_date})",
+        f"  referrals        {k.referrals}",
+        f"  on time          {k.on_time} ({k.on_time_share:.1%})",
+        f"  frit valg        {k.free_choice_flagged}  (late, the citizen may choose a provider)",
+        f"  late, no right   {k.late_no_right}",
+        f"  not bookable     {k.not_bookable}",
+    ]
+    if k.wait_days_mean is not None:
+        lines.append(
+            f"  wait (days)      mean {k.wait_days_mean:.1f}, median {k.wait_days_median:.1f}, "
+            f"max {k.wait_days_max}"
+        )
+    if k.utilisation:
+        values = sorted(k.utilisation.values())
+        lines.append(
+            f"  utilisation      min {values[0]:.0%}, median {values[len(values) // 2]:.0%}, "
+            f"max {values[-1]:.0%}"
+        )
+    flagged = [
+        a
+        for a in solution.assignments
+        if a.outcome in (Outcome.LATE_FREE_CHOICE, Outcome.NOT_BOOKABLE, Outcome.LATE_NO_RIGHT)
+    ]
+    if flagged:
+        lines += ["", f"{'referral':<14} {'outcome':<17} {'deadline':<10} {'offer':<16} reason"]
+        for a in sorted(flagged, key=lambda a: (a.outcome.value, a.deadline, a.referral_id)):
+            offer = a.start.strftime("%Y-%m-%d %H:%M") if a.start else "-"
+            why = (a.reason.value if a.reason else "") + (f": {a.detail}" if a.detail else "")
+            answer = f"; answer by {a.answer_by:%Y-%m-%d %H:%M}" if a.answer_by else ""
+            lines.append(
+                f"{a.referral_id:<14} {a.outcome.value:<17} {a.deadline!s:<10} {offer:<16} "
+                f"{why}{answer}"
+            )
+    gap = "-" if st.gap is None else f"{st.gap:.2%}"
+    lines += [
+        "",
+        f"Solver: {st.method} {st.status}{' (proven optimal)' if st.proven_optimal else ''}, "
+        f"on-time bound {st.on_time_bound}, gap {gap}, {st.wall_time_s:.1f}s, "
+        f"{st.variables} variables, {st.constraints} constraints, "
+        f"workers {st.workers or 'all'}, seed {st.seed}",
+    ]
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    _ = args
-    return 2
+    try:
+        instance = load_instance(args.file)
+    except DataFileError as exc:
+        for problem in exc.problems:
+            print(f"{exc.source}: {problem}", file=sys.stderr)
+        return 2 if exc.unreadable else 1
+    findings = validate_instance(instance)
+    if has_errors(findings):
+        for finding in findings:
+            print(f"{args.file}: {finding}", file=sys.stderr)
+        print(f"{args.file}: not solved: fix the errors above", file=sys.stderr)
+        return 1
+    if args.time_limit <= 0 or args.workers < 0 or args.seed < 0:
+        print("--time-limit must be > 0, --workers and --seed >= 0", file=sys.stderr)
+        return 2
+    options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
+    progress = None if args.quiet else _ProgressPrinter(sys.stderr, len(instance.referrals))
+    solution = solve(instance, options, on_progress=progress)
+    to_stdout = args.output is not None and str(args.output) == "-"
+    summary_out = sys.stderr if to_stdout else sys.stdout
+    print(format_summary(solution), file=summary_out)
+    if to_stdout:
+        sys.stdout.write(solution.model_dump_json(indent=2) + "\n")
+        return 0
+    output = args.output or Path(args.file.name.removesuffix(".json") + ".solution.json")
+    try:
+        save_solution(solution, output)
+    except DataFileError as exc:
+        print(f"{exc.source}: {'; '.join(exc.problems)}", file=sys.stderr)
+        return 2
+    print(f"\nSolution written to {output}", file=summary_out)
+    return 0
