@@ -111,7 +111,10 @@ def add_gap_capacity(
 
 
 def add_room_capacity(
-    model: cp_model.CpModel, problem: Problem, x: dict[Key, cp_model.IntVar]
+    model: cp_model.CpModel,
+    problem: Problem,
+    x: dict[Key, cp_model.IntVar],
+    critical: set[tuple[int, date]],
 ) -> dict[Key, cp_model.IntVar]:
     """Where rooms could run out, place sessions to the minute and cap rooms in use.
 
@@ -124,7 +127,7 @@ def add_room_capacity(
     room_intervals: dict[tuple[int, date], list[cp_model.IntervalVar]] = defaultdict(list)
     for g, keys in _by_gap(problem, list(x)).items():
         gap = problem.gaps[g]
-        if not problem.critical.get((gap.site, gap.day), False):
+        if (gap.site, gap.day) not in critical:
             continue
         intervals = []
         for key in keys:
@@ -221,16 +224,48 @@ def _objectives(
     return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
 
 
-def build_model(problem: Problem, weights: ObjectiveWeights) -> FirstSessionModel:
-    """Build the CP-SAT model for a prepared problem (no objective set yet: see solve)."""
+def _critical_site_days(problem: Problem, keys: list[Key]) -> set[tuple[int, date]]:
+    """Site-days where rooms could run out given these candidates: at some moment the rooms
+    used by staying bookings plus the gaps that could hold a session at the site exceed the
+    rooms. A tighter test than :attr:`Problem.critical`, which counts every free gap."""
+    gaps = {
+        problem.candidates[r][k].gap for r, k in keys if not problem.candidates[r][k].at_home
+    }
+    events: dict[tuple[int, date], list[tuple[int, int]]] = defaultdict(list)
+    for g in gaps:
+        gap = problem.gaps[g]
+        events[(gap.site, gap.day)] += [(gap.start, 1), (gap.end, -1)]
+    critical: set[tuple[int, date]] = set()
+    for key, evs in events.items():
+        evs += [(s, 1) for s, _ in problem.room_load.get(key, [])]
+        evs += [(e, -1) for _, e in problem.room_load.get(key, [])]
+        level = peak = 0
+        for _, delta in sorted(evs):
+            level += delta
+            peak = max(peak, level)
+        if peak > problem.instance.sites[key[0]].rooms:
+            critical.add(key)
+    return critical
+
+
+def build_model(
+    problem: Problem, weights: ObjectiveWeights, *, on_time_only: bool = False
+) -> FirstSessionModel:
+    """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
+
+    `on_time_only` keeps just the candidates on or before each deadline: enough to find the
+    most referrals on time (a late session never helps that count, and leaving it out is
+    always feasible), in a much smaller model.
+    """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
     for r, cands in enumerate(problem.candidates):
-        for k in range(len(cands)):
-            x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
+        for k, cand in enumerate(cands):
+            if cand.on_time or not on_time_only:
+                x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
     add_gap_capacity(model, problem, x)
-    start = add_room_capacity(model, problem, x)
+    start = add_room_capacity(model, problem, x, _critical_site_days(problem, list(x)))
     objectives = _objectives(model, problem, x, assigned, weights)
     return FirstSessionModel(
         problem=problem, model=model, x=x, start=start, objectives=objectives, assigned=assigned

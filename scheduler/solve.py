@@ -14,21 +14,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
 
-from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
+from scheduler.domain import Assignment, Instance, Outcome, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
 from scheduler.model import FirstSessionModel, Key, build_model
 from scheduler.slots import Candidate, Problem, candidates_for, prepare
 
 __all__ = ["Progress", "solve"]
-
-_STAGES = (("on_time", 0.6), ("lateness", 0.25), ("tail", 0.15))
-"""Stages in priority order, with their share of the time limit (unused time flows on)."""
 
 
 @dataclass(frozen=True)
@@ -86,17 +83,28 @@ def _gap(value: float | None, bound: float | None) -> float | None:
     return abs(bound - value) / max(1.0, abs(bound))
 
 
-def _greedy_hint(problem: Problem) -> dict[Key, int]:
-    """Earliest deadline first, each referral into its earliest gap with room left (a hint:
-    rooms are not checked, CP-SAT repairs what does not fit)."""
+def _greedy_hint(problem: Problem, keys: Iterable[Key], taken: dict[Key, int]) -> dict[Key, int]:
+    """Complete a plan greedily: keep `taken`, then earliest deadline first, each referral into
+    its earliest gap with time left (a hint only: rooms are not checked, CP-SAT repairs it)."""
     left = {g.index: g.length for g in problem.gaps}
-    order = sorted(
-        (r for r, c in enumerate(problem.candidates) if c),
-        key=lambda r: (problem.dates[r].deadline, len(problem.candidates[r])),
-    )
     hint: dict[Key, int] = {}
+    booked: set[int] = set()
+    for key, value in taken.items():
+        if value:
+            cand = problem.candidates[key[0]][key[1]]
+            left[cand.gap] -= cand.length
+            hint[key] = 1
+            booked.add(key[0])
+    allowed: dict[int, list[int]] = defaultdict(list)
+    for r, k in keys:
+        allowed[r].append(k)
+    order = sorted(
+        (r for r in allowed if r not in booked),
+        key=lambda r: (problem.dates[r].deadline, len(allowed[r])),
+    )
     for r in order:
-        for k, cand in enumerate(problem.candidates[r]):
+        for k in sorted(allowed[r]):
+            cand = problem.candidates[r][k]
             if left[cand.gap] >= cand.length:
                 left[cand.gap] -= cand.length
                 hint[(r, k)] = 1
@@ -117,6 +125,83 @@ _STATUS = {
     cp_model.MODEL_INVALID: "MODEL_INVALID",
     cp_model.UNKNOWN: "UNKNOWN",
 }
+
+
+@dataclass
+class _Run:
+    """The solve loop's state: the best verified plan so far and what is known of it."""
+
+    started: float
+    options: SolveOptions
+    on_progress: Callable[[Progress], None] | None
+    chosen: dict[Key, int] = field(default_factory=dict)
+    starts: dict[Key, int] = field(default_factory=dict)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    proven: bool = True
+    status: str = "OPTIMAL"
+    on_time: int | None = None
+    on_time_bound: int | None = None
+    objective: float | None = None
+    bound: float | None = None
+
+    def remaining(self) -> float:
+        return max(0.05, self.options.time_limit_s - (time.monotonic() - self.started))
+
+    def stage(
+        self,
+        solver: cp_model.CpSolver,
+        fsm: FirstSessionModel,
+        name: str,
+        share: float,
+        hint: dict[Key, int],
+    ) -> bool:
+        """Solve one stage; keep its plan if it found one; fix its objective for later
+        stages. Returns whether a plan was found."""
+        expr = getattr(fsm.objectives, name)
+        if name == "on_time":
+            fsm.model.maximize(expr)
+        else:
+            fsm.model.minimize(expr)
+        _apply_hint(fsm, hint)
+        solver.parameters.max_time_in_seconds = self.remaining() * share
+        callback = _Callback(fsm, name, self.started, self.on_progress, self.on_time_bound)
+        status = solver.solve(fsm.model, callback)
+        info: dict[str, Any] = {
+            "stage": name,
+            "status": _STATUS.get(status, "UNKNOWN"),
+            "wall_time_s": round(solver.wall_time, 3),
+            "variables": len(fsm.model.proto.variables),
+            "constraints": len(fsm.model.proto.constraints),
+        }
+        self.stages.append(info)
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        if not found:
+            self.proven = False
+            self.status = "FEASIBLE" if self.chosen else info["status"]
+            return False
+        value, bound = solver.objective_value, solver.best_objective_bound
+        info.update(objective=value, bound=bound)
+        self.chosen = {key: int(solver.boolean_value(var)) for key, var in fsm.x.items()}
+        self.starts = {key: int(solver.value(var)) for key, var in fsm.start.items()}
+        if name == "on_time":
+            self.on_time, self.on_time_bound = round(value), int(bound + 1e-6)
+            self.objective, self.bound = value, bound
+        if status != cp_model.OPTIMAL:
+            self.proven = False
+            self.status = "FEASIBLE"
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(
+                    elapsed_s=time.monotonic() - self.started,
+                    stage=name,
+                    on_time=self.on_time,
+                    on_time_bound=self.on_time_bound,
+                    objective=value,
+                    bound=bound,
+                    gap=_gap(value, bound),
+                )
+            )
+        return True
 
 
 def _place(
@@ -174,13 +259,11 @@ def solve(
     """Plan every referral's first session. `stop.set()` from another thread ends the search
     promptly; the best plan found so far is returned, marked as not proven."""
     options = options or SolveOptions()
-    started = time.monotonic()
+    run = _Run(started=time.monotonic(), options=options, on_progress=on_progress)
     problem = prepare(instance, late_days=options.late_days)
-    fsm = build_model(problem, options.weights)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = options.workers
     solver.parameters.random_seed = options.seed
-    solver.parameters.log_search_progress = False
     stop = stop or threading.Event()
     done = threading.Event()
 
@@ -192,86 +275,34 @@ def solve(
 
     watcher = threading.Thread(target=watch, name="solve-stop-watcher", daemon=True)
     watcher.start()
-
-    hint = _greedy_hint(problem)
-    chosen: dict[Key, int] = {}
-    """The best verified plan so far (none until a stage finds one)."""
-    starts: dict[Key, int] = {}
-    stages: list[dict[str, Any]] = []
-    status_name = "OPTIMAL"
-    proven = True
-    on_time_value: int | None = None
-    on_time_bound: int | None = None
-    objective: float | None = None
-    bound: float | None = None
+    size = {"variables": 0, "constraints": 0}
     try:
-        for position, (stage, share) in enumerate(_STAGES):
-            if stop.is_set():
-                proven = False
-                status_name = "STOPPED"
-                break
-            if not fsm.x:
-                break
-            expr = getattr(fsm.objectives, stage)
-            if stage == "on_time":
-                fsm.model.maximize(expr)
-            else:
-                fsm.model.minimize(expr)
-            _apply_hint(fsm, chosen or hint)
-            elapsed = time.monotonic() - started
-            remaining = max(0.05, options.time_limit_s - elapsed)
-            later = sum(s for _, s in _STAGES[position:])
-            solver.parameters.max_time_in_seconds = remaining * share / later
-            callback = _Callback(fsm, stage, started, on_progress, on_time_bound)
-            status = solver.solve(fsm.model, callback)
-            name = _STATUS.get(status, "UNKNOWN")
-            stage_info: dict[str, Any] = {
-                "stage": stage,
-                "status": name,
-                "wall_time_s": round(solver.wall_time, 3),
-            }
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                value = solver.objective_value
-                stage_bound = solver.best_objective_bound
-                stage_info.update(objective=value, bound=stage_bound)
-                chosen = {key: int(solver.boolean_value(var)) for key, var in fsm.x.items()}
-                starts = {key: int(solver.value(var)) for key, var in fsm.start.items()}
-                int_value = round(value)
-                if stage == "on_time":
-                    on_time_value = int_value
-                    on_time_bound = int(stage_bound + 1e-6)
-                    objective, bound = value, stage_bound
-                    fsm.model.add(expr >= int_value)
-                else:
-                    fsm.model.add(expr <= int_value)
-                if status != cp_model.OPTIMAL:
-                    proven = False
-                    status_name = "FEASIBLE"
-            else:
-                # No solution in the time given: keep the previous stage's plan.
-                proven = False
-                status_name = "FEASIBLE" if stages else name
-            stages.append(stage_info)
-            if on_progress is not None:
-                on_progress(
-                    Progress(
-                        elapsed_s=time.monotonic() - started,
-                        stage=stage,
-                        on_time=on_time_value,
-                        on_time_bound=on_time_bound,
-                        objective=stage_info.get("objective"),
-                        bound=stage_info.get("bound"),
-                        gap=_gap(stage_info.get("objective"), stage_info.get("bound")),
-                    )
-                )
-        if stop.is_set() and status_name != "STOPPED":
-            proven = False
-            status_name = "STOPPED"
+        # Stage 1 on the on-time candidates alone; stages 2 and 3 on all, keeping stage 1's count.
+        first = build_model(problem, options.weights, on_time_only=True)
+        if first.x:
+            run.stage(solver, first, "on_time", 0.6, _greedy_hint(problem, first.x, {}))
+        else:
+            run.on_time = run.on_time_bound = 0
+            run.objective = run.bound = 0.0
+        full = build_model(problem, options.weights)
+        size = {
+            "variables": len(full.model.proto.variables),
+            "constraints": len(full.model.proto.constraints),
+        }
+        if full.x and not stop.is_set():
+            full.model.add(full.objectives.on_time >= (run.on_time or 0))
+            hint = _greedy_hint(problem, full.x, run.chosen)
+            if run.stage(solver, full, "lateness", 0.6, hint) and not stop.is_set():
+                full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
+                run.stage(solver, full, "tail", 1.0, run.chosen)
+        final = full
     finally:
         done.set()
         watcher.join()
+    if stop.is_set():
+        run.proven, run.status = False, "STOPPED"
 
-    placed = _place(fsm, chosen, starts)
+    placed = _place(final, run.chosen, run.starts)
     repaired = _repair(problem, placed)
     assignments: list[Assignment] = []
     for r in range(len(instance.referrals)):
@@ -282,24 +313,20 @@ def solve(
             assignments.append(problem.assignment(r, cand, start))
         else:
             assignments.append(problem.assignment(r, None, None))
-    if not fsm.x:
-        status_name, proven = "OPTIMAL", True
-        on_time_value = on_time_bound = 0
-        objective = bound = 0.0
     stats = SolverStats(
         method="cp-sat",
-        status=status_name,
-        proven_optimal=proven,
-        objective=objective,
-        best_bound=bound,
-        gap=_gap(objective, bound),
-        on_time_bound=(on_time_bound or 0) + _fixed_on_time(assignments),
-        wall_time_s=round(time.monotonic() - started, 3),
-        variables=len(fsm.model.proto.variables),
-        constraints=len(fsm.model.proto.constraints),
+        status=run.status,
+        proven_optimal=run.proven,
+        objective=run.objective,
+        best_bound=run.bound,
+        gap=_gap(run.objective, run.bound),
+        on_time_bound=(run.on_time_bound or 0) + _fixed_on_time(assignments),
+        wall_time_s=round(time.monotonic() - run.started, 3),
+        variables=size["variables"],
+        constraints=size["constraints"],
         workers=options.workers,
         seed=options.seed,
-        stages=[*stages, {"stage": "repair", "booked": repaired}],
+        stages=[*run.stages, {"stage": "repair", "booked": repaired}],
     )
     return Solution(
         instance_name=instance.name,
@@ -311,4 +338,4 @@ def solve(
 
 
 def _fixed_on_time(assignments: list[Assignment]) -> int:
-    return sum(1 for a in assignments if a.fixed and a.outcome.value == "on_time")
+    return sum(1 for a in assignments if a.fixed and a.outcome is Outcome.ON_TIME)
