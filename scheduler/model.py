@@ -5,8 +5,9 @@ at most one per referral. Constraint families, each a small builder:
 
 - :func:`add_one_session_per_referral`
 - :func:`add_gap_capacity`: sessions in one therapist's free gap fit back to back (exact).
-- :func:`add_room_capacity`: where rooms could run out, sessions get exact start minutes, no
-  overlap per gap and a cumulative per site and day over the rooms, with the bookings that stay.
+- :func:`add_room_capacity`: in gaps that meet a moment where rooms could run out, sessions
+  get exact start minutes, no overlap per gap and a cumulative per site and day over the rooms,
+  with the bookings that stay.
 
 Objective terms (:class:`Objectives`) follow the priority order: on-time count, lateness (an
 unbooked referral counts as later than any booking in the horizon), then a weighted tail of
@@ -114,20 +115,21 @@ def add_room_capacity(
     model: cp_model.CpModel,
     problem: Problem,
     x: dict[Key, cp_model.IntVar],
-    critical: set[tuple[int, date]],
+    critical: set[int],
 ) -> dict[Key, cp_model.IntVar]:
     """Where rooms could run out, place sessions to the minute and cap rooms in use.
 
-    Returns the start-minute variables it created. In a critical site-day every candidate in a
-    gap there gets an optional interval; a gap's intervals do not overlap (one therapist), and
-    the site's sessions plus the bookings that stay never use more than `rooms` at once. Home
-    visits use the therapist's time but no room.
+    Returns the start-minute variables it created. Every candidate in a `critical` gap gets an
+    optional interval; a gap's intervals do not overlap (one therapist), and per site and day
+    these sessions plus the bookings that stay never use more than `rooms` at once. Home visits
+    use the therapist's time but no room. Sessions in other gaps never meet a moment where
+    rooms could run out (see :func:`_critical_gaps`), so they need no interval.
     """
     start: dict[Key, cp_model.IntVar] = {}
     room_intervals: dict[tuple[int, date], list[cp_model.IntervalVar]] = defaultdict(list)
     for g, keys in _by_gap(problem, list(x)).items():
         gap = problem.gaps[g]
-        if (gap.site, gap.day) not in critical:
+        if g not in critical:
             continue
         intervals = []
         for key in keys:
@@ -224,27 +226,33 @@ def _objectives(
     return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
 
 
-def _critical_site_days(problem: Problem, keys: list[Key]) -> set[tuple[int, date]]:
-    """Site-days where rooms could run out given these candidates: at some moment the rooms
-    used by staying bookings plus the gaps that could hold a session at the site exceed the
-    rooms. A tighter test than :attr:`Problem.critical`, which counts every free gap."""
-    gaps = {
-        problem.candidates[r][k].gap for r, k in keys if not problem.candidates[r][k].at_home
-    }
-    events: dict[tuple[int, date], list[tuple[int, int]]] = defaultdict(list)
+def _critical_gaps(problem: Problem, keys: list[Key]) -> set[int]:
+    """The gaps whose sessions could meet a full site: those that overlap a moment where the
+    rooms used by staying bookings plus the gaps that could hold a session at the site exceed
+    the rooms. Elsewhere rooms cannot run out, whatever is placed, so sessions in other gaps
+    need no exact minutes (a tighter test than :attr:`Problem.critical`)."""
+    gaps = {problem.candidates[r][k].gap for r, k in keys if not problem.candidates[r][k].at_home}
+    by_site_day: dict[tuple[int, date], list[int]] = defaultdict(list)
     for g in gaps:
-        gap = problem.gaps[g]
-        events[(gap.site, gap.day)] += [(gap.start, 1), (gap.end, -1)]
-    critical: set[tuple[int, date]] = set()
-    for key, evs in events.items():
-        evs += [(s, 1) for s, _ in problem.room_load.get(key, [])]
-        evs += [(e, -1) for _, e in problem.room_load.get(key, [])]
-        level = peak = 0
-        for _, delta in sorted(evs):
+        by_site_day[(problem.gaps[g].site, problem.gaps[g].day)].append(g)
+    critical: set[int] = set()
+    for key, members in by_site_day.items():
+        rooms = problem.instance.sites[key[0]].rooms
+        spans = [(problem.gaps[g].start, problem.gaps[g].end) for g in members]
+        spans += problem.room_load.get(key, [])
+        if len(spans) <= rooms:
+            continue
+        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+        over: list[tuple[int, int]] = []
+        level = 0
+        for i, (moment, delta) in enumerate(events):
             level += delta
-            peak = max(peak, level)
-        if peak > problem.instance.sites[key[0]].rooms:
-            critical.add(key)
+            if level > rooms and i + 1 < len(events) and events[i + 1][0] > moment:
+                over.append((moment, events[i + 1][0]))
+        for g in members:
+            gap = problem.gaps[g]
+            if any(lo < gap.end and gap.start < hi for lo, hi in over):
+                critical.add(g)
     return critical
 
 
@@ -265,7 +273,7 @@ def build_model(
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
     add_gap_capacity(model, problem, x)
-    start = add_room_capacity(model, problem, x, _critical_site_days(problem, list(x)))
+    start = add_room_capacity(model, problem, x, _critical_gaps(problem, list(x)))
     objectives = _objectives(model, problem, x, assigned, weights)
     return FirstSessionModel(
         problem=problem, model=model, x=x, start=start, objectives=objectives, assigned=assigned

@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
 
+from scheduler.baseline import FreeTime
 from scheduler.domain import Assignment, Instance, Outcome, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
 from scheduler.model import FirstSessionModel, Key, build_model
@@ -83,33 +84,47 @@ def _gap(value: float | None, bound: float | None) -> float | None:
     return abs(bound - value) / max(1.0, abs(bound))
 
 
-def _greedy_hint(problem: Problem, keys: Iterable[Key], taken: dict[Key, int]) -> dict[Key, int]:
-    """Complete a plan greedily: keep `taken`, then earliest deadline first, each referral into
-    its earliest gap with time left (a hint only: rooms are not checked, CP-SAT repairs it)."""
-    left = {g.index: g.length for g in problem.gaps}
-    hint: dict[Key, int] = {}
-    booked: set[int] = set()
-    for key, value in taken.items():
-        if value:
-            cand = problem.candidates[key[0]][key[1]]
-            left[cand.gap] -= cand.length
-            hint[key] = 1
-            booked.add(key[0])
-    allowed: dict[int, list[int]] = defaultdict(list)
-    for r, k in keys:
-        allowed[r].append(k)
+Plan = dict[int, tuple[int, int]]
+"""Per booked referral: (candidate index, start minute of its use of the gap)."""
+
+
+def _greedy(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool) -> None:
+    """Add to `plan`, earliest deadline first, each unplanned referral's earliest candidate
+    that still fits exactly (therapist and rooms, via `free`). With `on_time_only`, only
+    candidates on or before the deadline are tried."""
     order = sorted(
-        (r for r in allowed if r not in booked),
-        key=lambda r: (problem.dates[r].deadline, len(allowed[r])),
+        (r for r, cands in enumerate(problem.candidates) if cands and r not in plan),
+        key=lambda r: (problem.dates[r].deadline, len(problem.candidates[r]), r),
     )
     for r in order:
-        for k in sorted(allowed[r]):
-            cand = problem.candidates[r][k]
-            if left[cand.gap] >= cand.length:
-                left[cand.gap] -= cand.length
-                hint[(r, k)] = 1
+        for k, cand in enumerate(problem.candidates[r]):
+            if on_time_only and not cand.on_time:
                 break
-    return hint
+            start = free.earliest_start(cand)
+            if start is not None:
+                free.book(cand, start)
+                plan[r] = (k, start)
+                break
+
+
+def _complete(problem: Problem, plan: Plan) -> Plan:
+    """`plan` with every referral it leaves out given its earliest fitting candidate, those
+    that can still be on time first: a complete, feasible plan."""
+    free = FreeTime(problem)
+    for r, (k, start) in plan.items():
+        free.book(problem.candidates[r][k], start)
+    out = dict(plan)
+    _greedy(problem, free, out, on_time_only=True)
+    _greedy(problem, free, out, on_time_only=False)
+    return out
+
+
+def _hint(plan: Plan) -> dict[Key, int]:
+    return {(r, k): 1 for r, (k, _) in plan.items()}
+
+
+def _on_time(problem: Problem, plan: Plan) -> int:
+    return sum(1 for r, (k, _) in plan.items() if problem.candidates[r][k].on_time)
 
 
 def _apply_hint(fsm: FirstSessionModel, chosen: dict[Key, int]) -> None:
@@ -204,50 +219,47 @@ class _Run:
         return True
 
 
-def _place(
-    fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int]
-) -> dict[int, tuple[Candidate, int]]:
-    """Start minute per booked referral: the solver's where exact, else packed in the gap."""
+def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int]) -> Plan:
+    """The plan of a CP-SAT solution: the solver's start where exact, else packed back to
+    back from the gap's start (exact: the gap's knapsack guarantees they fit)."""
     problem = fsm.problem
-    placed: dict[int, tuple[Candidate, int]] = {}
+    plan: Plan = {}
     per_gap: dict[int, list[Key]] = defaultdict(list)
     for key, value in chosen.items():
         if not value:
             continue
         if key in starts:
-            placed[key[0]] = (fsm.candidate(key), starts[key])
+            plan[key[0]] = (key[1], starts[key])
         else:
             per_gap[fsm.candidate(key).gap].append(key)
     for g, keys in per_gap.items():
         cursor = problem.gaps[g].start
         for key in sorted(keys, key=lambda k: (problem.dates[k[0]].deadline, k[0])):
-            cand = fsm.candidate(key)
-            placed[key[0]] = (cand, cursor)
-            cursor += cand.length
-    return placed
+            plan[key[0]] = (key[1], cursor)
+            cursor += fsm.candidate(key).length
+    return plan
 
 
-def _repair(problem: Problem, placed: dict[int, tuple[Candidate, int]]) -> int:
-    """Book referrals the model left unbooked (their candidates were cut to the first late
-    days) into the earliest free time left anywhere in the horizon, outside room-critical
-    site-days (where rooms would need the exact model). Returns how many were booked."""
-    used_until = {g.index: g.start for g in problem.gaps}
-    for cand, start in placed.values():
-        used_until[cand.gap] = max(used_until[cand.gap], start + cand.length)
-    repaired = 0
+def _repair(problem: Problem, plan: Plan) -> dict[int, tuple[Candidate, int]]:
+    """The final sessions: `plan`, plus referrals it leaves unbooked (their candidates were
+    cut to the first late days) booked into the earliest time still free anywhere in the
+    horizon, rooms checked exactly."""
+    free = FreeTime(problem)
+    placed: dict[int, tuple[Candidate, int]] = {}
+    for r, (k, start) in plan.items():
+        cand = problem.candidates[r][k]
+        free.book(cand, start)
+        placed[r] = (cand, start)
     for r, cands in enumerate(problem.candidates):
         if r in placed or not cands:
             continue
         for cand in candidates_for(problem.instance, r, problem.dates[r], problem.gaps, None):
-            gap = problem.gaps[cand.gap]
-            start = used_until[cand.gap]
-            if problem.critical.get((gap.site, gap.day), False) or start + cand.length > gap.end:
-                continue
-            placed[r] = (cand, start)
-            used_until[cand.gap] = start + cand.length
-            repaired += 1
-            break
-    return repaired
+            fit = free.earliest_start(cand)
+            if fit is not None:
+                free.book(cand, fit)
+                placed[r] = (cand, fit)
+                break
+    return placed
 
 
 def solve(
@@ -278,12 +290,25 @@ def solve(
     size = {"variables": 0, "constraints": 0}
     try:
         # Stage 1 on the on-time candidates alone; stages 2 and 3 on all, keeping stage 1's count.
+        # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
+        plan = _complete(problem, {})
+        run.on_time = _on_time(problem, plan)
+        run.objective = float(run.on_time)
+        if on_progress is not None:
+            on_progress(
+                Progress(
+                    time.monotonic() - run.started, "greedy", run.on_time, None, None, None, None
+                )
+            )
         first = build_model(problem, options.weights, on_time_only=True)
         if first.x:
-            run.stage(solver, first, "on_time", 0.6, _greedy_hint(problem, first.x, {}))
+            # The greedy count is feasible: a valid cut that also points the search upwards.
+            first.model.add(first.objectives.on_time >= run.on_time)
+            on_time_part = {r: p for r, p in plan.items() if problem.candidates[r][p[0]].on_time}
+            if run.stage(solver, first, "on_time", 0.6, _hint(on_time_part)):
+                plan = _complete(problem, _place(first, run.chosen, run.starts))
         else:
-            run.on_time = run.on_time_bound = 0
-            run.objective = run.bound = 0.0
+            run.on_time_bound, run.bound = 0, 0.0
         full = build_model(problem, options.weights)
         size = {
             "variables": len(full.model.proto.variables),
@@ -291,19 +316,20 @@ def solve(
         }
         if full.x and not stop.is_set():
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
-            hint = _greedy_hint(problem, full.x, run.chosen)
-            if run.stage(solver, full, "lateness", 0.6, hint) and not stop.is_set():
-                full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
-                run.stage(solver, full, "tail", 1.0, run.chosen)
-        final = full
+            if run.stage(solver, full, "lateness", 0.6, _hint(plan)):
+                plan = _place(full, run.chosen, run.starts)
+                if not stop.is_set():
+                    full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
+                    if run.stage(solver, full, "tail", 1.0, run.chosen):
+                        plan = _place(full, run.chosen, run.starts)
     finally:
         done.set()
         watcher.join()
     if stop.is_set():
         run.proven, run.status = False, "STOPPED"
 
-    placed = _place(final, run.chosen, run.starts)
-    repaired = _repair(problem, placed)
+    placed = _repair(problem, plan)
+    repaired = len(placed) - len(plan)
     assignments: list[Assignment] = []
     for r in range(len(instance.referrals)):
         if r in problem.fixed:
