@@ -387,9 +387,15 @@ class SolverStats(_Model):
     method: str = "cp-sat"
     status: str
     proven_optimal: bool = False
-    objective: float | None = None
-    best_bound: float | None = None
-    gap: float | None = Field(default=None, description="Relative gap on the on-time count.")
+    objective: float | None = Field(
+        default=None, description="The first priority's value: referrals on time."
+    )
+    best_bound: float | None = Field(
+        default=None, description="Proven upper bound on referrals on time."
+    )
+    gap: float | None = Field(
+        default=None, description="(bound - objective) / bound on the on-time count."
+    )
     on_time_bound: int | None = Field(
         default=None, description="Upper bound on referrals that can start on time."
     )

@@ -21,7 +21,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from scheduler.baseline import FreeTime
-from scheduler.domain import Assignment, Instance, Outcome, Solution, SolveOptions, SolverStats
+from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
 from scheduler.model import FirstSessionModel, Key, build_model
 from scheduler.slots import Candidate, Problem, candidates_for, prepare
@@ -43,39 +43,19 @@ class Progress:
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
-    def __init__(
-        self,
-        fsm: FirstSessionModel,
-        stage: str,
-        started: float,
-        on_progress: Callable[[Progress], None] | None,
-        on_time_bound: int | None,
-    ) -> None:
+    """Reports each improving CP-SAT solution as progress."""
+
+    def __init__(self, run: _Run, fsm: FirstSessionModel, stage: str) -> None:
         super().__init__()
         self._on_time_vars = [var for key, var in fsm.x.items() if fsm.candidate(key).on_time]
+        self._run = run
         self._stage = stage
-        self._started = started
-        self._on_progress = on_progress
-        self._on_time_bound = on_time_bound
 
     def on_solution_callback(self) -> None:
-        if self._on_progress is None:
-            return
         on_time = sum(self.boolean_value(v) for v in self._on_time_vars)
         bound = self.best_objective_bound
-        objective = self.objective_value
-        on_time_bound = int(bound + 1e-6) if self._stage == "on_time" else self._on_time_bound
-        self._on_progress(
-            Progress(
-                elapsed_s=time.monotonic() - self._started,
-                stage=self._stage,
-                on_time=on_time,
-                on_time_bound=on_time_bound,
-                objective=objective,
-                bound=bound,
-                gap=_gap(objective, bound),
-            )
-        )
+        on_time_bound = int(bound + 1e-6) if self._stage == "on_time" else None
+        self._run.emit(self._stage, on_time, on_time_bound, self.objective_value, bound)
 
 
 def _gap(value: float | None, bound: float | None) -> float | None:
@@ -159,6 +139,34 @@ class _Run:
     objective: float | None = None
     bound: float | None = None
 
+    fixed_on_time: int = 0
+    """Referrals on time through a communicated booking: added to every on-time count."""
+
+    def emit(
+        self,
+        stage: str,
+        on_time: int | None,
+        on_time_bound: int | None,
+        objective: float | None,
+        bound: float | None,
+    ) -> None:
+        """Report progress; on-time counts include the fixed referrals."""
+        if self.on_progress is None:
+            return
+        if on_time_bound is None:
+            on_time_bound = self.on_time_bound
+        self.on_progress(
+            Progress(
+                elapsed_s=time.monotonic() - self.started,
+                stage=stage,
+                on_time=None if on_time is None else on_time + self.fixed_on_time,
+                on_time_bound=None if on_time_bound is None else on_time_bound + self.fixed_on_time,
+                objective=objective,
+                bound=bound,
+                gap=_gap(objective, bound),
+            )
+        )
+
     def remaining(self) -> float:
         return max(0.05, self.options.time_limit_s - (time.monotonic() - self.started))
 
@@ -179,7 +187,7 @@ class _Run:
             fsm.model.minimize(expr)
         _apply_hint(fsm, hint)
         solver.parameters.max_time_in_seconds = self.remaining() * share
-        callback = _Callback(fsm, name, self.started, self.on_progress, self.on_time_bound)
+        callback = _Callback(self, fsm, name)
         status = solver.solve(fsm.model, callback)
         info: dict[str, Any] = {
             "stage": name,
@@ -191,8 +199,9 @@ class _Run:
         self.stages.append(info)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         if not found:
+            # The plan from before this stage (at worst the greedy one) stands.
             self.proven = False
-            self.status = "FEASIBLE" if self.chosen else info["status"]
+            self.status = "FEASIBLE"
             return False
         value, bound = solver.objective_value, solver.best_objective_bound
         info.update(objective=value, bound=bound)
@@ -204,18 +213,7 @@ class _Run:
         if status != cp_model.OPTIMAL:
             self.proven = False
             self.status = "FEASIBLE"
-        if self.on_progress is not None:
-            self.on_progress(
-                Progress(
-                    elapsed_s=time.monotonic() - self.started,
-                    stage=name,
-                    on_time=self.on_time,
-                    on_time_bound=self.on_time_bound,
-                    objective=value,
-                    bound=bound,
-                    gap=_gap(value, bound),
-                )
-            )
+        self.emit(name, self.on_time, self.on_time_bound, value, bound)
         return True
 
 
@@ -273,6 +271,9 @@ def solve(
     options = options or SolveOptions()
     run = _Run(started=time.monotonic(), options=options, on_progress=on_progress)
     problem = prepare(instance, late_days=options.late_days)
+    run.fixed_on_time = sum(
+        1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
+    )
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = options.workers
     solver.parameters.random_seed = options.seed
@@ -294,12 +295,7 @@ def solve(
         plan = _complete(problem, {})
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
-        if on_progress is not None:
-            on_progress(
-                Progress(
-                    time.monotonic() - run.started, "greedy", run.on_time, None, None, None, None
-                )
-            )
+        run.emit("greedy", run.on_time, None, None, None)
         first = build_model(problem, options.weights, on_time_only=True)
         if first.x:
             # The greedy count is feasible: a valid cut that also points the search upwards.
@@ -343,10 +339,10 @@ def solve(
         method="cp-sat",
         status=run.status,
         proven_optimal=run.proven,
-        objective=run.objective,
-        best_bound=run.bound,
+        objective=None if run.objective is None else run.objective + run.fixed_on_time,
+        best_bound=None if run.bound is None else run.bound + run.fixed_on_time,
         gap=_gap(run.objective, run.bound),
-        on_time_bound=(run.on_time_bound or 0) + _fixed_on_time(assignments),
+        on_time_bound=None if run.on_time_bound is None else run.on_time_bound + run.fixed_on_time,
         wall_time_s=round(time.monotonic() - run.started, 3),
         variables=size["variables"],
         constraints=size["constraints"],
@@ -361,7 +357,3 @@ def solve(
         kpis=compute_kpis(instance, assignments),
         stats=stats,
     )
-
-
-def _fixed_on_time(assignments: list[Assignment]) -> int:
-    return sum(1 for a in assignments if a.fixed and a.outcome is Outcome.ON_TIME)
