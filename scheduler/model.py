@@ -17,6 +17,7 @@ waits, travel, avanceret-approved therapists on basal work, and the busiest ther
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -257,19 +258,23 @@ def _critical_gaps(problem: Problem, keys: list[Key]) -> set[int]:
 
 
 def build_model(
-    problem: Problem, weights: ObjectiveWeights, *, on_time_only: bool = False
+    problem: Problem,
+    weights: ObjectiveWeights,
+    *,
+    on_time_only: Container[int] | None = None,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
-    `on_time_only` keeps just the candidates on or before each deadline: enough to find the
-    most referrals on time (a late session never helps that count, and leaving it out is
-    always feasible), in a much smaller model.
+    Referrals in `on_time_only` keep just their candidates on or before the deadline. For
+    all referrals that is enough to find the most on time (a late session never helps that
+    count, and leaving it out is always feasible), in a much smaller model.
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
+    restricted = on_time_only if on_time_only is not None else ()
     for r, cands in enumerate(problem.candidates):
         for k, cand in enumerate(cands):
-            if cand.on_time or not on_time_only:
+            if cand.on_time or r not in restricted:
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
     add_gap_capacity(model, problem, x)

@@ -296,16 +296,22 @@ def solve(
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
         run.emit("greedy", run.on_time, None, None, None)
-        first = build_model(problem, options.weights, on_time_only=True)
+        everyone = range(len(problem.candidates))
+        first = build_model(problem, options.weights, on_time_only=everyone)
         if first.x:
-            # The greedy count is feasible: a valid cut that also points the search upwards.
-            first.model.add(first.objectives.on_time >= run.on_time)
+            greedy_on_time = run.on_time
             on_time_part = {r: p for r, p in plan.items() if problem.candidates[r][p[0]].on_time}
-            if run.stage(solver, first, "on_time", 0.6, _hint(on_time_part)):
+            found = run.stage(solver, first, "on_time", 0.6, _hint(on_time_part))
+            if found and (run.on_time or 0) >= greedy_on_time:
                 plan = _complete(problem, _place(first, run.chosen, run.starts))
+            else:
+                run.on_time = run.objective = greedy_on_time
         else:
             run.on_time_bound, run.bound = 0, 0.0
-        full = build_model(problem, options.weights)
+        # Stages 2 and 3: referrals on time in the plan stay among their on-time candidates
+        # (no trading one on-time start for another), the rest may take any candidate.
+        on_time_now = {r for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
+        full = build_model(problem, options.weights, on_time_only=on_time_now)
         size = {
             "variables": len(full.model.proto.variables),
             "constraints": len(full.model.proto.constraints),
