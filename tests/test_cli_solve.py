@@ -62,3 +62,10 @@ def test_an_instance_with_errors_is_not_solved(
     err = capsys.readouterr().err
     assert "duplicate" in err and "not solved" in err
     assert not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.parametrize("flag", [["--time-limit", "0"], ["--workers", "-1"], ["--late-days", "0"]])
+def test_bad_options_are_usage_errors(flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(TINY), *flag]) == 2
+    err = capsys.readouterr().err
+    assert flag[0] in err and "Traceback" not in err

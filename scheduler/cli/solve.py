@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from scheduler.domain import Outcome, Solution, SolveOptions
 from scheduler.instance_io import DataFileError, load_instance, save_solution
 from scheduler.solve import Progress, solve
@@ -45,8 +47,23 @@ def register(sub: Any) -> None:
         "--workers", type=int, default=0, metavar="N", help="CP-SAT workers (0: all cores)"
     )
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    parser.add_argument(
+        "--late-days",
+        type=int,
+        default=5,
+        metavar="N",
+        help="late candidates kept per referral: its first N days past the deadline (default 5)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
+
+
+_FLAGS = {
+    "time_limit_s": "--time-limit",
+    "workers": "--workers",
+    "seed": "--seed",
+    "late_days": "--late-days",
+}
 
 
 class _ProgressPrinter:
@@ -133,10 +150,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.file}: {finding}", file=sys.stderr)
         print(f"{args.file}: not solved: fix the errors above", file=sys.stderr)
         return 1
-    if args.time_limit <= 0 or args.workers < 0 or args.seed < 0:
-        print("--time-limit must be > 0, --workers and --seed >= 0", file=sys.stderr)
+    try:
+        options = SolveOptions(
+            time_limit_s=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            late_days=args.late_days,
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            flag = _FLAGS.get(str(error["loc"][0]), str(error["loc"][0]))
+            print(f"{flag}: {error['msg']}", file=sys.stderr)
         return 2
-    options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
     progress = None if args.quiet else _ProgressPrinter(sys.stderr, len(instance.referrals))
     solution = solve(instance, options, on_progress=progress)
     to_stdout = args.output is not None and str(args.output) == "-"
