@@ -167,6 +167,13 @@ class _Run:
             )
         )
 
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def stopped(self) -> bool:
+        if self.stop.is_set():
+            self.proven, self.status = False, "STOPPED"
+        return self.stop.is_set()
+
     def remaining(self) -> float:
         return max(0.05, self.options.time_limit_s - (time.monotonic() - self.started))
 
@@ -180,6 +187,8 @@ class _Run:
     ) -> bool:
         """Solve one stage; keep its plan if it found one; fix its objective for later
         stages. Returns whether a plan was found."""
+        if self.stopped():
+            return False
         expr = getattr(fsm.objectives, name)
         if name == "on_time":
             fsm.model.maximize(expr)
@@ -269,7 +278,8 @@ def solve(
     """Plan every referral's first session. `stop.set()` from another thread ends the search
     promptly; the best plan found so far is returned, marked as not proven."""
     options = options or SolveOptions()
-    run = _Run(started=time.monotonic(), options=options, on_progress=on_progress)
+    stop = stop or threading.Event()
+    run = _Run(started=time.monotonic(), options=options, on_progress=on_progress, stop=stop)
     problem = prepare(instance, late_days=options.late_days)
     run.fixed_on_time = sum(
         1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
@@ -277,14 +287,15 @@ def solve(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = options.workers
     solver.parameters.random_seed = options.seed
-    stop = stop or threading.Event()
     done = threading.Event()
 
     def watch() -> None:
+        # Keep stopping until the loop ends: a stop set between two searches must also end
+        # the next one.
         while not done.is_set():
             if stop.wait(0.05):
                 solver.stop_search()
-                return
+                done.wait(0.05)
 
     watcher = threading.Thread(target=watch, name="solve-stop-watcher", daemon=True)
     watcher.start()

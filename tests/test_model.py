@@ -326,3 +326,19 @@ def test_deterministic_with_one_worker_and_a_seed(seed: int) -> None:
     first = solve(inst, options)
     second = solve(inst, options)
     assert first.assignments == second.assignments
+
+
+def test_a_stop_before_or_during_solving_returns_the_best_plan_marked_not_proven() -> None:
+    import threading
+
+    inst = instance(
+        [therapist("T1")], [referral(f"R{i}", discharge=FRIDAY_BEFORE) for i in range(3)]
+    )
+    stop = threading.Event()
+    stop.set()
+    solution = solve(inst, SolveOptions(time_limit_s=30, workers=1), stop=stop)
+    assert solution.stats.status == "STOPPED" and not solution.stats.proven_optimal
+    assert solution.stats.wall_time_s < 5
+    # The greedy plan stands: every referral booked, and the plan passes the checker.
+    assert solution.kpis.booked == 3
+    assert check_solution(inst, solution).ok

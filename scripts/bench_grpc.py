@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Measure the gRPC service: ProposeSlots latency under concurrent clients, Optimize's overhead.
+
+    python scripts/bench_grpc.py                       # København week, seed 1, 10 clients
+    python scripts/bench_grpc.py --calls 40 --skip-optimize
+
+ProposeSlots: a server process (``scheduler serve``) on loopback and N client processes, each
+with its own channel, calling back to back for different referrals. Two cases:
+
+- *same calendars*: every call sends the same instance (the server's cache of converted
+  instances hits after the first call): a booking system asking again before anything changed;
+- *changed calendars*: every call sends an instance the server has not seen (a new booking
+  each time), so each call converts and validates the whole instance.
+
+Optimize: ``solve()`` called directly vs the same solve through ``Optimize`` on the in-process
+server (conversion both ways, transport, validation), same options, best of `--repeat`; plus the
+conversion steps timed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scheduler.convert import (  # noqa: E402
+    instance_from_proto,
+    instance_to_proto,
+    options_to_proto,
+    solution_from_proto,
+    solution_to_proto,
+)
+from scheduler.domain import Booking, Instance, SolveOptions  # noqa: E402
+from scheduler.generator import generate  # noqa: E402
+from scheduler.server import MAX_MESSAGE_BYTES  # noqa: E402
+from scheduler.v1 import scheduler_pb2 as pb  # noqa: E402
+from scheduler.v1 import scheduler_pb2_grpc  # noqa: E402
+from scheduler.validation import validate_instance  # noqa: E402
+
+_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def _start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`scheduler serve` on a free port, its JSON log lines going to `log_path`."""
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "serve", "--port", "0", "--workers", "16"],
+        cwd=ROOT,
+        stderr=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    log.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = log_path.read_text().splitlines()
+        if lines:
+            return proc, f"127.0.0.1:{json.loads(lines[0])['port']}"
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def _client(args: tuple[str, bytes, list[str], list[bytes] | None, int]) -> list[float]:
+    """One client process: warm up, then time each call (seconds)."""
+    import grpc
+
+    address, instance_bytes, referral_ids, variants, k = args
+    base = pb.Instance.FromString(instance_bytes)
+    with grpc.insecure_channel(address, options=_OPTIONS) as channel:
+        stub = scheduler_pb2_grpc.SchedulerStub(channel)
+        stub.ProposeSlots(pb.ProposeSlotsRequest(instance=base, referral_id=referral_ids[0], k=k))
+        requests = [
+            pb.ProposeSlotsRequest(
+                instance=pb.Instance.FromString(variants[i]) if variants else base,
+                referral_id=rid,
+                k=k,
+            )
+            for i, rid in enumerate(referral_ids)
+        ]
+        latencies = []
+        for request in requests:
+            started = time.perf_counter()
+            try:
+                stub.ProposeSlots(request, timeout=30)
+            except grpc.RpcError as error:  # RpcError does not pickle: report it as text
+                raise RuntimeError(f"{error.code().name}: {error.details()}") from None
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def _variants(instance: Instance, count: int, salt: int) -> list[bytes]:
+    """Instances that differ by one new meeting each: every one is new to the server's cache."""
+    therapist = instance.therapists[0].id
+    day = datetime.combine(instance.planning_date, datetime.min.time())
+    out = []
+    for i in range(count):
+        start = day + timedelta(days=7 * (1 + (salt * count + i) // 400), minutes=1 + i % 400)
+        meeting = Booking(
+            id=f"B-bench-{salt}-{i}",
+            therapist_id=therapist,
+            start=start,
+            end=start + timedelta(minutes=1),
+        )
+        changed = instance.model_copy(update={"bookings": [*instance.bookings, meeting]})
+        out.append(instance_to_proto(changed).SerializeToString())
+    return out
+
+
+def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[str, Any]:
+    log_path = Path(tempfile.mkdtemp(prefix="bench-grpc-")) / "server.log"
+    proc, address = _start_server(log_path)
+    try:
+        data = instance_to_proto(instance).SerializeToString()
+        ids = [r.id for r in instance.referrals]
+        results: dict[str, Any] = {"request_bytes": len(data)}
+        for case in ("same calendars", "changed calendars"):
+            jobs = []
+            for c in range(clients):
+                mine = [ids[(c * calls + i) % len(ids)] for i in range(calls)]
+                variants = _variants(instance, calls, c) if case == "changed calendars" else None
+                jobs.append((address, data, mine, variants, k))
+            started = time.perf_counter()
+            with mp.get_context("spawn").Pool(clients) as pool:
+                per_client = pool.map(_client, jobs)
+            wall = time.perf_counter() - started
+            latencies = [x for xs in per_client for x in xs]
+            results[case] = {
+                "calls": len(latencies),
+                "p50_ms": round(1000 * _percentile(latencies, 50), 1),
+                "p99_ms": round(1000 * _percentile(latencies, 99), 1),
+                "mean_ms": round(1000 * statistics.fmean(latencies), 1),
+                "max_ms": round(1000 * max(latencies), 1),
+                "wall_s_incl_client_start": round(wall, 1),
+            }
+        return results
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_optimize(instance: Instance, options: SolveOptions, repeat: int) -> dict[str, Any]:
+    import grpc
+
+    from scheduler.server import start_server
+    from scheduler.solve import solve
+
+    direct = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        solve(instance, options)
+        direct.append(time.perf_counter() - started)
+    running = start_server("127.0.0.1", 0, workers=4)
+    through = []
+    try:
+        with grpc.insecure_channel(running.address, options=_OPTIONS) as channel:
+            stub = scheduler_pb2_grpc.SchedulerStub(channel)
+            for _ in range(repeat):
+                started = time.perf_counter()
+                request = pb.OptimizeRequest(
+                    instance=instance_to_proto(instance), options=options_to_proto(options)
+                )
+                solution_from_proto(stub.Optimize(request, timeout=600).solution)
+                through.append(time.perf_counter() - started)
+    finally:
+        running.stop(0).wait()
+    # The steps of the overhead, alone.
+    solution = solve(instance, options)
+    steps: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        best = float("inf")
+        value = None
+        for _ in range(3):
+            started = time.perf_counter()
+            value = fn()
+            best = min(best, time.perf_counter() - started)
+        steps[name] = round(1000 * best, 1)
+        return value
+
+    msg = timed("client: instance_to_proto", lambda: instance_to_proto(instance))
+    wire = timed("client: serialize instance", msg.SerializeToString)
+    parsed = timed("server: parse instance", lambda: pb.Instance.FromString(wire))
+    timed("server: instance_from_proto", lambda: instance_from_proto(parsed))
+    timed("server: validate_instance", lambda: validate_instance(instance))
+    out = timed("server: solution_to_proto", lambda: solution_to_proto(solution))
+    timed("client: solution_from_proto", lambda: solution_from_proto(out))
+    return {
+        "options": options.model_dump(exclude={"weights"}),
+        "solve_direct_s": [round(x, 2) for x in direct],
+        "optimize_grpc_s": [round(x, 2) for x in through],
+        "overhead_s_best_vs_best": round(min(through) - min(direct), 2),
+        "steps_ms": steps,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="koebenhavn")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--calls", type=int, default=30, help="calls per client and case")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--time-limit", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=0, help="CP-SAT workers (0: all cores)")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--skip-optimize", action="store_true")
+    parser.add_argument("--skip-propose", action="store_true")
+    args = parser.parse_args()
+    instance = generate(args.profile, seed=args.seed)
+    report: dict[str, Any] = {
+        "instance": {
+            "profile": args.profile,
+            "seed": args.seed,
+            "sites": len(instance.sites),
+            "therapists": len(instance.therapists),
+            "bookings": len(instance.bookings),
+            "referrals": len(instance.referrals),
+        },
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+    }
+    if not args.skip_propose:
+        report["propose_slots"] = {
+            "clients": args.clients,
+            "k": args.k,
+            **bench_propose(instance, args.clients, args.calls, args.k),
+        }
+    if not args.skip_optimize:
+        options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=1)
+        report["optimize"] = bench_optimize(instance, options, args.repeat)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
