@@ -400,6 +400,10 @@ class SolverStats(_Model):
         default=None, description="Upper bound on referrals that can start on time."
     )
     wall_time_s: float = 0.0
+    first_solution_s: float | None = Field(
+        default=None,
+        description="Seconds from the start until the first complete feasible plan.",
+    )
     variables: int = 0
     constraints: int = 0
     workers: int = 0

@@ -304,6 +304,7 @@ def solve(
         # Stage 1 on the on-time candidates alone; stages 2 and 3 on all, keeping stage 1's count.
         # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
         plan = _complete(problem, {})
+        first_solution_s = round(time.monotonic() - run.started, 3)
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
         run.emit("greedy", run.on_time, None, None, None)
@@ -361,6 +362,7 @@ def solve(
         gap=_gap(run.objective, run.bound),
         on_time_bound=None if run.on_time_bound is None else run.on_time_bound + run.fixed_on_time,
         wall_time_s=round(time.monotonic() - run.started, 3),
+        first_solution_s=first_solution_s,
         variables=size["variables"],
         constraints=size["constraints"],
         workers=options.workers,

@@ -127,10 +127,11 @@ def format_summary(solution: Solution) -> str:
                 f"{why}{answer}"
             )
     gap = "-" if st.gap is None else f"{st.gap:.2%}"
+    first = "" if st.first_solution_s is None else f" (first plan {st.first_solution_s:.1f}s)"
     lines += [
         "",
         f"Solver: {st.method} {st.status}{' (proven optimal)' if st.proven_optimal else ''}, "
-        f"on-time bound {st.on_time_bound}, gap {gap}, {st.wall_time_s:.1f}s, "
+        f"on-time bound {st.on_time_bound}, gap {gap}, {st.wall_time_s:.1f}s{first}, "
         f"{st.variables} variables, {st.constraints} constraints, "
         f"workers {st.workers or 'all'}, seed {st.seed}",
     ]
