@@ -26,11 +26,21 @@ def write(tmp_path: Path, data: Any, name: str = "week.json") -> Path:
 
 def test_a_clean_instance(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(TINY)]) == 0
-    out = capsys.readouterr().out
-    assert out == (
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
         f"{TINY}: ok (policy soenderborg, planning date 2026-03-06; "
-        "2 sites, 2 therapists, 2 bookings, 3 referrals)\n"
+        "2 sites, 2 therapists, 2 bookings, 3 referrals)"
     )
+    # One file: a one-screen summary follows.
+    summary = "\n".join(out[1:])
+    for label in ("horizon", "sites", "therapists", "calendars", "referrals", "deadlines"):
+        assert f"  {label}" in summary
+    assert len(out) <= 24
+
+
+def test_several_files_get_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(TINY), str(TINY)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
 
 
 def test_dates_lists_each_referrals_legal_dates(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scheduler.domain import Instance
+from scheduler.domain import Instance, Level, PlanStartKind
+from scheduler.generator import calendar_fill
 from scheduler.instance_io import DataFileError, load_instance
 from scheduler.rules import exclusion, legal_dates
+from scheduler.slots import horizon_days
 from scheduler.validation import Problem, Severity, has_errors, validate_instance
 from scheduler.working_calendar import WorkingCalendar
 
@@ -87,6 +90,47 @@ def _summary(instance: Instance) -> str:
     )
 
 
+def _details(instance: Instance) -> list[str]:
+    """The one-screen summary of a usable instance: horizon, resources, calendars, referrals."""
+    policy = instance.policy
+    cal = WorkingCalendar(policy)
+    days = horizon_days(instance, cal)
+    refs = instance.referrals
+    therapists = instance.therapists
+    specialties = Counter(s for t in therapists for s in t.specialties)
+    disciplines = Counter(t.discipline.value for t in therapists)
+    dates = [legal_dates(r, policy, cal) for r in refs]
+    first_day = days[0] if days else None
+    due_before = sum(1 for d in dates if first_day is None or d.deadline < first_day)
+    horizon = f"{days[0]} .. {days[-1]} ({len(days)} working days)" if days else "no working day"
+    plan_later = sum(r.plan_start_kind is PlanStartKind.LATER for r in refs)
+    plan_earlier = sum(r.plan_start_kind is PlanStartKind.EARLIER for r in refs)
+    return [
+        f"  horizon     {horizon}",
+        f"  sites       {len(instance.sites)} with {sum(s.rooms for s in instance.sites)} rooms: "
+        + ", ".join(f"{s.name} ({s.rooms})" for s in instance.sites),
+        f"  therapists  {len(therapists)}: "
+        + ", ".join(f"{n} {d}" for d, n in sorted(disciplines.items()))
+        + f"; {sum(bool(t.specialties) for t in therapists)} approved for avanceret"
+        + (
+            f" ({', '.join(f'{s} {n}' for s, n in specialties.most_common())})"
+            if specialties
+            else ""
+        )
+        + f"; {sum(t.home_visits for t in therapists)} do home visits",
+        f"  calendars   {len(instance.bookings)} bookings, "
+        f"{calendar_fill(instance):.0%} of rostered time in the horizon booked",
+        f"  referrals   {len(refs)}: {sum(r.level is Level.BASAL for r in refs)} basal, "
+        f"{sum(r.level is Level.AVANCERET for r in refs)} avanceret; "
+        f"{sum(r.home_training for r in refs)} home training; "
+        f"{sum(r.chosen_site_id is not None for r in refs)} chose a site; "
+        f"plan start {plan_later} later, {plan_earlier} earlier; "
+        f"{sum(r.postponed_to is not None for r in refs)} postponed by the citizen",
+        f"  deadlines   {due_before} due before the first bookable day; "
+        f"{sum(not d.free_choice_right for d in dates)} without frit valg if late",
+    ]
+
+
 def _dates_table(instance: Instance) -> list[str]:
     policy = instance.policy
     cal = WorkingCalendar(policy)
@@ -133,6 +177,8 @@ def _print_text(report: _Report, args: argparse.Namespace) -> None:
     verdict = "ok" if errors == 0 else _plural(errors, "error")
     extra = f", {_plural(warnings, 'warning')}" if warnings else ""
     print(f"{report.path}: {verdict}{extra} ({_summary(report.instance)})")
+    if errors == 0 and len(args.files) == 1 and not args.dates:
+        print("\n".join(_details(report.instance)))
     for p in report.problems:
         print(f"  {p.severity:<8} {p.where}: {p.message} [{p.code}]")
     if args.dates and report.instance.referrals:
