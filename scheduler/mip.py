@@ -43,7 +43,7 @@ and the HiGHS process's start; placing, repair and KPIs come after it. Sessions 
 to the minute: back to back from the gap start in ordinary gaps, at the chosen grid start in
 critical ones. As in the optimiser, a referral left unbooked because its candidates were cut
 to the first `late_days` late days then gets the first free slot left in the horizon
-(:class:`scheduler.baseline.FreeTime`).
+(:class:`scheduler.slots.FreeTime`).
 
 HiGHS runs in a separate Python process: OR-Tools bundles its own, different ``libhighs.so.1``,
 and whichever of the two is loaded first makes the other fail to import. The model is built
@@ -67,7 +67,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scheduler.baseline import FreeTime
 from scheduler.domain import (
     Assignment,
     Instance,
@@ -77,7 +76,7 @@ from scheduler.domain import (
     SolverStats,
 )
 from scheduler.kpis import compute_kpis
-from scheduler.slots import Candidate, Problem, candidates_for, prepare
+from scheduler.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
 
 __all__ = ["MipModel", "build_mip", "greedy_start", "solve_mip"]
 
@@ -463,27 +462,6 @@ def _place(model: MipModel, chosen: list[int]) -> dict[int, tuple[Candidate, int
     return placed
 
 
-def _repair(problem: Problem, placed: dict[int, tuple[Candidate, int]]) -> int:
-    """Like the optimiser: referrals left unbooked because their candidates were cut to the
-    first `late_days` late days get the first free slot left in the horizon (rooms checked
-    exactly). Returns how many were booked."""
-    free = FreeTime(problem)
-    for cand, start in placed.values():
-        free.book(cand, start)
-    repaired = 0
-    for r, cands in enumerate(problem.candidates):
-        if r in placed or not cands:
-            continue
-        found = free.first_free(
-            candidates_for(problem.instance, r, problem.dates[r], problem.gaps, None)
-        )
-        if found is not None:
-            free.book(*found)
-            placed[r] = found
-            repaired += 1
-    return repaired
-
-
 def solve_mip(
     instance: Instance,
     time_limit_s: float,
@@ -526,7 +504,7 @@ def solve_mip(
         obj, bnd = stage["objective"], stage["bound"]
         stage["gap"] = None if obj is None or bnd is None else abs(obj - bnd) / max(1.0, abs(obj))
     placed = _place(model, result.chosen)
-    repaired = _repair(problem, placed)
+    repaired = book_leftovers(problem, placed)
     assignments: list[Assignment] = []
     for r in range(len(instance.referrals)):
         if r in problem.fixed:

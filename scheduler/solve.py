@@ -20,11 +20,10 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from scheduler.baseline import FreeTime
 from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
 from scheduler.model import FirstSessionModel, Key, build_model
-from scheduler.slots import Candidate, Problem, candidates_for, prepare
+from scheduler.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
 
 __all__ = ["Progress", "solve"]
 
@@ -247,26 +246,8 @@ def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int
     return plan
 
 
-def _repair(problem: Problem, plan: Plan) -> dict[int, tuple[Candidate, int]]:
-    """The final sessions: `plan`, plus referrals it leaves unbooked (their candidates were
-    cut to the first late days) booked into the earliest time still free anywhere in the
-    horizon, rooms checked exactly."""
-    free = FreeTime(problem)
-    placed: dict[int, tuple[Candidate, int]] = {}
-    for r, (k, start) in plan.items():
-        cand = problem.candidates[r][k]
-        free.book(cand, start)
-        placed[r] = (cand, start)
-    for r, cands in enumerate(problem.candidates):
-        if r in placed or not cands:
-            continue
-        for cand in candidates_for(problem.instance, r, problem.dates[r], problem.gaps, None):
-            fit = free.earliest_start(cand)
-            if fit is not None:
-                free.book(cand, fit)
-                placed[r] = (cand, fit)
-                break
-    return placed
+def _sessions(problem: Problem, plan: Plan) -> dict[int, tuple[Candidate, int]]:
+    return {r: (problem.candidates[r][k], start) for r, (k, start) in plan.items()}
 
 
 def solve(
@@ -342,8 +323,8 @@ def solve(
     if stop.is_set():
         run.proven, run.status = False, "STOPPED"
 
-    placed = _repair(problem, plan)
-    repaired = len(placed) - len(plan)
+    placed = _sessions(problem, plan)
+    repaired = book_leftovers(problem, placed)
     assignments: list[Assignment] = []
     for r in range(len(instance.referrals)):
         if r in problem.fixed:
