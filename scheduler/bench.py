@@ -16,8 +16,8 @@ solve time against size (referrals) per method.
 
 *Calendar load* is the share of the therapists' rostered minutes in the horizon (working days,
 not absent) that the staying bookings already fill, before any new referral is planned
-(:func:`calendar_load`). A manifest entry's nominal load (what the generator aimed for) is kept
-beside it.
+(:func:`scheduler.kpis.calendar_fill`). A manifest entry's nominal load (what the generator
+aimed for) is kept beside it.
 """
 
 from __future__ import annotations
@@ -39,14 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.domain import Instance, Solution, SolveOptions
-from scheduler.kpis import horizon_window, staying_bookings
-from scheduler.working_calendar import WorkingCalendar
+from scheduler.kpis import calendar_fill
 
 __all__ = [
     "METHODS",
     "BenchCase",
     "BenchResult",
-    "calendar_load",
     "markdown_table",
     "read_results",
     "run_bench",
@@ -107,29 +105,6 @@ class BenchResult:
     def load(self) -> float:
         """The load a plot uses: the nominal one where known, else the measured one."""
         return self.nominal_load if self.nominal_load is not None else self.calendar_load
-
-
-def calendar_load(instance: Instance) -> float:
-    """Share of rostered minutes in the horizon already booked by the bookings that stay."""
-    cal = WorkingCalendar(instance.policy)
-    lo, hi = horizon_window(instance)
-    therapists = {t.id: t for t in instance.therapists}
-
-    def counts(therapist_id: str, day: Any) -> bool:
-        t = therapists.get(therapist_id)
-        return (
-            t is not None and lo <= day <= hi and cal.is_working_day(day) and not t.is_absent(day)
-        )
-
-    rostered = booked = 0
-    for t in instance.therapists:
-        for e in t.roster:
-            if counts(t.id, e.date):
-                rostered += (e.end.hour * 60 + e.end.minute) - (e.start.hour * 60 + e.start.minute)
-    for b in staying_bookings(instance):
-        if counts(b.therapist_id, b.start.date()):
-            booked += int((b.end - b.start).total_seconds() // 60)
-    return booked / rostered if rostered else 0.0
 
 
 # --------------------------------------------------------------------------- running
@@ -284,7 +259,7 @@ def run_bench(
     total = len(cases) * len(methods)
     results: list[BenchResult] = []
     for case in cases:
-        load = calendar_load(case.instance)
+        load = calendar_fill(case.instance)
         for method in methods:
             n = len(results) + 1
             if progress is not None:

@@ -72,7 +72,6 @@ __all__ = [
     "GeneratorError",
     "Profile",
     "SiteSpec",
-    "calendar_fill",
     "generate",
     "instance_json",
     "load_manifest",
@@ -943,24 +942,6 @@ def generate(
         bookings=bookings,
         referrals=referral_models,
     )
-
-
-def calendar_fill(instance: Instance) -> float:
-    """Booked minutes / rostered minutes over the planning horizon (absent days not rostered)."""
-    first = instance.planning_date + timedelta(days=1)
-    last = instance.planning_date + timedelta(days=instance.policy.horizon_days)
-    rostered = sum(
-        _minutes(e.end) - _minutes(e.start)
-        for t in instance.therapists
-        for e in t.roster
-        if first <= e.date <= last and not t.is_absent(e.date)
-    )
-    booked = sum(
-        (b.end - b.start).total_seconds() / 60
-        for b in instance.bookings
-        if first <= b.start.date() <= last
-    )
-    return booked / rostered if rostered else 0.0
 
 
 # --------------------------------------------------------------------------- JSON

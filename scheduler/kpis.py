@@ -21,6 +21,7 @@ from scheduler.rules import anchor_date, free_choice_right, legal_deadline, outc
 from scheduler.working_calendar import WorkingCalendar
 
 __all__ = [
+    "calendar_fill",
     "compute_kpis",
     "fixing_bookings",
     "horizon_window",
@@ -205,3 +206,27 @@ def _utilisation(
             used[a.therapist_id] += _minutes(*span)
 
     return {tid: (used[tid] / rostered[tid] if rostered[tid] else 0.0) for tid in therapists}
+
+
+def calendar_fill(instance: Instance) -> float:
+    """Share of the therapists' rostered minutes in the horizon already booked by the
+    bookings that stay (working days only, absence days left out): how full the calendars are."""
+    cal = WorkingCalendar(instance.policy)
+    lo, hi = horizon_window(instance)
+    therapists = {t.id: t for t in instance.therapists}
+
+    def counts(therapist_id: str, day: date) -> bool:
+        t = therapists.get(therapist_id)
+        return (
+            t is not None and lo <= day <= hi and cal.is_working_day(day) and not t.is_absent(day)
+        )
+
+    rostered = booked = 0
+    for t in instance.therapists:
+        for e in t.roster:
+            if counts(t.id, e.date):
+                rostered += (e.end.hour * 60 + e.end.minute) - (e.start.hour * 60 + e.start.minute)
+    for b in staying_bookings(instance):
+        if counts(b.therapist_id, b.start.date()):
+            booked += int((b.end - b.start).total_seconds() // 60)
+    return booked / rostered if rostered else 0.0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import scheduler.cli.bench as bench_cli
-from scheduler.bench import BenchResult, calendar_load, markdown_table
+from scheduler.bench import BenchResult, markdown_table
 from scheduler.cli import main
 from scheduler.domain import (
     Booking,
@@ -23,6 +23,7 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.instance_io import save_instance
+from scheduler.kpis import calendar_fill
 from scheduler.policy import Policy
 
 TUE, THU = date(2025, 3, 4), date(2025, 3, 6)
@@ -84,7 +85,7 @@ def tiny() -> Instance:
 
 
 def test_calendar_load_is_booked_share_of_rostered_time() -> None:
-    assert calendar_load(tiny()) == pytest.approx(0.5)
+    assert calendar_fill(tiny()) == pytest.approx(0.5)
 
 
 def test_bench_cli_runs_all_methods_checks_and_writes_reports(

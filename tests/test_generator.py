@@ -20,12 +20,12 @@ from scheduler.generator import (
     PROFILES,
     BenchEntry,
     GeneratorError,
-    calendar_fill,
     generate,
     instance_json,
     load_manifest,
     materialise,
 )
+from scheduler.kpis import calendar_fill
 from scheduler.policy import Policy, preset
 from scheduler.validation import Severity, validate_instance
 from scheduler.working_calendar import WorkingCalendar

@@ -18,10 +18,10 @@ from scheduler.generator import (
     DEFAULT_PLANNING_DATE,
     PROFILES,
     GeneratorError,
-    calendar_fill,
     generate,
     instance_json,
 )
+from scheduler.kpis import calendar_fill
 
 __all__ = ["register", "run", "summary_line"]
 

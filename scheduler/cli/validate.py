@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.domain import Instance, Level, PlanStartKind
-from scheduler.generator import calendar_fill
 from scheduler.instance_io import DataFileError, load_instance
+from scheduler.kpis import calendar_fill
 from scheduler.rules import exclusion, legal_dates
 from scheduler.slots import horizon_days
 from scheduler.validation import Problem, Severity, has_errors, validate_instance
