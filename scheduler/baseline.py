@@ -82,6 +82,7 @@ def solve_baseline(instance: Instance) -> Solution:
             status="HEURISTIC",
             proven_optimal=False,
             wall_time_s=wall,
+            first_solution_s=wall,
             workers=1,
         ),
     )
