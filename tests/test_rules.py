@@ -361,3 +361,20 @@ def test_deadline_is_the_last_working_day_on_or_before_the_due_day(
         cal.is_working_day(found + timedelta(days=k)) for k in range(1, (due - found).days + 1)
     )
     assert cal.is_working_day(earliest_start(ref, policy, cal))
+
+
+def test_discharged_friday_in_soenderborg_latest_start_is_the_following_friday() -> None:
+    friday = date(2026, 3, 6)
+    ref = referral(discharge_date=friday, received_date=friday)
+    assert deadline(ref, SOENDERBORG) == date(2026, 3, 13)
+
+
+def test_rebild_plan_says_start_after_14_days_no_free_choice() -> None:
+    ref = referral(
+        discharge_date=date(2026, 3, 2),
+        received_date=date(2026, 3, 3),
+        plan_start_date=date(2026, 3, 16),
+        plan_start_kind="later",
+    )
+    assert not free_choice_right(ref, REBILD)
+    assert free_choice_right(ref, SOENDERBORG)
