@@ -1,12 +1,19 @@
-"""The solve loop: prepare, build, solve the priorities in stages, read back a Solution.
+"""The solve loop: prepare, plan greedily, solve the priorities in stages, read back a Solution.
 
-Stages (lexicographic): (1) maximise referrals on time; (2) keeping that count, minimise
-lateness (unbooked counting as later than anything in the horizon); (3) keeping both, minimise
-the weighted tail (waits, travel, specialists on basal work, busiest therapist). Each stage
-starts from the previous stage's solution as a hint; stage 1 from an earliest-deadline-first
-greedy plan. Stage 1 gets most of the time: it is the legal one, and its bound is the gap we
-report. Referrals the model could not book in their first late days are then given the
-earliest free time left (repair), so no capacity in the horizon goes unused.
+1. An exact earliest-deadline-first greedy plan (therapist time and rooms checked to the
+   minute): the first solution within a second or two, the fallback, and stage 1's hint.
+2. Stage 1 maximises referrals on time on the on-time candidates alone (a much smaller model;
+   its bound is the gap we report). The better of it and the greedy plan is kept.
+3. Stage 2 keeps that count and minimises lateness (unbooked counting as later than anything
+   in the horizon); referrals on time so far stay among their on-time candidates.
+4. Stage 3 keeps both and minimises the weighted tail (waits, travel, specialists on basal
+   work, the busiest therapist's load).
+5. Referrals left unbooked because their candidates were cut to the first late days get the
+   first free time left anywhere in the horizon, so no capacity goes unused.
+
+Each stage gets a share of the time left and starts from the previous plan as a hint; a stage
+that finds nothing in its time leaves the previous plan standing. A `stop` event ends the
+search at once (between stages too) and returns the best plan so far, marked not proven.
 """
 
 from __future__ import annotations
