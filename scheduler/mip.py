@@ -147,7 +147,7 @@ def build_mip(
     for cands in problem.candidates:
         for cand in cands:
             gap = problem.gaps[cand.gap]
-            if problem.critical.get((gap.site, gap.day), False):
+            if gap.index in problem.critical:
                 for s in _grid(gap.start, gap.end, cand.length, step_minutes):
                     columns.append(_Column(cand, s))
             else:
@@ -376,7 +376,7 @@ def greedy_start(model: MipModel, step_minutes: int = 15) -> list[float]:
     for r in order:
         for cand in problem.candidates[r]:
             gap = problem.gaps[cand.gap]
-            timed = problem.critical.get((gap.site, gap.day), False)
+            timed = gap.index in problem.critical
             start = free.earliest_start(cand, step_minutes if timed else None)
             if start is None:
                 continue

@@ -24,7 +24,7 @@ from datetime import date
 from ortools.sat.python import cp_model
 
 from scheduler.domain import ObjectiveWeights
-from scheduler.slots import Candidate, Problem
+from scheduler.slots import Candidate, Problem, critical_gaps
 
 __all__ = [
     "FirstSessionModel",
@@ -124,7 +124,7 @@ def add_room_capacity(
     optional interval; a gap's intervals do not overlap (one therapist), and per site and day
     these sessions plus the bookings that stay never use more than `rooms` at once. Home visits
     use the therapist's time but no room. Sessions in other gaps never meet a moment where
-    rooms could run out (see :func:`_critical_gaps`), so they need no interval.
+    rooms could run out (see :func:`scheduler.slots.critical_gaps`), so they need no interval.
     """
     start: dict[Key, cp_model.IntVar] = {}
     room_intervals: dict[tuple[int, date], list[cp_model.IntervalVar]] = defaultdict(list)
@@ -227,36 +227,6 @@ def _objectives(
     return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
 
 
-def _critical_gaps(problem: Problem, keys: list[Key]) -> set[int]:
-    """The gaps whose sessions could meet a full site: those that overlap a moment where the
-    rooms used by staying bookings plus the gaps that could hold a session at the site exceed
-    the rooms. Elsewhere rooms cannot run out, whatever is placed, so sessions in other gaps
-    need no exact minutes (a tighter test than :attr:`Problem.critical`)."""
-    gaps = {problem.candidates[r][k].gap for r, k in keys if not problem.candidates[r][k].at_home}
-    by_site_day: dict[tuple[int, date], list[int]] = defaultdict(list)
-    for g in gaps:
-        by_site_day[(problem.gaps[g].site, problem.gaps[g].day)].append(g)
-    critical: set[int] = set()
-    for key, members in by_site_day.items():
-        rooms = problem.instance.sites[key[0]].rooms
-        spans = [(problem.gaps[g].start, problem.gaps[g].end) for g in members]
-        spans += problem.room_load.get(key, [])
-        if len(spans) <= rooms:
-            continue
-        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-        over: list[tuple[int, int]] = []
-        level = 0
-        for i, (moment, delta) in enumerate(events):
-            level += delta
-            if level > rooms and i + 1 < len(events) and events[i + 1][0] > moment:
-                over.append((moment, events[i + 1][0]))
-        for g in members:
-            gap = problem.gaps[g]
-            if any(lo < gap.end and gap.start < hi for lo, hi in over):
-                critical.add(g)
-    return critical
-
-
 def build_model(
     problem: Problem,
     weights: ObjectiveWeights,
@@ -278,7 +248,13 @@ def build_model(
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
     add_gap_capacity(model, problem, x)
-    start = add_room_capacity(model, problem, x, _critical_gaps(problem, list(x)))
+    site_gaps = [
+        problem.gaps[problem.candidates[r][k].gap]
+        for r, k in x
+        if not problem.candidates[r][k].at_home
+    ]
+    critical = critical_gaps(problem.instance, site_gaps, problem.room_load)
+    start = add_room_capacity(model, problem, x, critical)
     objectives = _objectives(model, problem, x, assigned, weights)
     return FirstSessionModel(
         problem=problem, model=model, x=x, start=start, objectives=objectives, assigned=assigned

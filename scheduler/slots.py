@@ -8,10 +8,11 @@ the bookings that stay. Each maximal free stretch is a :class:`Gap`. A first ses
 The decision is therefore "which referral goes into which gap"; exact minutes only matter where
 rooms could run out. For one therapist in one contiguous gap, a set of sessions fits exactly
 when their lengths add up to at most the gap's length (sequence them back to back), so a
-knapsack per gap is exact. Rooms are checked per site and day: where even every rostered
-therapist using every free minute at once could not exceed the rooms (:attr:`Problem.critical`
-is False), rooms cannot bind and need no constraint; elsewhere the model places sessions to the
-minute under a cumulative constraint.
+knapsack per gap is exact. Rooms only matter in a gap that overlaps a moment where even every
+gap at the site holding a session at once, plus the staying bookings, would exceed the rooms
+(:func:`critical_gaps`); elsewhere rooms cannot run out whatever is placed. In critical gaps
+the model places sessions to the minute under a cumulative constraint, and :class:`FreeTime`
+checks the rooms at the exact minutes.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "blocking_bookings",
     "book_leftovers",
     "candidates_for",
+    "critical_gaps",
     "free_gaps",
     "horizon_days",
     "prepare",
@@ -175,8 +177,8 @@ class Problem:
     """Per referral, its candidates (empty for fixed ones)."""
     unbookable: dict[int, tuple[Reason, str]]
     """Referrals with no candidate at all, and why."""
-    critical: dict[tuple[int, date], bool]
-    """Per (site, day): whether rooms could run out there."""
+    critical: set[int]
+    """The gaps whose sessions could meet a full site (:func:`critical_gaps` over all gaps)."""
     room_load: dict[tuple[int, date], list[tuple[int, int]]]
     """Per (site, day): the (start, end) minutes of staying bookings that occupy a room."""
     site_index: dict[str, int] = field(default_factory=dict)
@@ -298,25 +300,37 @@ def free_gaps(
     return gaps, dict(room_load)
 
 
-def _critical_site_days(
+def critical_gaps(
     instance: Instance,
-    gaps: Sequence[Gap],
+    gaps: Iterable[Gap],
     room_load: dict[tuple[int, date], list[tuple[int, int]]],
-) -> dict[tuple[int, date], bool]:
-    """Where the staying room use plus every free therapist at once could exceed the rooms."""
-    events: dict[tuple[int, date], list[tuple[int, int]]] = defaultdict(list)
-    for g in gaps:
-        events[(g.site, g.day)] += [(g.start, 1), (g.end, -1)]
-    for key, spans in room_load.items():
-        for s, e in spans:
-            events[key] += [(s, 1), (e, -1)]
-    critical: dict[tuple[int, date], bool] = {}
-    for key, evs in events.items():
-        level = peak = 0
-        for _, delta in sorted(evs, key=lambda x: (x[0], x[1])):
+) -> set[int]:
+    """The gaps (by index) whose sessions could meet a full site.
+
+    At a moment where the rooms used by staying bookings plus every one of `gaps` that could
+    hold a session at the site stay within the rooms, nothing placed can over-use them; only
+    gaps that overlap a moment where that count exceeds the rooms need exact minutes and a
+    room check. `gaps` are those that may hold a session at a site (not home visits only).
+    """
+    by_site_day: dict[tuple[int, date], list[Gap]] = defaultdict(list)
+    for gap in {g.index: g for g in gaps}.values():
+        by_site_day[(gap.site, gap.day)].append(gap)
+    critical: set[int] = set()
+    for key, members in by_site_day.items():
+        rooms = instance.sites[key[0]].rooms
+        spans = [(g.start, g.end) for g in members] + room_load.get(key, [])
+        if len(spans) <= rooms:
+            continue
+        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+        over: list[tuple[int, int]] = []
+        level = 0
+        for i, (moment, delta) in enumerate(events):
             level += delta
-            peak = max(peak, level)
-        critical[key] = peak > instance.sites[key[0]].rooms
+            if level > rooms and i + 1 < len(events) and events[i + 1][0] > moment:
+                over.append((moment, events[i + 1][0]))
+        critical.update(
+            g.index for g in members if any(lo < g.end and g.start < hi for lo, hi in over)
+        )
     return critical
 
 
@@ -434,7 +448,7 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
     }
     dates = [legal_dates(r, instance.policy, cal) for r in instance.referrals]
     gaps, room_load = free_gaps(instance, cal, days, site_index)
-    critical = _critical_site_days(instance, gaps, room_load)
+    critical = critical_gaps(instance, gaps, room_load)
     by_therapist: dict[int, list[Gap]] = defaultdict(list)
     for g in gaps:
         by_therapist[g.therapist].append(g)
@@ -506,8 +520,8 @@ class FreeTime:
         gap: Gap = self.problem.gaps[cand.gap]
         own = self.in_gap[cand.gap]
         room_key = (gap.site, gap.day)
-        # Where even every therapist at once cannot fill the rooms, rooms need no check.
-        binding = not cand.at_home and self.problem.critical.get(room_key, False)
+        # Outside critical gaps rooms cannot run out, whatever is placed: no check needed.
+        binding = not cand.at_home and cand.gap in self.problem.critical
         rooms = self.rooms.get(room_key, []) if binding else None
         capacity = self.problem.instance.sites[gap.site].rooms
         if grid is not None:
