@@ -227,22 +227,62 @@ def _objectives(
     return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
 
 
+def sure_on_time(problem: Problem) -> dict[int, int]:
+    """Referrals that are on time in some optimal plan whatever the others do: per referral,
+    the candidate (index) that proves it.
+
+    A referral with an on-time candidate in a gap that could hold every on-time candidate
+    still competing for it at once (and where rooms cannot run out) can always take that slot
+    without displacing anyone, so some plan with the most referrals on time has it there.
+    Fixing it frees its other candidates, which can make further gaps uncontested: repeated
+    to a fixpoint. Stage 1 then decides only the contested referrals, an exact reduction.
+    """
+    demand: dict[int, int] = defaultdict(int)
+    for cands in problem.candidates:
+        for cand in cands:
+            if cand.on_time:
+                demand[cand.gap] += cand.length
+    sure: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for r, cands in enumerate(problem.candidates):
+            if r in sure:
+                continue
+            for k, cand in enumerate(cands):
+                if not cand.on_time:
+                    break
+                gap = problem.gaps[cand.gap]
+                if demand[cand.gap] <= gap.length and cand.gap not in problem.critical:
+                    sure[r] = k
+                    for other in cands:
+                        if other.on_time and other is not cand:
+                            demand[other.gap] -= other.length
+                    changed = True
+                    break
+    return sure
+
+
 def build_model(
     problem: Problem,
     weights: ObjectiveWeights,
     *,
     on_time_only: Container[int] | None = None,
+    leave_out: Container[int] = (),
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
     Referrals in `on_time_only` keep just their candidates on or before the deadline. For
     all referrals that is enough to find the most on time (a late session never helps that
-    count, and leaving it out is always feasible), in a much smaller model.
+    count, and leaving it out is always feasible), in a much smaller model. Referrals in
+    `leave_out` are not in the model at all.
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
     restricted = on_time_only if on_time_only is not None else ()
     for r, cands in enumerate(problem.candidates):
+        if r in leave_out:
+            continue
         for k, cand in enumerate(cands):
             if cand.on_time or r not in restricted:
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))

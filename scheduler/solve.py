@@ -29,7 +29,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
-from scheduler.model import FirstSessionModel, Key, build_model
+from scheduler.model import FirstSessionModel, Key, build_model, sure_on_time
 from scheduler.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
 
 __all__ = ["Progress", "solve"]
@@ -58,9 +58,10 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self._stage = stage
 
     def on_solution_callback(self) -> None:
-        on_time = sum(self.boolean_value(v) for v in self._on_time_vars)
+        offset = self._run.stage_offset
+        on_time = sum(self.boolean_value(v) for v in self._on_time_vars) + offset
         bound = self.best_objective_bound
-        on_time_bound = int(bound + 1e-6) if self._stage == "on_time" else None
+        on_time_bound = int(bound + 1e-6) + offset if self._stage == "on_time" else None
         self._run.emit(self._stage, on_time, on_time_bound, self.objective_value, bound)
 
 
@@ -147,6 +148,8 @@ class _Run:
 
     fixed_on_time: int = 0
     """Referrals on time through a communicated booking: added to every on-time count."""
+    stage_offset: int = 0
+    """Referrals on time for sure and left out of the stage's model: added to its counts."""
 
     def emit(
         self,
@@ -223,8 +226,9 @@ class _Run:
         self.chosen = {key: int(solver.boolean_value(var)) for key, var in fsm.x.items()}
         self.starts = {key: int(solver.value(var)) for key, var in fsm.start.items()}
         if name == "on_time":
-            self.on_time, self.on_time_bound = round(value), int(bound + 1e-6)
-            self.objective, self.bound = value, bound
+            offset = self.stage_offset
+            self.on_time, self.on_time_bound = round(value) + offset, int(bound + 1e-6) + offset
+            self.objective, self.bound = value + offset, bound + offset
         if status != cp_model.OPTIMAL:
             self.proven = False
             self.status = "FEASIBLE"
@@ -296,18 +300,39 @@ def solve(
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
         run.emit("greedy", run.on_time, None, None, None)
+        # Stage 1 decides only the contested referrals: the others are on time for sure.
+        sure = sure_on_time(problem)
+        run.stage_offset = len(sure)
         everyone = range(len(problem.candidates))
-        first = build_model(problem, options.weights, on_time_only=everyone)
+        first = build_model(problem, options.weights, on_time_only=everyone, leave_out=sure)
         if first.x:
             greedy_on_time = run.on_time
-            on_time_part = {r: p for r, p in plan.items() if problem.candidates[r][p[0]].on_time}
-            found = run.stage(solver, first, "on_time", 0.6, _hint(on_time_part))
+            contested = {
+                r: p
+                for r, p in plan.items()
+                if r not in sure and problem.candidates[r][p[0]].on_time
+            }
+            found = run.stage(solver, first, "on_time", 0.6, _hint(contested))
             if found and (run.on_time or 0) >= greedy_on_time:
-                plan = _complete(problem, _place(first, run.chosen, run.starts))
+                chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
+                plan = _complete(problem, _place(first, chosen, run.starts))
             else:
                 run.on_time = run.objective = greedy_on_time
         else:
-            run.on_time_bound, run.bound = 0, 0.0
+            # Every referral that can be on time is so for sure: stage 1 is solved.
+            run.on_time = run.on_time_bound = len(sure)
+            run.objective = run.bound = float(len(sure))
+            run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
+            run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
+            plan = _complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
+        if run.stages and run.stages[-1]["stage"] == "on_time":
+            run.stages[-1]["sure_on_time"] = len(sure)
+        # A trivial bound CP-SAT may not have reached in its time: referrals that can be on time.
+        capable = sum(1 for cands in problem.candidates if cands and cands[0].on_time)
+        if run.on_time_bound is not None and run.on_time_bound > capable:
+            run.on_time_bound, run.bound = capable, float(capable)
+        run.stage_offset = 0
+        del first  # free the stage-1 model before building the full one
         # Stages 2 and 3: referrals on time in the plan stay among their on-time candidates
         # (no trading one on-time start for another), the rest may take any candidate.
         on_time_now = {r for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
