@@ -17,7 +17,7 @@ waits, travel, avanceret-approved therapists on basal work, and the busiest ther
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -266,25 +266,19 @@ def sure_on_time(problem: Problem) -> dict[int, int]:
 def build_model(
     problem: Problem,
     weights: ObjectiveWeights,
-    *,
-    on_time_only: Container[int] | None = None,
-    leave_out: Container[int] = (),
+    select: Callable[[int, Candidate], bool] | None = None,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
-    Referrals in `on_time_only` keep just their candidates on or before the deadline. For
-    all referrals that is enough to find the most on time (a late session never helps that
-    count, and leaving it out is always feasible), in a much smaller model. Referrals in
-    `leave_out` are not in the model at all.
+    `select(referral, candidate)` says which candidates the model gets (default: all). The
+    solve loop uses it to build stage 1 on the on-time candidates alone: a late session never
+    helps that count, and leaving it out is always feasible, so the smaller model is exact.
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
-    restricted = on_time_only if on_time_only is not None else ()
     for r, cands in enumerate(problem.candidates):
-        if r in leave_out:
-            continue
         for k, cand in enumerate(cands):
-            if cand.on_time or r not in restricted:
+            if select is None or select(r, cand):
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
     add_gap_capacity(model, problem, x)

@@ -236,6 +236,42 @@ class _Run:
         return True
 
 
+_FULL_MODEL_LIMIT = 60_000
+"""Candidates above which stages 2 and 3 leave out on-time slots no late referral competes for."""
+
+
+def _later_stages(problem: Problem, plan: Plan) -> Callable[[int, Candidate], bool]:
+    """The candidates of stages 2 and 3.
+
+    Referrals on time in the plan stay among their on-time candidates (no trading one on-time
+    start for another); the rest may take any candidate. On very large weeks (more than
+    `_FULL_MODEL_LIMIT` candidates) an on-time referral keeps only its planned slot and its
+    on-time slots in gaps some late referral could use: the moves that can make room for a late
+    one (waits of on-time referrals are then not improved further).
+    """
+    on_time = {r: k for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
+    size = sum(
+        sum(c.on_time for c in cands) if r in on_time else len(cands)
+        for r, cands in enumerate(problem.candidates)
+    )
+    contested: set[int] | None = None
+    if size > _FULL_MODEL_LIMIT:
+        contested = {
+            c.gap for r, cands in enumerate(problem.candidates) if r not in on_time for c in cands
+        }
+
+    def select(r: int, cand: Candidate) -> bool:
+        if r not in on_time:
+            return True
+        if not cand.on_time:
+            return False
+        if contested is None or cand.gap in contested:
+            return True
+        return problem.candidates[r][on_time[r]] is cand
+
+    return select
+
+
 def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int]) -> Plan:
     """The plan of a CP-SAT solution: the solver's start where exact, else packed back to
     back from the gap's start (exact: the gap's knapsack guarantees they fit)."""
@@ -303,8 +339,9 @@ def solve(
         # Stage 1 decides only the contested referrals: the others are on time for sure.
         sure = sure_on_time(problem)
         run.stage_offset = len(sure)
-        everyone = range(len(problem.candidates))
-        first = build_model(problem, options.weights, on_time_only=everyone, leave_out=sure)
+        first = build_model(
+            problem, options.weights, lambda r, cand: cand.on_time and r not in sure
+        )
         if first.x:
             greedy_on_time = run.on_time
             contested = {
@@ -333,10 +370,7 @@ def solve(
             run.on_time_bound, run.bound = capable, float(capable)
         run.stage_offset = 0
         del first  # free the stage-1 model before building the full one
-        # Stages 2 and 3: referrals on time in the plan stay among their on-time candidates
-        # (no trading one on-time start for another), the rest may take any candidate.
-        on_time_now = {r for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
-        full = build_model(problem, options.weights, on_time_only=on_time_now)
+        full = build_model(problem, options.weights, _later_stages(problem, plan))
         size = {
             "variables": len(full.model.proto.variables),
             "constraints": len(full.model.proto.constraints),
