@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time as _time
 
-from scheduler.domain import Assignment, Instance, Solution, SolverStats
+from scheduler.domain import Instance, Solution, SolverStats
 from scheduler.kpis import compute_kpis
 from scheduler.slots import Candidate, FreeTime, Problem, prepare
 
@@ -62,15 +62,7 @@ def solve_baseline(instance: Instance) -> Solution:
     began = _time.perf_counter()
     problem = prepare(instance, late_days=None)
     chosen = fcfs_plan(problem)
-    assignments: list[Assignment] = []
-    for r in range(len(instance.referrals)):
-        if r in problem.fixed:
-            assignments.append(problem.fixed_assignment(r))
-        elif r in chosen:
-            cand, start = chosen[r]
-            assignments.append(problem.assignment(r, cand, start))
-        else:
-            assignments.append(problem.assignment(r, None, None))
+    assignments = problem.assignments(chosen)
     wall = _time.perf_counter() - began
     return Solution(
         instance_name=instance.name,

@@ -68,7 +68,6 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.domain import (
-    Assignment,
     Instance,
     ObjectiveWeights,
     Outcome,
@@ -505,15 +504,7 @@ def solve_mip(
         stage["gap"] = None if obj is None or bnd is None else abs(obj - bnd) / max(1.0, abs(obj))
     placed = _place(model, result.chosen)
     repaired = book_leftovers(problem, placed)
-    assignments: list[Assignment] = []
-    for r in range(len(instance.referrals)):
-        if r in problem.fixed:
-            assignments.append(problem.fixed_assignment(r))
-        elif r in placed:
-            cand, start = placed[r]
-            assignments.append(problem.assignment(r, cand, start))
-        else:
-            assignments.append(problem.assignment(r, None, None))
+    assignments = problem.assignments(placed)
 
     optimal = len(stages) == 3 and all(s["status"] == "OPTIMAL" for s in stages)
     if not stages or stages[0]["objective"] is None:

@@ -237,6 +237,20 @@ class Problem:
             **common,
         )
 
+    def assignments(self, placed: dict[int, tuple[Candidate, int]]) -> list[Assignment]:
+        """Every referral's Assignment, in instance order: fixed ones from their communicated
+        booking, the `placed` ones (candidate, start minute of the gap used), the rest not
+        bookable with their reason."""
+        out: list[Assignment] = []
+        for r in range(len(self.instance.referrals)):
+            if r in self.fixed:
+                out.append(self.fixed_assignment(r))
+            elif r in placed:
+                out.append(self.assignment(r, *placed[r]))
+            else:
+                out.append(self.assignment(r, None, None))
+        return out
+
     def fixed_assignment(self, referral: int) -> Assignment:
         booking = self.fixed[referral]
         ld = self.dates[referral]

@@ -27,7 +27,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
+from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
 from scheduler.model import FirstSessionModel, Key, build_model, sure_on_time
 from scheduler.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
@@ -391,15 +391,7 @@ def solve(
 
     placed = _sessions(problem, plan)
     repaired = book_leftovers(problem, placed)
-    assignments: list[Assignment] = []
-    for r in range(len(instance.referrals)):
-        if r in problem.fixed:
-            assignments.append(problem.fixed_assignment(r))
-        elif r in placed:
-            cand, start = placed[r]
-            assignments.append(problem.assignment(r, cand, start))
-        else:
-            assignments.append(problem.assignment(r, None, None))
+    assignments = problem.assignments(placed)
     stats = SolverStats(
         method="cp-sat",
         status=run.status,
