@@ -366,7 +366,7 @@ def solve(
             run.stages[-1]["sure_on_time"] = len(sure)
         # A trivial bound CP-SAT may not have reached in its time: referrals that can be on time.
         capable = sum(1 for cands in problem.candidates if cands and cands[0].on_time)
-        if run.on_time_bound is not None and run.on_time_bound > capable:
+        if run.on_time_bound is None or run.on_time_bound > capable:
             run.on_time_bound, run.bound = capable, float(capable)
         run.stage_offset = 0
         del first  # free the stage-1 model before building the full one
