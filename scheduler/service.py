@@ -1,7 +1,7 @@
 """The gRPC servicer of ``scheduler.v1.Scheduler``: converts, delegates to the core, reports.
 
 Every RPC converts its request at the edge (:mod:`scheduler.convert`), calls the core
-(:func:`scheduler.solve.solve`, :func:`scheduler.propose.propose_slots`,
+(:func:`scheduler.solve.solve`, :func:`scheduler.propose.rank_slots`,
 :func:`scheduler.checker.check_solution`, :func:`scheduler.validation.validate_instance`) and
 converts the answer back. Error contract:
 
@@ -16,22 +16,21 @@ remaining time minus a safety margin (see :func:`solve_time_limit`), so a short 
 the best solution found, marked not proven. If the call ends anyway (the client cancels, the
 deadline passes, the server shuts down), the solve's ``stop`` event is set and CP-SAT stops.
 
-ProposeSlots keeps a small LRU cache of converted, validated instances and their indexed
-calendars, keyed by a hash of the instance message: a booking system asking again on unchanged
-calendars skips the conversion.
+ProposeSlots does not convert the whole instance: it reads the referral, the policy, the sites,
+the therapists and, day by day as the ranking needs them, the qualified therapists' rosters and
+the bookings (:func:`scheduler.convert.calendars_from_proto`), and checks what it reads. A
+København week costs a few milliseconds per call, whether or not the server has seen the
+calendars before, so there is no cache.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import grpc
@@ -42,6 +41,7 @@ from scheduler.checker import check_solution
 from scheduler.convert import (
     ConversionError,
     FieldViolation,
+    calendars_from_proto,
     instance_from_proto,
     kpis_to_proto,
     legal_dates_to_proto,
@@ -52,19 +52,14 @@ from scheduler.convert import (
     solution_from_proto,
     solution_to_proto,
 )
-from scheduler.domain import Instance, Solution, SolveOptions
-from scheduler.propose import (
-    Calendars,
-    ExcludedReferralError,
-    UnknownReferralError,
-    index_calendars,
-    proposal_dates,
-    propose_slots,
-)
+from scheduler.domain import Instance, Referral, Solution, SolveOptions
+from scheduler.propose import Calendars, ExcludedReferralError, UnknownReferralError, rank_slots
+from scheduler.rules import legal_dates
 from scheduler.solve import Progress, solve
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
 from scheduler.validation import Problem, Severity, validate_instance
+from scheduler.working_calendar import WorkingCalendar
 
 __all__ = [
     "DEFAULT_K",
@@ -151,12 +146,69 @@ def _instance_violations(problems: list[Problem], prefix: str) -> list[FieldViol
     ]
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A converted, validated instance with its indexed calendars (cached for ProposeSlots)."""
+def _proposal_referral(
+    request: pb.ProposeSlotsRequest, referral_id: str, out: list[FieldViolation]
+) -> tuple[Referral | None, str]:
+    """The referral to propose for, and its field path: `referral` or one of the instance's."""
+    instance = request.instance
+    if request.HasField("referral"):
+        if request.referral_id and request.referral.id != request.referral_id:
+            out.append(
+                FieldViolation("referral.id", f"differs from referral_id {request.referral_id!r}")
+            )
+        if any(r.id == referral_id for r in instance.referrals):
+            out.append(
+                FieldViolation(
+                    "referral.id",
+                    "already in instance.referrals: send only referral_id, or a new referral",
+                )
+            )
+        at, path = request.referral, "referral"
+    else:
+        found = [i for i, r in enumerate(instance.referrals) if r.id == referral_id]
+        if not found:
+            out.append(FieldViolation("referral_id", str(UnknownReferralError(referral_id))))
+            return None, ""
+        for i in found[1:]:
+            out.append(
+                FieldViolation(
+                    f"instance.referrals[{i}]({referral_id})",
+                    f"id {referral_id!r} is used already by referrals[{found[0]}] [duplicate_id]",
+                )
+            )
+        at, path = instance.referrals[found[0]], f"instance.referrals[{found[0]}]"
+    try:
+        return referral_from_proto(at, path), path
+    except ConversionError as exc:
+        out += exc.violations
+        return None, path
 
-    instance: Instance
-    calendars: Calendars
+
+def _proposal_inputs(
+    request: pb.ProposeSlotsRequest, referral_id: str
+) -> tuple[Referral, Calendars]:
+    """The referral and the calendars a proposal reads, every violation found raised at once."""
+    out: list[FieldViolation] = []
+    referral, path = _proposal_referral(request, referral_id, out)
+    calendars: Calendars | None = None
+    try:
+        calendars = calendars_from_proto(request.instance, "instance")
+    except ConversionError as exc:
+        out += exc.violations
+    if (
+        referral is not None
+        and referral.chosen_site_id is not None
+        and all(s.id != referral.chosen_site_id for s in request.instance.sites)
+    ):
+        out.append(
+            FieldViolation(
+                f"{path}.chosen_site_id", f"unknown site {referral.chosen_site_id!r} [unknown_site]"
+            )
+        )
+    if out:
+        raise _invalid(out)
+    assert referral is not None and calendars is not None
+    return referral, calendars
 
 
 def _counts(instance: Instance) -> dict[str, int]:
@@ -263,17 +315,11 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     """Implements ``scheduler.v1.Scheduler``.
 
     `max_concurrent_solves` bounds Optimize/OptimizeStream calls running at once (more get
-    RESOURCE_EXHAUSTED); `cache_size` is the number of instances ProposeSlots keeps converted.
-    `solve_fn` is the solver (tests may pass another with the same signature).
+    RESOURCE_EXHAUSTED). `solve_fn` is the solver (tests may pass another with the same
+    signature).
     """
 
-    def __init__(
-        self,
-        max_concurrent_solves: int = 1,
-        *,
-        cache_size: int = 8,
-        solve_fn: SolveFn = solve,
-    ) -> None:
+    def __init__(self, max_concurrent_solves: int = 1, *, solve_fn: SolveFn = solve) -> None:
         if max_concurrent_solves < 1:
             raise ValueError("max_concurrent_solves must be at least 1")
         self.max_concurrent_solves = max_concurrent_solves
@@ -282,8 +328,6 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         self._lock = threading.Lock()
         self._running: set[threading.Event] = set()
         self._stopping = False
-        self._cache: OrderedDict[bytes, _Prepared] = OrderedDict()
-        self._cache_size = cache_size
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -319,25 +363,6 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         if violations:
             raise _invalid(violations, "invalid instance")
         return instance
-
-    def _prepared(self, request: pb.ProposeSlotsRequest) -> _Prepared:
-        if not request.HasField("instance"):
-            raise _invalid([FieldViolation("instance", "required")])
-        key = hashlib.blake2b(
-            request.instance.SerializeToString(deterministic=True), digest_size=20
-        ).digest()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        instance = self._valid_instance(request.instance, True, "instance")
-        prepared = _Prepared(instance, index_calendars(instance))
-        with self._lock:
-            self._cache[key] = prepared
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return prepared
 
     def _solve(
         self,
@@ -450,55 +475,29 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             violations.append(FieldViolation("referral_id", "required (or a referral)"))
         if violations:
             raise _invalid(violations)
-        prepared = self._prepared(request)
-        instance, calendars = prepared.instance, prepared.calendars
-        fields.update(_counts(instance), referral_id=referral_id, k=k)
-        if request.HasField("referral"):
-            instance = self._with_referral(instance, request, referral_id)
+        if not request.HasField("instance"):
+            raise _invalid([FieldViolation("instance", "required")])
+        msg = request.instance
+        fields.update(
+            sites=len(msg.sites),
+            therapists=len(msg.therapists),
+            bookings=len(msg.bookings),
+            referrals=len(msg.referrals),
+            referral_id=referral_id,
+            k=k,
+        )
+        referral, calendars = _proposal_inputs(request, referral_id)
         try:
-            proposals = propose_slots(instance, referral_id, k, calendars)
-        except UnknownReferralError as exc:
-            raise _invalid([FieldViolation("referral_id", str(exc))]) from None
+            proposals = rank_slots(calendars, referral, k)
+        except ConversionError as exc:  # an unreadable roster entry or booking on a day read
+            raise _invalid(exc.violations) from None
         except ExcludedReferralError as exc:
             raise _invalid([FieldViolation("referral_id", str(exc))]) from None
         fields["proposals"] = len(proposals)
-        ld = proposal_dates(instance, referral_id)
+        ld = legal_dates(referral, calendars.policy, WorkingCalendar(calendars.policy))
         return pb.ProposeSlotsResponse(
             proposals=[proposal_to_proto(p) for p in proposals], **legal_dates_to_proto(ld)
         )
-
-    @staticmethod
-    def _with_referral(
-        instance: Instance, request: pb.ProposeSlotsRequest, referral_id: str
-    ) -> Instance:
-        """The instance with the request's new referral added (checked against it)."""
-        try:
-            referral = referral_from_proto(request.referral, "referral")
-        except ConversionError as exc:
-            raise _invalid(exc.violations) from None
-        violations: list[FieldViolation] = []
-        if referral.id != referral_id:
-            violations.append(
-                FieldViolation("referral.id", f"differs from referral_id {referral_id!r}")
-            )
-        if any(r.id == referral.id for r in instance.referrals):
-            violations.append(
-                FieldViolation(
-                    "referral.id",
-                    "already in instance.referrals: send only referral_id, or a new referral",
-                )
-            )
-        if referral.chosen_site_id is not None and all(
-            s.id != referral.chosen_site_id for s in instance.sites
-        ):
-            violations.append(
-                FieldViolation(
-                    "referral.chosen_site_id", f"unknown site {referral.chosen_site_id!r}"
-                )
-            )
-        if violations:
-            raise _invalid(violations)
-        return instance.model_copy(update={"referrals": [*instance.referrals, referral]})
 
     @_unary
     def Check(

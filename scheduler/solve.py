@@ -237,7 +237,7 @@ class _Run:
 
 
 _FULL_MODEL_LIMIT = 60_000
-"""Candidates above which stages 2 and 3 leave out on-time slots no late referral competes for."""
+"""Candidates above which stages 2 and 3 keep on-time referrals at their planned slot."""
 
 
 def _later_stages(problem: Problem, plan: Plan) -> Callable[[int, Candidate], bool]:
@@ -245,29 +245,22 @@ def _later_stages(problem: Problem, plan: Plan) -> Callable[[int, Candidate], bo
 
     Referrals on time in the plan stay among their on-time candidates (no trading one on-time
     start for another); the rest may take any candidate. On very large weeks (more than
-    `_FULL_MODEL_LIMIT` candidates) an on-time referral keeps only its planned slot and its
-    on-time slots in gaps some late referral could use: the moves that can make room for a late
-    one (waits of on-time referrals are then not improved further).
+    `_FULL_MODEL_LIMIT` candidates that way) an on-time referral keeps only its planned slot,
+    which bounds memory; only the late referrals then move.
     """
     on_time = {r: k for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
     size = sum(
         sum(c.on_time for c in cands) if r in on_time else len(cands)
         for r, cands in enumerate(problem.candidates)
     )
-    contested: set[int] | None = None
-    if size > _FULL_MODEL_LIMIT:
-        contested = {
-            c.gap for r, cands in enumerate(problem.candidates) if r not in on_time for c in cands
-        }
+    pinned = size > _FULL_MODEL_LIMIT
 
     def select(r: int, cand: Candidate) -> bool:
         if r not in on_time:
             return True
-        if not cand.on_time:
-            return False
-        if contested is None or cand.gap in contested:
-            return True
-        return problem.candidates[r][on_time[r]] is cand
+        if pinned:
+            return problem.candidates[r][on_time[r]] is cand
+        return cand.on_time
 
     return select
 

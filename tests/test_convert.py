@@ -263,6 +263,7 @@ stats = st.builds(
     gap=st.none() | finite,
     on_time_bound=st.none() | counts,
     wall_time_s=finite,
+    first_solution_s=st.none() | finite,
     variables=int64,
     constraints=int64,
     workers=st.integers(0, 64),

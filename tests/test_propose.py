@@ -8,11 +8,17 @@ Friday 13 March is one day late.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from scheduler.convert import calendars_from_proto, instance_to_proto
 from scheduler.domain import (
+    Absence,
     Booking,
     BookingStatus,
     Coordinates,
@@ -21,20 +27,35 @@ from scheduler.domain import (
     Level,
     OpeningHours,
     Outcome,
+    PlanStartKind,
     Referral,
     RosterEntry,
     Site,
     Therapist,
 )
+from scheduler.generator import generate
 from scheduler.policy import Policy
 from scheduler.propose import (
     ExcludedReferralError,
+    SlotProposal,
     UnknownReferralError,
     index_calendars,
     proposal_dates,
     propose_slots,
+    rank_slots,
+)
+from scheduler.rules import legal_dates
+from scheduler.slots import (
+    as_minutes,
+    at_minutes,
+    blocking_bookings,
+    candidates_for,
+    free_gaps,
+    horizon_days,
 )
 from scheduler.travel import travel_minutes
+from scheduler.validation import has_errors, validate_instance
+from scheduler.working_calendar import WorkingCalendar
 
 TUE, WED, FRI = date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 13)
 DEADLINE = date(2026, 3, 12)
@@ -106,8 +127,16 @@ def _instance(
     )
 
 
+def _proposals(instance: Instance, rid: str = "R-1", k: int = 5) -> list[SlotProposal]:
+    """propose_slots, checked to agree with the gRPC edge's way in (the request message)."""
+    proposals = propose_slots(instance, rid, k)
+    referral = next(r for r in instance.referrals if r.id == rid)
+    assert rank_slots(calendars_from_proto(instance_to_proto(instance)), referral, k) == proposals
+    return proposals
+
+
 def _slots(instance: Instance, rid: str = "R-1", k: int = 5) -> list[tuple[str, datetime]]:
-    return [(p.therapist_id, p.start) for p in propose_slots(instance, rid, k)]
+    return [(p.therapist_id, p.start) for p in _proposals(instance, rid, k)]
 
 
 def test_legal_dates_of_the_week_are_as_the_module_says() -> None:
@@ -122,7 +151,7 @@ def test_ranking_on_time_then_basal_therapist_then_time_then_late_days() -> None
             _therapist("T-basal", _shift(WED, "10:00", "12:00"), _shift(FRI, "08:00", "16:00")),
         ]
     )
-    proposals = propose_slots(instance, "R-1", k=12)
+    proposals = _proposals(instance, k=12)
     got = [(p.therapist_id, p.start.date(), p.start.strftime("%H:%M")) for p in proposals]
     basal_wed = [("T-basal", WED, f"{h}") for h in ("10:00", "10:15", "10:30", "10:45", "11:00")]
     spec_wed = [("T-spec", WED, f"{h}") for h in ("08:00", "08:15", "08:30", "08:45", "09:00")]
@@ -177,7 +206,7 @@ def test_a_home_visit_fits_when_travel_both_ways_fits_the_gap_and_needs_no_room(
         # The room is full, but a home visit uses none.
         bookings=[_booking("B-course", "T-other", TUE, "08:00", "16:00", site_id="S1")],
     )
-    proposals = propose_slots(instance, "R-1", k=5)
+    proposals = _proposals(instance, k=5)
     assert len(proposals) == 1
     p = proposals[0]
     assert (p.therapist_id, p.at_home, p.travel_minutes) == ("T-fits", True, travel)
@@ -195,10 +224,30 @@ def test_less_travel_ranks_before_an_earlier_start() -> None:
         ],
         referrals=[_referral(home_training=True, location=home)],
     )
-    proposals = propose_slots(instance, "R-1", k=3)
+    proposals = _proposals(instance, k=3)
     assert [p.therapist_id for p in proposals][:1] == ["T-near"]
     assert proposals[0].travel_minutes < travel_minutes(FAR, home)
     assert proposals[0].start.hour >= 12
+
+
+def test_a_basal_therapist_far_away_ranks_before_a_specialist_nearby() -> None:
+    home = Coordinates(lat=55.69, lon=12.58)
+    instance = _instance(
+        [
+            _therapist("T-far", _shift(TUE, "08:00", "16:00", site="S2"), home_visits=True),
+            _therapist(
+                "T-spec", _shift(TUE, "08:00", "16:00"), home_visits=True, specialties=["neuro"]
+            ),
+        ],
+        referrals=[_referral(home_training=True, location=home)],
+    )
+    proposals = _proposals(instance, k=30)
+    far = [p for p in proposals if p.therapist_id == "T-far"]
+    assert far and proposals[: len(far)] == far
+    nearby = proposals[len(far)]
+    assert nearby.therapist_id == "T-spec"
+    assert nearby.travel_minutes < far[0].travel_minutes
+    assert "avanceret-approved" in nearby.why
 
 
 def test_other_referrals_tentative_bookings_stay_and_the_own_one_is_released() -> None:
@@ -224,7 +273,7 @@ def test_other_referrals_tentative_bookings_stay_and_the_own_one_is_released() -
 
 def test_options_are_distinct_and_k_is_honoured_with_or_without_an_index() -> None:
     instance = _instance([_therapist("T-basal", _shift(WED, "08:00", "16:00"))])
-    proposals = propose_slots(instance, "R-1", k=7)
+    proposals = _proposals(instance, k=7)
     assert len(proposals) == 7
     assert len({(p.therapist_id, p.start) for p in proposals}) == 7
     assert propose_slots(instance, "R-1", 7, index_calendars(instance)) == proposals
@@ -246,3 +295,252 @@ def test_a_referral_the_policy_sends_to_the_childrens_team_is_refused() -> None:
     )
     with pytest.raises(ExcludedReferralError, match="children's team"):
         propose_slots(instance, "R-1")
+
+
+def test_seconds_are_dropped_as_the_optimiser_drops_them() -> None:
+    # 09:00:30-09:59:30 blocks 09:00-09:59 (slots.as_minutes): the next option starts at 09:59.
+    instance = _instance(
+        [_therapist("T-basal", _shift(TUE, "08:00", "12:00"))],
+        bookings=[_booking("B-1", "T-basal", TUE, "09:00:30", "09:59:30")],
+    )
+    assert _slots(instance, k=3) == [
+        ("T-basal", datetime(2026, 3, 10, 8, 0)),
+        ("T-basal", datetime(2026, 3, 10, 9, 59)),
+        ("T-basal", datetime(2026, 3, 10, 10, 14)),
+    ]
+
+
+# --------------------------------------------------------------------------- against brute force
+#
+# The ranking walks the days in order and reads only as far as it needs; the reference below
+# builds every option of the whole horizon with scheduler.slots (free_gaps, candidates_for),
+# checks rooms minute by minute, ranks them all by the full key and takes the first k. Both
+# ways in (a domain instance, and the request message read by scheduler.convert) must give the
+# reference's answer.
+
+PLANNING = date(2026, 3, 6)  # a Friday
+_MOSTLY_PT = [Discipline.PT, Discipline.PT, Discipline.OT]
+
+
+def _reference(instance: Instance, referral_id: str, k: int) -> list[tuple[Any, ...]]:
+    ref = next(r for r in instance.referrals if r.id == referral_id)
+    cal = WorkingCalendar(instance.policy)
+    ld = legal_dates(ref, instance.policy, cal)
+    site_index = {s.id: i for i, s in enumerate(instance.sites)}
+    # With only this referral in the instance, its own tentative booking is released.
+    alone = instance.model_copy(update={"referrals": [ref]})
+    gaps, _ = free_gaps(alone, cal, horizon_days(alone, cal), site_index)
+    in_use: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0] * 1440)
+    for b in blocking_bookings(alone):
+        if b.site_id is not None and not b.at_home:
+            minutes = in_use[(b.site_id, b.start.date())]
+            for m in range(as_minutes(b.start.time()), as_minutes(b.end.time())):
+                minutes[m] += 1
+    by_index = {g.index: g for g in gaps}
+    ranked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for c in candidates_for(alone, 0, ld, gaps, late_days=None):
+        gap = by_index[c.gap]
+        site = instance.sites[gap.site]
+        therapist_id = instance.therapists[gap.therapist].id
+        for start in range(gap.start, gap.end - c.length + 1, 15):
+            session = start + c.travel
+            end = session + ref.first_session_minutes
+            if not c.at_home and max(in_use[(site.id, c.day)][session:end]) >= site.rooms:
+                continue
+            key = (not c.on_time, c.day, c.specialist_on_basal, c.travel, start, therapist_id)
+            ranked[key] = (
+                therapist_id,
+                site.id,
+                c.at_home,
+                at_minutes(c.day, session),
+                at_minutes(c.day, end),
+                c.travel,
+                c.on_time,
+            )
+    return [ranked[key] for key in sorted(ranked)[:k]]
+
+
+def _seen(proposals: list[SlotProposal]) -> list[tuple[Any, ...]]:
+    return [
+        (p.therapist_id, p.site_id, p.at_home, p.start, p.end, p.travel_minutes, p.on_time)
+        for p in proposals
+    ]
+
+
+def _minutes(draw: st.DrawFn, lo: int, hi: int, step: int = 5) -> int:
+    return draw(st.integers(lo // step, hi // step)) * step
+
+
+def _clock(minutes: int, seconds: int = 0) -> time:
+    return time(minutes // 60, minutes % 60, seconds)
+
+
+@st.composite
+def small_instances(draw: st.DrawFn) -> tuple[Instance, str, int]:
+    """A valid small week: 1-3 sites, 2-5 therapists with rosters, bookings (some at odd
+    minutes, with seconds, tentative for a referral, at home), and the referral to propose for."""
+    policy = Policy(
+        horizon_days=draw(st.integers(2, 14)),
+        day_start=_clock(draw(st.sampled_from([7 * 60, 8 * 60, 8 * 60 + 30]))),
+        day_end=_clock(draw(st.sampled_from([15 * 60, 16 * 60, 17 * 60 + 45]))),
+    )
+    cal = WorkingCalendar(policy)
+    days = cal.working_days(PLANNING + timedelta(days=1), PLANNING + timedelta(days=14))
+    sites = [
+        Site(
+            id=f"S{i}",
+            name=f"S{i}",
+            coordinates=Coordinates(
+                lat=55.60 + draw(st.integers(0, 20)) / 100,
+                lon=12.40 + draw(st.integers(0, 30)) / 100,
+            ),
+            opening_hours=[
+                OpeningHours(
+                    weekday=w,
+                    open=_clock(_minutes(draw, 6 * 60, 10 * 60, 30)),
+                    close=_clock(_minutes(draw, 13 * 60, 18 * 60, 30)),
+                )
+                for w in sorted(draw(st.sets(st.integers(0, 4), min_size=3)))
+            ],
+            rooms=draw(st.integers(1, 2)),
+        )
+        for i in range(draw(st.integers(1, 3)))
+    ]
+    site_ids = [s.id for s in sites]
+    therapists: list[Therapist] = []
+    bookings: list[Booking] = []
+    for t in range(draw(st.integers(2, 5))):
+        tid = f"T{t}"
+        roster: list[RosterEntry] = []
+        for day in days:
+            cursor = _minutes(draw, 6 * 60, 12 * 60)
+            for _ in range(draw(st.integers(0, 2))):
+                start, end = cursor, min(cursor + _minutes(draw, 30, 8 * 60, 15), 20 * 60)
+                site = draw(st.sampled_from(site_ids))
+                roster.append(
+                    RosterEntry(date=day, start=_clock(start), end=_clock(end), site_id=site)
+                )
+                for _ in range(draw(st.integers(0, 3))):
+                    b_start = draw(st.integers(start - 30, end))
+                    b_end = min(b_start + draw(st.integers(1, 120)), 23 * 60 + 59)
+                    at_home = draw(st.booleans()) and draw(st.booleans())
+                    bookings.append(
+                        Booking(
+                            id=f"B{len(bookings)}",
+                            therapist_id=tid,
+                            site_id=None
+                            if at_home
+                            else draw(st.sampled_from([None, site, *site_ids])),
+                            start=datetime.combine(
+                                day, _clock(b_start, draw(st.sampled_from([0, 30])))
+                            ),
+                            end=datetime.combine(
+                                day, _clock(b_end, draw(st.sampled_from([0, 45])))
+                            ),
+                            at_home=at_home,
+                        )
+                    )
+                cursor = end + _minutes(draw, 0, 120)
+                if cursor >= 20 * 60:
+                    break
+        absences = []
+        if days and draw(st.booleans()):
+            first = draw(st.sampled_from(days))
+            absences.append(
+                Absence(start=first, end=first + timedelta(days=draw(st.integers(0, 3))))
+            )
+        therapists.append(
+            Therapist(
+                id=tid,
+                discipline=draw(st.sampled_from(_MOSTLY_PT)),
+                specialties=draw(
+                    st.sampled_from([[], [], ["neuro"], ["ortho"], ["neuro", "ortho"]])
+                ),
+                home_visits=draw(st.sampled_from([True, True, False])),
+                roster=roster,
+                absences=absences,
+            )
+        )
+    referrals: list[Referral] = []
+    for rid in ("R-1", "R-2"):
+        discharge = PLANNING - timedelta(days=draw(st.integers(0, 10)))
+        received = min(PLANNING, discharge + timedelta(days=draw(st.integers(0, 2))))
+        level = draw(st.sampled_from([Level.BASAL, Level.BASAL, Level.AVANCERET]))
+        home = draw(st.booleans()) and draw(st.booleans())
+        data: dict[str, Any] = {
+            "id": rid,
+            "discharge_date": discharge,
+            "received_date": received,
+            "level": level,
+            "discipline": draw(st.sampled_from(_MOSTLY_PT)),
+            "specialty": draw(st.sampled_from(["neuro", "ortho"]))
+            if level is Level.AVANCERET
+            else None,
+            "age": 70,
+            "home_training": home,
+            "location": Coordinates(lat=55.65, lon=12.55) if home else None,
+            "chosen_site_id": None if home else draw(st.sampled_from([None, None, *site_ids])),
+            "first_session_minutes": draw(st.sampled_from([15, 30, 45, 60, 60, 90, 17, 100])),
+            "unavailable_dates": sorted(draw(st.sets(st.sampled_from(days), max_size=2)))
+            if days
+            else [],
+        }
+        if draw(st.booleans()) and draw(st.booleans()):
+            data["postponed_to"] = PLANNING + timedelta(days=draw(st.integers(0, 8)))
+        elif draw(st.booleans()) and draw(st.booleans()):
+            data["plan_start_date"] = PLANNING + timedelta(days=draw(st.integers(0, 10)))
+            data["plan_start_kind"] = draw(st.sampled_from(PlanStartKind))
+        referrals.append(Referral.model_validate(data))
+        # A first session already in the calendars: tentative ones are released for their
+        # own referral only; a communicated one stays.
+        if therapists and days and draw(st.booleans()):
+            day = draw(st.sampled_from([d for d in days if d >= received][:3] or days))
+            start = _minutes(draw, 8 * 60, 14 * 60)
+            status = draw(st.sampled_from(BookingStatus))
+            bookings.append(
+                Booking(
+                    id=f"B-{rid}",
+                    therapist_id=draw(st.sampled_from([t.id for t in therapists])),
+                    site_id=draw(st.sampled_from([None, *site_ids])),
+                    start=datetime.combine(day, _clock(start)),
+                    end=datetime.combine(day, _clock(start + draw(st.integers(15, 90)))),
+                    status=status,
+                    referral_id=rid,
+                )
+            )
+    instance = Instance(
+        planning_date=PLANNING,
+        policy=policy,
+        sites=sites,
+        therapists=therapists,
+        bookings=bookings,
+        referrals=referrals,
+    )
+    assume(not has_errors(validate_instance(instance)))
+    return instance, draw(st.sampled_from(["R-1", "R-2"])), draw(st.integers(1, 8))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_instances())
+def test_the_ranking_equals_brute_force_on_random_small_weeks(
+    case: tuple[Instance, str, int],
+) -> None:
+    instance, referral_id, k = case
+    want = _reference(instance, referral_id, k)
+    proposals = propose_slots(instance, referral_id, k)
+    assert _seen(proposals) == want
+    assert [p.rank for p in proposals] == list(range(1, len(want) + 1))
+    # The gRPC edge's way in: straight from the request message, a day at a time.
+    referral = next(r for r in instance.referrals if r.id == referral_id)
+    from_message = rank_slots(calendars_from_proto(instance_to_proto(instance)), referral, k)
+    assert from_message == proposals
+
+
+def test_the_ranking_equals_brute_force_on_a_generated_week() -> None:
+    instance = generate("soenderborg", seed=3, referrals=12)
+    calendars = index_calendars(instance)
+    from_message = calendars_from_proto(instance_to_proto(instance))
+    for referral in instance.referrals:
+        proposals = propose_slots(instance, referral.id, 6, calendars)
+        assert _seen(proposals) == _reference(instance, referral.id, 6), referral.id
+        assert rank_slots(from_message, referral, 6) == proposals

@@ -23,14 +23,18 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from scheduler.convert import (
+    date_to_proto,
+    datetime_to_proto,
     instance_to_proto,
     options_to_proto,
+    proposal_to_proto,
     referral_to_proto,
     solution_from_proto,
     solution_to_proto,
 )
 from scheduler.domain import Booking, Instance, Solution, SolveOptions
 from scheduler.generator import generate
+from scheduler.propose import proposal_dates, propose_slots
 from scheduler.server import SERVICE_NAME, JsonFormatter, RunningServer, start_server
 from scheduler.service import SchedulerService, solve_time_limit
 from scheduler.solve import Progress, solve
@@ -212,7 +216,7 @@ def test_propose_slots_for_a_new_referral_not_yet_in_the_instance(
     assert "already in instance.referrals" in _violations(exc.value)["referral.id"]
 
 
-def test_propose_slots_sees_changed_calendars_despite_its_cache(stub: Any, small: Instance) -> None:
+def test_propose_slots_sees_changed_calendars(stub: Any, small: Instance) -> None:
     referral = small.referrals[0].id
 
     def best(instance: Instance) -> pb.SlotProposal:
@@ -250,6 +254,132 @@ def test_propose_slots_unknown_referral_is_invalid_argument(stub: Any, small: In
             pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral_id="R-404")
         )
     assert "unknown referral id 'R-404'" in _violations(exc.value)["referral_id"]
+
+
+def test_propose_slots_answers_as_the_domain_api_does(stub: Any, small: Instance) -> None:
+    msg = instance_to_proto(small)
+    for referral in small.referrals:
+        answer = stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=msg, referral_id=referral.id, k=7), timeout=10
+        )
+        want = propose_slots(small, referral.id, 7)
+        assert list(answer.proposals) == [proposal_to_proto(p) for p in want]
+        assert answer.deadline == date_to_proto(proposal_dates(small, referral.id).deadline)
+
+
+def _first_answer(stub: Any, msg: pb.Instance, referral_id: str) -> pb.SlotProposal:
+    answer = stub.ProposeSlots(
+        pb.ProposeSlotsRequest(instance=msg, referral_id=referral_id, k=1), timeout=10
+    )
+    return answer.proposals[0]
+
+
+def test_propose_slots_rejects_unreadable_records_on_the_days_it_reads(
+    stub: Any, small: Instance
+) -> None:
+    referral = small.referrals[0].id
+    msg = instance_to_proto(small)
+    best = _first_answer(stub, msg, referral)
+    request = pb.ProposeSlotsRequest(instance=msg, referral_id=referral)
+    n = len(msg.bookings)
+
+    def booking(**kw: Any) -> pb.Booking:
+        b = request.instance.bookings.add(id=f"B-bad-{n}", **kw)
+        b.start.CopyFrom(best.start)
+        b.end.CopyFrom(best.end)
+        return b
+
+    booking(therapist_id=best.therapist_id).start.utc_offset.seconds = 3600
+    booking(therapist_id=best.therapist_id).end.hours = 25
+    booking(therapist_id="T-ghost", site_id=best.site_id)
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(request, timeout=10)
+    assert exc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    found = _violations(exc.value)
+    assert set(found) == {
+        f"instance.bookings[{n}].start",
+        f"instance.bookings[{n + 1}].end",
+        f"instance.bookings[{n + 2}](B-bad-{n}).therapist_id",
+    }
+    assert "local wall-clock time" in found[f"instance.bookings[{n}].start"]
+    assert "T-ghost" in found[f"instance.bookings[{n + 2}](B-bad-{n}).therapist_id"]
+    assert "Traceback" not in exc.value.details()
+    # A roster entry of the therapist on that day at a site that does not exist.
+    request = pb.ProposeSlotsRequest(instance=msg, referral_id=referral)
+    t = next(i for i, x in enumerate(msg.therapists) if x.id == best.therapist_id)
+    roster = request.instance.therapists[t].roster
+    entry = roster.add(site_id="nowhere")
+    entry.date.year, entry.date.month, entry.date.day = (
+        best.start.year,
+        best.start.month,
+        best.start.day,
+    )
+    entry.start.hours, entry.end.hours = 6, 7
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(request, timeout=10)
+    where = f"instance.therapists[{t}]({best.therapist_id}).roster[{len(roster) - 1}].site_id"
+    assert set(_violations(exc.value)) == {where}
+
+
+def test_propose_slots_leaves_records_it_does_not_need_unread(stub: Any, small: Instance) -> None:
+    # A ghost's meeting two weeks after the best slot: on a day this proposal does not read.
+    referral = small.referrals[0].id
+    msg = instance_to_proto(small)
+    best = _first_answer(stub, msg, referral)
+    later = datetime(best.start.year, best.start.month, best.start.day, 9) + timedelta(days=14)
+    msg.bookings.append(
+        _booking_to_proto_unchecked("B-ghost", "T-ghost", later, later + timedelta(hours=1))
+    )
+    assert _first_answer(stub, msg, referral) == best
+    # Check (and Optimize) read everything and say so.
+    check = stub.Check(pb.CheckRequest(instance=msg), timeout=10)
+    assert "unknown_therapist" in {p.code for p in check.instance_problems}
+
+
+def _booking_to_proto_unchecked(
+    booking_id: str, therapist_id: str, start: datetime, end: datetime
+) -> pb.Booking:
+    return pb.Booking(
+        id=booking_id,
+        therapist_id=therapist_id,
+        start=datetime_to_proto(start),
+        end=datetime_to_proto(end),
+    )
+
+
+def test_propose_slots_lists_every_problem_of_the_instance_frame(
+    stub: Any, small: Instance
+) -> None:
+    msg = instance_to_proto(small)
+    msg.ClearField("policy")
+    msg.therapists[1].id = msg.therapists[0].id
+    msg.sites[0].rooms = 0
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=msg, referral_id=small.referrals[0].id), timeout=10
+        )
+    assert set(_violations(exc.value)) == {
+        "instance.policy",
+        "instance.sites[0].rooms",
+        f"instance.therapists[1]({msg.therapists[0].id})",
+    }
+
+
+def test_propose_slots_checks_a_new_referral(stub: Any, small: Instance) -> None:
+    new = referral_to_proto(small.referrals[0].model_copy(update={"id": "R-new"}))
+    new.ClearField("level")
+    new.chosen_site_id = "nowhere"
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral=new), timeout=10
+        )
+    assert set(_violations(exc.value)) == {"referral.level"}
+    new.level = pb.LEVEL_BASAL
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral=new), timeout=10
+        )
+    assert "unknown site 'nowhere'" in _violations(exc.value)["referral.chosen_site_id"]
 
 
 def test_check_reports_what_a_tampered_solution_breaks(stub: Any, small: Instance) -> None:

@@ -397,7 +397,7 @@ class Kpis(_message.Message):
     def __init__(self, referrals: _Optional[int] = ..., booked: _Optional[int] = ..., on_time: _Optional[int] = ..., on_time_share: _Optional[float] = ..., free_choice_flagged: _Optional[int] = ..., late_no_right: _Optional[int] = ..., not_bookable: _Optional[int] = ..., wait_days_mean: _Optional[float] = ..., wait_days_median: _Optional[float] = ..., wait_days_max: _Optional[int] = ..., total_lateness_days: _Optional[int] = ..., home_visits: _Optional[int] = ..., travel_minutes_total: _Optional[int] = ..., utilisation: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class SolverStats(_message.Message):
-    __slots__ = ("method", "status", "proven_optimal", "objective", "best_bound", "gap", "on_time_bound", "wall_time_s", "variables", "constraints", "workers", "seed", "stages")
+    __slots__ = ("method", "status", "proven_optimal", "objective", "best_bound", "gap", "on_time_bound", "wall_time_s", "first_solution_s", "variables", "constraints", "workers", "seed", "stages")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PROVEN_OPTIMAL_FIELD_NUMBER: _ClassVar[int]
@@ -406,6 +406,7 @@ class SolverStats(_message.Message):
     GAP_FIELD_NUMBER: _ClassVar[int]
     ON_TIME_BOUND_FIELD_NUMBER: _ClassVar[int]
     WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SOLUTION_S_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
@@ -419,12 +420,13 @@ class SolverStats(_message.Message):
     gap: float
     on_time_bound: int
     wall_time_s: float
+    first_solution_s: float
     variables: int
     constraints: int
     workers: int
     seed: int
     stages: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
-    def __init__(self, method: _Optional[str] = ..., status: _Optional[str] = ..., proven_optimal: _Optional[bool] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., on_time_bound: _Optional[int] = ..., wall_time_s: _Optional[float] = ..., variables: _Optional[int] = ..., constraints: _Optional[int] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
+    def __init__(self, method: _Optional[str] = ..., status: _Optional[str] = ..., proven_optimal: _Optional[bool] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., on_time_bound: _Optional[int] = ..., wall_time_s: _Optional[float] = ..., first_solution_s: _Optional[float] = ..., variables: _Optional[int] = ..., constraints: _Optional[int] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
 
 class Solution(_message.Message):
     __slots__ = ("instance_name", "planning_date", "assignments", "kpis", "stats")

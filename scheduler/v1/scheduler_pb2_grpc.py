@@ -82,7 +82,10 @@ class SchedulerServicer:
 
     def ProposeSlots(self, request, context):
         """The best k first-session options for one referral given the current calendars; every
-        existing booking stays in place. Answers in well under a second; runs no solver.
+        existing booking stays in place. Answers in well under a second; runs no solver. Reads (and
+        checks) only what the proposal needs: the referral, the policy, the sites, the therapists,
+        and the qualified therapists' rosters and the bookings on the days it ranks; problems
+        elsewhere in the instance are not reported (Check reports them).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
