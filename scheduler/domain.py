@@ -330,6 +330,8 @@ class Reason(StrEnum):
     """Udskudt opstart påkrævet som specificeret i GGOP."""
     CITIZEN_POSTPONED = "citizen_postponed"
     """The citizen asked to start later: the guarantee lapsed."""
+    EXCLUDED = "excluded"
+    """Not for this scheduler under the policy (e.g. under 18 in Rebild: the children's team)."""
 
 
 class Assignment(_Model):

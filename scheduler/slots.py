@@ -34,7 +34,7 @@ from scheduler.domain import (
     Site,
     Therapist,
 )
-from scheduler.rules import LegalDates, answer_by, legal_dates, outcome
+from scheduler.rules import LegalDates, answer_by, exclusion, legal_dates, outcome
 from scheduler.travel import travel_minutes
 from scheduler.working_calendar import WorkingCalendar
 
@@ -471,6 +471,10 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
     for i, ref in enumerate(instance.referrals):
         if i in fixed:
             candidates.append([])
+            continue
+        if (excluded := exclusion(ref, instance.policy)) is not None:
+            candidates.append([])
+            unbookable[i] = (Reason.EXCLUDED, excluded)
             continue
         relevant = [
             g

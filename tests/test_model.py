@@ -287,6 +287,13 @@ def test_discipline_chosen_site_and_unavailable_dates_are_respected() -> None:
     assert result["R-b"].site_id == "B" and result["R-b"].therapist_id == "T-pt-b"
 
 
+def test_rebild_minor_is_not_planned_but_sent_to_the_childrens_team() -> None:
+    inst = instance([therapist("T1")], [referral("R-minor", age=16)], policy=PRESETS["rebild"])
+    a = by_id(run(inst))["R-minor"]
+    assert a.outcome is Outcome.NOT_BOOKABLE and a.reason is Reason.EXCLUDED
+    assert "children's team" in a.detail
+
+
 def test_not_bookable_reasons() -> None:
     inst = instance(
         [therapist("T1")],

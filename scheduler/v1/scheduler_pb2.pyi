@@ -67,6 +67,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_DEADLINE_BEFORE_PLANNING: _ClassVar[Reason]
     REASON_PLAN_LATER_START: _ClassVar[Reason]
     REASON_CITIZEN_POSTPONED: _ClassVar[Reason]
+    REASON_EXCLUDED: _ClassVar[Reason]
 DISCIPLINE_UNSPECIFIED: Discipline
 DISCIPLINE_PT: Discipline
 DISCIPLINE_OT: Discipline
@@ -100,6 +101,7 @@ REASON_NO_CAPACITY_BY_DEADLINE: Reason
 REASON_DEADLINE_BEFORE_PLANNING: Reason
 REASON_PLAN_LATER_START: Reason
 REASON_CITIZEN_POSTPONED: Reason
+REASON_EXCLUDED: Reason
 
 class Policy(_message.Message):
     __slots__ = ("preset", "name", "deadline_anchor", "deadline_days", "deadline_day_kind", "plan_later_keeps_free_choice", "contact_days", "contact_anchor", "contact_day_kind", "free_choice_answer_hours", "day_start", "day_end", "grundlovsdag_closed", "christmas_eve_closed", "new_years_eve_closed", "closed_days", "horizon_days", "min_notice_days", "minors_to_childrens_team", "chronic_courses_municipal_only")
