@@ -17,10 +17,11 @@ waits, travel, avanceret-approved therapists on basal work, and the busiest ther
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date
 
+from ortools.graph.python import max_flow
 from ortools.sat.python import cp_model
 
 from scheduler.domain import ObjectiveWeights
@@ -33,6 +34,7 @@ __all__ = [
     "add_one_session_per_referral",
     "add_room_capacity",
     "build_model",
+    "on_time_flow_bound",
 ]
 
 Key = tuple[int, int]
@@ -261,6 +263,38 @@ def sure_on_time(problem: Problem) -> dict[int, int]:
                     changed = True
                     break
     return sure
+
+
+def on_time_flow_bound(problem: Problem, leave_out: Container[int] = ()) -> int:
+    """An upper bound on the referrals (outside `leave_out`) that can be on time, from a max
+    flow: each referral sends one unit to a gap it could be on time in, and a gap takes at most
+    as many sessions as its shortest such candidate fits in it. Rooms and the exact lengths are
+    relaxed, so no plan does better; it is cheap even where CP-SAT's own bound is slow to come.
+    """
+    shortest: dict[int, int] = {}
+    arcs: list[tuple[int, int]] = []
+    for r, cands in enumerate(problem.candidates):
+        if r in leave_out:
+            continue
+        for cand in cands:
+            if not cand.on_time:
+                break
+            shortest[cand.gap] = min(shortest.get(cand.gap, cand.length), cand.length)
+            arcs.append((r, cand.gap))
+    if not arcs:
+        return 0
+    source, sink, first_referral = 0, 1, 2
+    first_gap = first_referral + len(problem.candidates)
+    flow = max_flow.SimpleMaxFlow()
+    for r in {r for r, _ in arcs}:
+        flow.add_arc_with_capacity(source, first_referral + r, 1)
+    for r, g in arcs:
+        flow.add_arc_with_capacity(first_referral + r, first_gap + g, 1)
+    for g, length in shortest.items():
+        flow.add_arc_with_capacity(first_gap + g, sink, problem.gaps[g].length // length)
+    if flow.solve(source, sink) != flow.OPTIMAL:
+        return len({r for r, _ in arcs})
+    return int(flow.optimal_flow())
 
 
 def build_model(

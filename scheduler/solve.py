@@ -29,7 +29,13 @@ from ortools.sat.python import cp_model
 
 from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
 from scheduler.kpis import compute_kpis
-from scheduler.model import FirstSessionModel, Key, build_model, sure_on_time
+from scheduler.model import (
+    FirstSessionModel,
+    Key,
+    build_model,
+    on_time_flow_bound,
+    sure_on_time,
+)
 from scheduler.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
 
 __all__ = ["Progress", "solve"]
@@ -357,10 +363,10 @@ def solve(
             plan = _complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
         if run.stages and run.stages[-1]["stage"] == "on_time":
             run.stages[-1]["sure_on_time"] = len(sure)
-        # A trivial bound CP-SAT may not have reached in its time: referrals that can be on time.
-        capable = sum(1 for cands in problem.candidates if cands and cands[0].on_time)
-        if run.on_time_bound is None or run.on_time_bound > capable:
-            run.on_time_bound, run.bound = capable, float(capable)
+        # A flow bound CP-SAT may not have reached in its time (rooms and lengths relaxed).
+        relaxed = len(sure) + on_time_flow_bound(problem, sure)
+        if run.on_time_bound is None or run.on_time_bound > relaxed:
+            run.on_time_bound, run.bound = relaxed, float(relaxed)
         run.stage_offset = 0
         del first  # free the stage-1 model before building the full one
         full = build_model(problem, options.weights, _later_stages(problem, plan))

@@ -349,3 +349,17 @@ def test_a_stop_before_or_during_solving_returns_the_best_plan_marked_not_proven
     # The greedy plan stands: every referral booked, and the plan passes the checker.
     assert solution.kpis.booked == 3
     assert check_solution(inst, solution).ok
+
+
+def test_flow_bound_never_below_the_optimum_and_counts_one_per_gap_hour() -> None:
+    from scheduler.model import on_time_flow_bound
+    from scheduler.slots import prepare
+
+    # One therapist free only 09-10 on Monday: three referrals due Monday compete for it.
+    inst = instance(
+        [therapist("T1", days=[MONDAY])],
+        [referral(f"R{i}", discharge=date(2026, 11, 23)) for i in range(3)],
+        bookings=fill_day("T1", MONDAY, (time(9), time(10))),
+    )
+    assert on_time_flow_bound(prepare(inst)) == 1
+    assert run(inst).kpis.on_time == 1
