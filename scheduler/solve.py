@@ -79,6 +79,8 @@ def _gap(value: float | None, bound: float | None) -> float | None:
 
 Plan = dict[int, tuple[int, int]]
 """Per booked referral: (candidate index, start minute of its use of the gap)."""
+Selection = Callable[[int, int, Candidate], bool]
+"""Which candidates (referral, index, candidate) a model gets."""
 
 
 def _greedy(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool) -> None:
@@ -242,11 +244,37 @@ class _Run:
         return True
 
 
+_STAGE1_LIMIT = 60_000
+"""On-time candidates above which stage 1 searches each referral's earliest ones only."""
+
+
+def _first_stage(problem: Problem, sure: dict[int, int], plan: Plan) -> tuple[Selection, bool]:
+    """The candidates of stage 1, and whether that is a restriction.
+
+    Exactly the on-time candidates of the referrals not on time for sure, unless there are more
+    than `_STAGE1_LIMIT` of them: then each referral keeps its earliest on-time candidates (as
+    many as fit the limit, at least 25) and its planned one. CP-SAT then searches a model it can
+    handle, but its bound holds for that model only, so the reported bound is the flow bound.
+    """
+    counts = {
+        r: sum(c.on_time for c in cands)
+        for r, cands in enumerate(problem.candidates)
+        if r not in sure and cands and cands[0].on_time
+    }
+    planned = {r: k for r, (k, _) in plan.items()}
+    if sum(counts.values()) <= _STAGE1_LIMIT:
+        return (lambda r, k, cand: cand.on_time and r in counts), False
+    keep = max(25, _STAGE1_LIMIT // max(1, len(counts)))
+    return (
+        lambda r, k, cand: cand.on_time and r in counts and (k < keep or planned.get(r) == k)
+    ), True
+
+
 _FULL_MODEL_LIMIT = 60_000
 """Candidates above which stages 2 and 3 keep on-time referrals at their planned slot."""
 
 
-def _later_stages(problem: Problem, plan: Plan) -> Callable[[int, Candidate], bool]:
+def _later_stages(problem: Problem, plan: Plan) -> Selection:
     """The candidates of stages 2 and 3.
 
     Referrals on time in the plan stay among their on-time candidates (no trading one on-time
@@ -261,11 +289,11 @@ def _later_stages(problem: Problem, plan: Plan) -> Callable[[int, Candidate], bo
     )
     pinned = size > _FULL_MODEL_LIMIT
 
-    def select(r: int, cand: Candidate) -> bool:
+    def select(r: int, k: int, cand: Candidate) -> bool:
         if r not in on_time:
             return True
         if pinned:
-            return problem.candidates[r][on_time[r]] is cand
+            return k == on_time[r]
         return cand.on_time
 
     return select
@@ -338,9 +366,8 @@ def solve(
         # Stage 1 decides only the contested referrals: the others are on time for sure.
         sure = sure_on_time(problem)
         run.stage_offset = len(sure)
-        first = build_model(
-            problem, options.weights, lambda r, cand: cand.on_time and r not in sure
-        )
+        selection, restricted = _first_stage(problem, sure, plan)
+        first = build_model(problem, options.weights, selection)
         if first.x:
             greedy_on_time = run.on_time
             contested = {
@@ -362,11 +389,14 @@ def solve(
             run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
             plan = _complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
         if run.stages and run.stages[-1]["stage"] == "on_time":
-            run.stages[-1]["sure_on_time"] = len(sure)
-        # A flow bound CP-SAT may not have reached in its time (rooms and lengths relaxed).
+            run.stages[-1].update(sure_on_time=len(sure), restricted=restricted)
+        # A flow bound CP-SAT may not have reached in its time (rooms and lengths relaxed);
+        # the only valid one when stage 1 searched a restricted model.
         relaxed = len(sure) + on_time_flow_bound(problem, sure)
-        if run.on_time_bound is None or run.on_time_bound > relaxed:
+        if restricted or run.on_time_bound is None or run.on_time_bound > relaxed:
             run.on_time_bound, run.bound = relaxed, float(relaxed)
+        if run.on_time_bound != run.on_time:
+            run.proven, run.status = False, "FEASIBLE"
         run.stage_offset = 0
         del first  # free the stage-1 model before building the full one
         full = build_model(problem, options.weights, _later_stages(problem, plan))

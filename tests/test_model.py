@@ -363,3 +363,26 @@ def test_flow_bound_never_below_the_optimum_and_counts_one_per_gap_hour() -> Non
     )
     assert on_time_flow_bound(prepare(inst)) == 1
     assert run(inst).kpis.on_time == 1
+
+
+def test_a_restricted_first_stage_reports_only_a_valid_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import scheduler.solve as solve_module
+
+    # Force the large-instance path: stage 1 searches each referral's earliest candidates only.
+    monkeypatch.setattr(solve_module, "_STAGE1_LIMIT", 1)
+    # Five referrals due Tuesday compete for 09-12 on Monday and 09-10 on Tuesday.
+    free = {MONDAY: (time(9), time(12)), WEEKDAYS[1]: (time(9), time(10))}
+    inst = instance(
+        [therapist("T1")],
+        [referral(f"R{i}", discharge=date(2026, 11, 24)) for i in range(5)],
+        bookings=full_week_but("T1", free),
+    )
+    solution = run(inst)
+    assert solution.kpis.on_time == 4
+    first = solution.stats.stages[0]
+    assert first["stage"] == "on_time" and first["restricted"]
+    bound = solution.stats.on_time_bound
+    assert bound is not None and bound >= solution.kpis.on_time
+    assert solution.stats.proven_optimal == (bound == solution.kpis.on_time)
