@@ -300,11 +300,11 @@ def on_time_flow_bound(problem: Problem, leave_out: Container[int] = ()) -> int:
 def build_model(
     problem: Problem,
     weights: ObjectiveWeights,
-    select: Callable[[int, Candidate], bool] | None = None,
+    select: Callable[[int, int, Candidate], bool] | None = None,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
-    `select(referral, candidate)` says which candidates the model gets (default: all). The
+    `select(referral, k, candidate)` says which candidates the model gets (default: all). The
     solve loop uses it to build stage 1 on the on-time candidates alone: a late session never
     helps that count, and leaving it out is always feasible, so the smaller model is exact.
     """
@@ -312,7 +312,7 @@ def build_model(
     x: dict[Key, cp_model.IntVar] = {}
     for r, cands in enumerate(problem.candidates):
         for k, cand in enumerate(cands):
-            if select is None or select(r, cand):
+            if select is None or select(r, k, cand):
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
     add_gap_capacity(model, problem, x)
