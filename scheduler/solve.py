@@ -356,7 +356,6 @@ def solve(
     watcher.start()
     size = {"variables": 0, "constraints": 0}
     try:
-        # Stage 1 on the on-time candidates alone; stages 2 and 3 on all, keeping stage 1's count.
         # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
         plan = _complete(problem, {})
         first_solution_s = round(time.monotonic() - run.started, 3)
