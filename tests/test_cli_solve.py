@@ -64,8 +64,25 @@ def test_an_instance_with_errors_is_not_solved(
     assert not (tmp_path / "s.json").exists()
 
 
-@pytest.mark.parametrize("flag", [["--time-limit", "0"], ["--workers", "-1"], ["--late-days", "0"]])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--time-limit", "0"],
+        ["--workers", "-1"],
+        ["--late-days", "0"],
+        ["--weight", "foo=1"],
+        ["--weight", "wait_day=x"],
+        ["--weight", "travel_minute=-1"],
+    ],
+)
 def test_bad_options_are_usage_errors(flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", str(TINY), *flag]) == 2
     err = capsys.readouterr().err
     assert flag[0] in err and "Traceback" not in err
+
+
+def test_weights_are_taken_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    args = ["solve", str(TINY), "-o", str(out), "-q", "--workers", "1"]
+    assert main([*args, "--weight", "wait_day=5", "--weight", "travel_minute=0"]) == 0
+    assert check_solution(load_instance(TINY), load_solution(out)).ok

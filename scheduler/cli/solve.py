@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from scheduler.domain import Outcome, Solution, SolveOptions
+from scheduler.domain import ObjectiveWeights, Outcome, Solution, SolveOptions
 from scheduler.instance_io import DataFileError, load_instance, save_solution
 from scheduler.solve import Progress, solve
 from scheduler.validation import has_errors, validate_instance
@@ -53,6 +53,14 @@ def register(sub: Any) -> None:
         default=5,
         metavar="N",
         help="late candidates kept per referral: its first N days past the deadline (default 5)",
+    )
+    parser.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="an objective weight of the last stage (repeatable): wait_day (default 1000), "
+        "travel_minute (10), specialist_on_basal (100), balance_minute (1)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
@@ -151,16 +159,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.file}: {finding}", file=sys.stderr)
         print(f"{args.file}: not solved: fix the errors above", file=sys.stderr)
         return 1
+    weights: dict[str, str] = {}
+    for item in args.weight:
+        name, sep, value = item.partition("=")
+        if not sep or name not in ObjectiveWeights.model_fields:
+            known = ", ".join(ObjectiveWeights.model_fields)
+            print(f"--weight {item!r}: expected NAME=N with NAME one of {known}", file=sys.stderr)
+            return 2
+        weights[name] = value
     try:
         options = SolveOptions(
             time_limit_s=args.time_limit,
             workers=args.workers,
             seed=args.seed,
             late_days=args.late_days,
+            weights=ObjectiveWeights.model_validate(weights),
         )
     except ValidationError as exc:
         for error in exc.errors():
-            flag = _FLAGS.get(str(error["loc"][0]), str(error["loc"][0]))
+            flag = _FLAGS.get(str(error["loc"][0]), f"--weight {error['loc'][0]}")
             print(f"{flag}: {error['msg']}", file=sys.stderr)
         return 2
     progress = None if args.quiet else _ProgressPrinter(sys.stderr, len(instance.referrals))
