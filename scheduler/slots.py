@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from scheduler.domain import (
@@ -34,6 +34,7 @@ from scheduler.domain import (
     Site,
     Therapist,
 )
+from scheduler.kpis import horizon_window, staying_bookings
 from scheduler.rules import LegalDates, answer_by, exclusion, legal_dates, outcome
 from scheduler.travel import travel_minutes
 from scheduler.working_calendar import WorkingCalendar
@@ -45,7 +46,6 @@ __all__ = [
     "Problem",
     "as_minutes",
     "at_minutes",
-    "blocking_bookings",
     "book_leftovers",
     "candidates_for",
     "critical_gaps",
@@ -113,29 +113,7 @@ def qualifies(therapist: Therapist, referral: Referral) -> bool:
 
 def horizon_days(instance: Instance, cal: WorkingCalendar) -> list[date]:
     """The working days a first session can be on: from the day after planning to the horizon."""
-    first = instance.planning_date + timedelta(days=1)
-    last = instance.planning_date + timedelta(days=instance.policy.horizon_days)
-    return cal.working_days(first, last)
-
-
-def _released_referrals(instance: Instance) -> set[str]:
-    ids = {r.id for r in instance.referrals}
-    return {
-        b.referral_id
-        for b in instance.bookings
-        if b.referral_id in ids and b.status is BookingStatus.TENTATIVE and b.referral_id
-    }
-
-
-def blocking_bookings(instance: Instance) -> list[Booking]:
-    """The bookings that stay and block time: all but tentative first sessions of referrals
-    planned in this instance (those are released and planned anew)."""
-    ids = {r.id for r in instance.referrals}
-    return [
-        b
-        for b in instance.bookings
-        if not (b.status is BookingStatus.TENTATIVE and b.referral_id in ids)
-    ]
+    return cal.working_days(*horizon_window(instance))
 
 
 def _subtract(window: tuple[int, int], busy: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -181,16 +159,11 @@ class Problem:
     """The gaps whose sessions could meet a full site (:func:`critical_gaps` over all gaps)."""
     room_load: dict[tuple[int, date], list[tuple[int, int]]]
     """Per (site, day): the (start, end) minutes of staying bookings that occupy a room."""
-    site_index: dict[str, int] = field(default_factory=dict)
-    therapist_index: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def horizon_end(self) -> date:
-        return self.instance.planning_date + timedelta(days=self.instance.policy.horizon_days)
 
     def unassigned_penalty_days(self, referral: int) -> int:
         """Lateness charged for a referral left unbooked: worse than any booking in horizon."""
-        return max(1, (self.horizon_end - self.dates[referral].deadline).days + 1)
+        horizon_end = horizon_window(self.instance)[1]
+        return max(1, (horizon_end - self.dates[referral].deadline).days + 1)
 
     def assignment(self, referral: int, cand: Candidate | None, start: int | None) -> Assignment:
         """The Assignment for a referral given its chosen candidate and start minute."""
@@ -289,7 +262,7 @@ def free_gaps(
     daytime = (as_minutes(policy.day_start), as_minutes(policy.day_end))
     busy: dict[tuple[str, date], list[tuple[int, int]]] = defaultdict(list)
     room_load: dict[tuple[int, date], list[tuple[int, int]]] = defaultdict(list)
-    for b in blocking_bookings(instance):
+    for b in staying_bookings(instance):
         day = b.start.date()
         span = (as_minutes(b.start.time()), as_minutes(b.end.time()))
         busy[(b.therapist_id, day)].append(span)
@@ -453,7 +426,6 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
     cal = WorkingCalendar(instance.policy)
     days = horizon_days(instance, cal)
     site_index = {s.id: i for i, s in enumerate(instance.sites)}
-    therapist_index = {t.id: i for i, t in enumerate(instance.therapists)}
     ref_index = {r.id: i for i, r in enumerate(instance.referrals)}
     fixed = {
         ref_index[b.referral_id]: b
@@ -497,8 +469,6 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
         unbookable=unbookable,
         critical=critical,
         room_load=room_load,
-        site_index=site_index,
-        therapist_index=therapist_index,
     )
 
 

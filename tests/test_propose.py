@@ -34,6 +34,7 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.generator import generate
+from scheduler.kpis import staying_bookings
 from scheduler.policy import Policy
 from scheduler.propose import (
     ExcludedReferralError,
@@ -48,7 +49,6 @@ from scheduler.rules import legal_dates
 from scheduler.slots import (
     as_minutes,
     at_minutes,
-    blocking_bookings,
     candidates_for,
     free_gaps,
     horizon_days,
@@ -331,7 +331,7 @@ def _reference(instance: Instance, referral_id: str, k: int) -> list[tuple[Any, 
     alone = instance.model_copy(update={"referrals": [ref]})
     gaps, _ = free_gaps(alone, cal, horizon_days(alone, cal), site_index)
     in_use: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0] * 1440)
-    for b in blocking_bookings(alone):
+    for b in staying_bookings(alone):
         if b.site_id is not None and not b.at_home:
             minutes = in_use[(b.site_id, b.start.date())]
             for m in range(as_minutes(b.start.time()), as_minutes(b.end.time())):
