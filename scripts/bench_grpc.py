@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.convert import (  # noqa: E402
+from scheduler.api.convert import (  # noqa: E402
     instance_from_proto,
     instance_to_proto,
     options_to_proto,
@@ -50,11 +50,11 @@ from scheduler.convert import (  # noqa: E402
     solution_to_proto,
 )
 from scheduler.domain import Booking, Instance, SolveOptions  # noqa: E402
-from scheduler.generator import generate  # noqa: E402
-from scheduler.server import MAX_MESSAGE_BYTES  # noqa: E402
+from scheduler.bench.generator import generate  # noqa: E402
+from scheduler.api.server import MAX_MESSAGE_BYTES  # noqa: E402
 from scheduler.v1 import scheduler_pb2 as pb  # noqa: E402
 from scheduler.v1 import scheduler_pb2_grpc  # noqa: E402
-from scheduler.validation import validate_instance  # noqa: E402
+from scheduler.verify.validation import validate_instance  # noqa: E402
 
 _OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -198,7 +198,7 @@ class _Context:
 
 def bench_propose_alone(instance: Instance, k: int) -> dict[str, Any]:
     """One call at a time in this thread, for every referral: parse the request, handle it."""
-    from scheduler.service import SchedulerService
+    from scheduler.api.service import SchedulerService
 
     service = SchedulerService()
     data = instance_to_proto(instance).SerializeToString()
@@ -216,8 +216,8 @@ def bench_propose_alone(instance: Instance, k: int) -> dict[str, Any]:
 def bench_optimize(instance: Instance, options: SolveOptions, repeat: int) -> dict[str, Any]:
     import grpc
 
-    from scheduler.server import start_server
-    from scheduler.solve import solve
+    from scheduler.api.server import start_server
+    from scheduler.planning.solve import solve
 
     direct = []
     for _ in range(repeat):

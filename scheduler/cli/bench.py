@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scheduler.bench import METHODS, BenchCase, markdown_table, run_bench, write_reports
-from scheduler.instance_io import DataFileError, load_instance
-from scheduler.validation import has_errors, validate_instance
+from scheduler.bench.runner import METHODS, BenchCase, markdown_table, run_bench, write_reports
+from scheduler.domain.files import DataFileError, load_instance
+from scheduler.verify.validation import has_errors, validate_instance
 
 __all__ = ["register", "run"]
 
@@ -104,7 +104,7 @@ def _from_paths(paths: list[Path]) -> tuple[list[BenchCase], int]:
 
 
 def _from_manifest(manifest: Path, only: str) -> tuple[list[BenchCase], int]:
-    from scheduler.generator import GeneratorError, load_manifest, materialise
+    from scheduler.bench.generator import GeneratorError, load_manifest, materialise
 
     try:
         entries = load_manifest(manifest)

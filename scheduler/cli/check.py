@@ -1,6 +1,7 @@
 """`scheduler check INSTANCE SOLUTION`: re-verify a solution independently of the optimiser.
 
-Loads both files (:mod:`scheduler.instance_io`), runs :func:`scheduler.checker.check_solution`
+Loads both files (:mod:`scheduler.domain.files`), runs
+:func:`scheduler.verify.checker.check_solution`
 and prints either ``OK`` with the recomputed KPIs, or every violation one per line and a count.
 Exit code 0: the solution keeps every rule and reports its KPIs truthfully; 1: violations, KPI
 mismatches, or a file that cannot be read or used; 2: usage error.
@@ -14,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scheduler.checker import CheckReport, check_solution
 from scheduler.domain import Kpis
-from scheduler.instance_io import DataFileError, load_instance, load_solution
+from scheduler.domain.files import DataFileError, load_instance, load_solution
+from scheduler.verify.checker import CheckReport, check_solution
 
 __all__ = ["format_kpis", "register", "run"]
 

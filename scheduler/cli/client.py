@@ -81,7 +81,7 @@ def describe_error(error: Any) -> list[str]:
 def _channel(address: str) -> Iterator[Any]:
     import grpc
 
-    from scheduler.server import MAX_MESSAGE_BYTES
+    from scheduler.api.server import MAX_MESSAGE_BYTES
 
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -92,10 +92,10 @@ def _channel(address: str) -> Iterator[Any]:
 
 
 def _optimize(args: argparse.Namespace, stub: Any, instance: Any) -> int:
+    from scheduler.api.convert import instance_to_proto, options_to_proto, solution_from_proto
     from scheduler.cli.solve import format_summary
-    from scheduler.convert import instance_to_proto, options_to_proto, solution_from_proto
     from scheduler.domain import SolveOptions
-    from scheduler.instance_io import save_solution
+    from scheduler.domain.files import save_solution
     from scheduler.v1 import scheduler_pb2 as pb
 
     options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
@@ -132,7 +132,7 @@ def _optimize(args: argparse.Namespace, stub: Any, instance: Any) -> int:
 
 
 def _propose(args: argparse.Namespace, stub: Any, instance: Any) -> int:
-    from scheduler.convert import instance_to_proto
+    from scheduler.api.convert import instance_to_proto
     from scheduler.v1 import scheduler_pb2 as pb
 
     request = pb.ProposeSlotsRequest(
@@ -164,8 +164,8 @@ def _propose(args: argparse.Namespace, stub: Any, instance: Any) -> int:
 
 
 def _check(args: argparse.Namespace, stub: Any, instance: Any) -> int:
-    from scheduler.convert import instance_to_proto, solution_to_proto
-    from scheduler.instance_io import load_solution
+    from scheduler.api.convert import instance_to_proto, solution_to_proto
+    from scheduler.domain.files import load_solution
     from scheduler.v1 import scheduler_pb2 as pb
 
     request = pb.CheckRequest(instance=instance_to_proto(instance))
@@ -185,7 +185,7 @@ def _check(args: argparse.Namespace, stub: Any, instance: Any) -> int:
 def run(args: argparse.Namespace) -> int:
     import grpc
 
-    from scheduler.instance_io import DataFileError, load_instance
+    from scheduler.domain.files import DataFileError, load_instance
     from scheduler.v1 import scheduler_pb2_grpc
 
     if getattr(args, "k", 1) < 1 or (args.timeout is not None and args.timeout <= 0):

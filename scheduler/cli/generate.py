@@ -13,15 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scheduler.domain import Instance, Level
-from scheduler.generator import (
+from scheduler.bench.generator import (
     DEFAULT_PLANNING_DATE,
     PROFILES,
     GeneratorError,
     generate,
     instance_json,
 )
-from scheduler.kpis import calendar_fill
+from scheduler.domain import Instance, Level
+from scheduler.verify.kpis import calendar_fill
 
 __all__ = ["register", "run", "summary_line"]
 

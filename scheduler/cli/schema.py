@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scheduler.instance_io import (
+from scheduler.domain.files import (
     DataFileError,
     instance_json_schema,
     policy_json_schema,

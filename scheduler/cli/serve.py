@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scheduler.server import configure_logging, serve
+    from scheduler.api.server import configure_logging, serve
 
     if not 0 <= args.port <= 65535:
         print(f"--port must be 0–65535, got {args.port}", file=sys.stderr)

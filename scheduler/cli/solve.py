@@ -16,9 +16,9 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from scheduler.domain import ObjectiveWeights, Outcome, Solution, SolveOptions
-from scheduler.instance_io import DataFileError, load_instance, save_solution
-from scheduler.solve import Progress, solve
-from scheduler.validation import has_errors, validate_instance
+from scheduler.domain.files import DataFileError, load_instance, save_solution
+from scheduler.planning.solve import Progress, solve
+from scheduler.verify.validation import has_errors, validate_instance
 
 __all__ = ["format_summary", "register", "run"]
 

@@ -1,7 +1,8 @@
 """`scheduler validate`: check instance files before planning, and show each referral's dates.
 
-Reads each file (:func:`scheduler.instance_io.load_instance`), then checks it across records
-(:func:`scheduler.validation.validate_instance`). Exit code 0: usable (warnings allowed unless
+Reads each file (:func:`scheduler.domain.files.load_instance`), then checks it across records
+(:func:`scheduler.verify.validation.validate_instance`). Exit code 0: usable (warnings allowed
+unless
 ``--strict``); 1: problems found; 2: a file could not be read.
 """
 
@@ -16,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.domain import Instance, Level, PlanStartKind
-from scheduler.instance_io import DataFileError, load_instance
-from scheduler.kpis import calendar_fill
-from scheduler.rules import exclusion, legal_dates
-from scheduler.slots import horizon_days
-from scheduler.validation import Problem, Severity, has_errors, validate_instance
-from scheduler.working_calendar import WorkingCalendar
+from scheduler.domain.files import DataFileError, load_instance
+from scheduler.planning.slots import horizon_days
+from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.legal import exclusion, legal_dates
+from scheduler.verify.kpis import calendar_fill
+from scheduler.verify.validation import Problem, Severity, has_errors, validate_instance
 
 __all__ = ["register", "run"]
 

@@ -1,0 +1,1124 @@
+"""Conversion between the gRPC messages (``scheduler.v1``) and the domain models, both ways.
+
+Only the edges (service, server, client) use this; the core never sees a protobuf message.
+
+Domain → proto is total for every valid domain object and loses nothing. Proto → domain goes
+through plain data and :meth:`pydantic.BaseModel.model_validate`, so every rule of the domain
+models applies and *every* problem of a request is collected at once into a
+:class:`ConversionError` whose violations name the field as a path (``instance.referrals[3]
+.received_date``), ready for a google.rpc ``BadRequest``.
+
+Representation (documented in the proto and ``docs/grpc.md``): dates are ``google.type.Date``,
+times of day ``google.type.TimeOfDay``, date-times ``google.type.DateTime`` in local wall-clock
+time with no offset, kept to the microsecond. Unset ``optional`` settings take the domain
+default. Solver stage statistics travel as ``google.protobuf.Struct``, whose numbers are
+doubles: integral numbers come back as ``int``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any, TypeVar
+
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.message import Message
+from google.type import date_pb2, datetime_pb2, timeofday_pb2
+from pydantic import BaseModel, ValidationError
+
+from scheduler.domain import (
+    Assignment,
+    Booking,
+    BookingStatus,
+    Coordinates,
+    Discipline,
+    Instance,
+    Kpis,
+    Level,
+    Outcome,
+    PlanStartKind,
+    Reason,
+    Referral,
+    Site,
+    Solution,
+    SolveOptions,
+    SolverStats,
+    Therapist,
+)
+from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy
+from scheduler.planning.propose import Calendars, Held, Shift, SlotProposal
+from scheduler.planning.slots import as_minutes
+from scheduler.planning.solve import Progress
+from scheduler.rules.legal import LegalDates
+from scheduler.v1 import scheduler_pb2 as pb
+
+__all__ = [
+    "ENUM_PREFIXES",
+    "ConversionError",
+    "FieldViolation",
+    "assignment_to_proto",
+    "calendars_from_proto",
+    "date_to_proto",
+    "datetime_to_proto",
+    "enum_to_proto",
+    "instance_from_proto",
+    "instance_to_proto",
+    "kpis_to_proto",
+    "legal_dates_to_proto",
+    "options_from_proto",
+    "options_to_proto",
+    "policy_to_proto",
+    "progress_to_proto",
+    "proposal_to_proto",
+    "referral_from_proto",
+    "referral_to_proto",
+    "solution_from_proto",
+    "solution_to_proto",
+    "time_to_proto",
+]
+
+_E = TypeVar("_E", bound=StrEnum)
+_M = TypeVar("_M", bound=BaseModel)
+
+ENUM_PREFIXES: dict[type[StrEnum], str] = {
+    Discipline: "DISCIPLINE",
+    Level: "LEVEL",
+    PlanStartKind: "PLAN_START_KIND",
+    BookingStatus: "BOOKING_STATUS",
+    Anchor: "ANCHOR",
+    DayKind: "DAY_KIND",
+    Outcome: "OUTCOME",
+    Reason: "REASON",
+}
+"""Each domain enum's proto enum prefix: ``Discipline.PT`` is ``DISCIPLINE_PT``."""
+
+_PROTO_ENUMS: dict[type[StrEnum], Any] = {
+    Discipline: pb.Discipline,
+    Level: pb.Level,
+    PlanStartKind: pb.PlanStartKind,
+    BookingStatus: pb.BookingStatus,
+    Anchor: pb.Anchor,
+    DayKind: pb.DayKind,
+    Outcome: pb.Outcome,
+    Reason: pb.Reason,
+}
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem of a request: the field's path and what is wrong with it."""
+
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}"
+
+
+class ConversionError(ValueError):
+    """A message that is not a valid domain object; `violations` lists every problem."""
+
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        self.violations = list(violations)
+        super().__init__("; ".join(str(v) for v in self.violations))
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def date_to_proto(value: date) -> date_pb2.Date:
+    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def time_to_proto(value: time) -> timeofday_pb2.TimeOfDay:
+    return timeofday_pb2.TimeOfDay(
+        hours=value.hour,
+        minutes=value.minute,
+        seconds=value.second,
+        nanos=value.microsecond * 1000,
+    )
+
+
+def datetime_to_proto(value: datetime) -> datetime_pb2.DateTime:
+    """A naive local date-time as a ``google.type.DateTime`` without an offset."""
+    return datetime_pb2.DateTime(
+        year=value.year,
+        month=value.month,
+        day=value.day,
+        hours=value.hour,
+        minutes=value.minute,
+        seconds=value.second,
+        nanos=value.microsecond * 1000,
+    )
+
+
+def _opt_date(value: date | None) -> date_pb2.Date | None:
+    return None if value is None else date_to_proto(value)
+
+
+def _opt_datetime(value: datetime | None) -> datetime_pb2.DateTime | None:
+    return None if value is None else datetime_to_proto(value)
+
+
+def enum_to_proto(value: StrEnum) -> str:
+    """The proto enum value name of a domain enum member (``Level.BASAL`` → ``LEVEL_BASAL``)."""
+    return f"{ENUM_PREFIXES[type(value)]}_{value.name}"
+
+
+def _opt_enum(value: StrEnum | None) -> str | None:
+    return None if value is None else enum_to_proto(value)
+
+
+# Proto → plain data. Dates and times become ISO strings that pydantic parses and checks, so an
+# impossible date (month 13) is reported like any other invalid field.
+
+
+def _date_text(msg: date_pb2.Date) -> str:
+    return f"{msg.year:04d}-{msg.month:02d}-{msg.day:02d}"
+
+
+def _fraction(nanos: int) -> str:
+    return f".{nanos // 1000:06d}" if nanos else ""
+
+
+def _time_text(msg: timeofday_pb2.TimeOfDay) -> str:
+    return f"{msg.hours:02d}:{msg.minutes:02d}:{msg.seconds:02d}{_fraction(msg.nanos)}"
+
+
+class _Reader:
+    """Collects the violations found while turning messages into plain data."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def bad(self, path: str, description: str) -> None:
+        self.violations.append(FieldViolation(path, description))
+
+    def datetime_text(self, msg: datetime_pb2.DateTime, path: str) -> str:
+        if msg.HasField("utc_offset") or msg.HasField("time_zone"):
+            self.bad(path, "must be local wall-clock time: leave utc_offset and time_zone unset")
+        return (
+            f"{msg.year:04d}-{msg.month:02d}-{msg.day:02d}T"
+            f"{msg.hours:02d}:{msg.minutes:02d}:{msg.seconds:02d}{_fraction(msg.nanos)}"
+        )
+
+    def enum(self, cls: type[_E], number: int, path: str, *, required: bool) -> _E | None:
+        """The domain member of a proto enum value; None for UNSPECIFIED (a violation if
+        `required`) or an unknown number (always a violation)."""
+        wrapper = _PROTO_ENUMS[cls]
+        if number == 0:
+            if required:
+                self.bad(path, "required")
+            return None
+        try:
+            name: str = wrapper.Name(number)
+        except ValueError:
+            self.bad(path, f"unknown value {number}")
+            return None
+        return cls[name.removeprefix(ENUM_PREFIXES[cls] + "_")]
+
+    def put_date(self, out: dict[str, Any], key: str, msg: Message) -> None:
+        if msg.HasField(key):
+            out[key] = _date_text(getattr(msg, key))
+
+    def put_time(self, out: dict[str, Any], key: str, msg: Message) -> None:
+        if msg.HasField(key):
+            out[key] = _time_text(getattr(msg, key))
+
+    def put_datetime(self, out: dict[str, Any], key: str, msg: Message, path: str) -> None:
+        if msg.HasField(key):
+            out[key] = self.datetime_text(getattr(msg, key), f"{path}.{key}")
+
+    def put_enum(
+        self,
+        out: dict[str, Any],
+        key: str,
+        cls: type[StrEnum],
+        msg: Message,
+        path: str,
+        *,
+        required: bool,
+    ) -> None:
+        value = self.enum(cls, getattr(msg, key), f"{path}.{key}", required=required)
+        if value is not None:
+            out[key] = value
+
+
+def _put_optional(out: dict[str, Any], msg: Message, *keys: str) -> None:
+    """Copy the `optional` scalars that are set (unset ones take the domain default)."""
+    for key in keys:
+        if msg.HasField(key):
+            out[key] = getattr(msg, key)
+
+
+def _loc_path(prefix: str, loc: Iterable[str | int]) -> str:
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _validate(model: type[_M], data: dict[str, Any], reader: _Reader, prefix: str) -> _M:
+    """Validate plain data into a domain model, raising every violation (the reader's too)."""
+    try:
+        result = model.model_validate(data)
+    except ValidationError as exc:
+        seen = {v.field for v in reader.violations}
+        for error in exc.errors(include_url=False):
+            path = _loc_path(prefix, error["loc"])
+            if path in seen:
+                continue
+            message = str(error["msg"]).removeprefix("Value error, ")
+            reader.bad(path, message)
+        raise ConversionError(reader.violations) from None
+    if reader.violations:
+        raise ConversionError(reader.violations)
+    return result
+
+
+# --------------------------------------------------------------------------- instance → proto
+
+
+def _coordinates(value: Coordinates | None) -> pb.Coordinates | None:
+    return None if value is None else pb.Coordinates(lat=value.lat, lon=value.lon)
+
+
+def policy_to_proto(policy: Policy) -> pb.Policy:
+    """Every setting spelled out (no preset), so the message stands alone."""
+    return pb.Policy(
+        name=policy.name,
+        deadline_anchor=enum_to_proto(policy.deadline_anchor),
+        deadline_days=policy.deadline_days,
+        deadline_day_kind=enum_to_proto(policy.deadline_day_kind),
+        plan_later_keeps_free_choice=policy.plan_later_keeps_free_choice,
+        contact_days=policy.contact_days,
+        contact_anchor=enum_to_proto(policy.contact_anchor),
+        contact_day_kind=enum_to_proto(policy.contact_day_kind),
+        free_choice_answer_hours=policy.free_choice_answer_hours,
+        day_start=time_to_proto(policy.day_start),
+        day_end=time_to_proto(policy.day_end),
+        grundlovsdag_closed=policy.grundlovsdag_closed,
+        christmas_eve_closed=policy.christmas_eve_closed,
+        new_years_eve_closed=policy.new_years_eve_closed,
+        closed_days=[date_to_proto(d) for d in policy.closed_days],
+        horizon_days=policy.horizon_days,
+        min_notice_days=policy.min_notice_days,
+        minors_to_childrens_team=policy.minors_to_childrens_team,
+        chronic_courses_municipal_only=policy.chronic_courses_municipal_only,
+    )
+
+
+def _site_to_proto(site: Site) -> pb.Site:
+    return pb.Site(
+        id=site.id,
+        name=site.name,
+        address=site.address,
+        coordinates=_coordinates(site.coordinates),
+        opening_hours=[
+            pb.OpeningHours(
+                weekday=h.weekday, open=time_to_proto(h.open), close=time_to_proto(h.close)
+            )
+            for h in site.opening_hours
+        ],
+        rooms=site.rooms,
+    )
+
+
+def _therapist_to_proto(therapist: Therapist) -> pb.Therapist:
+    return pb.Therapist(
+        id=therapist.id,
+        name=therapist.name,
+        discipline=enum_to_proto(therapist.discipline),
+        specialties=therapist.specialties,
+        roster=[
+            pb.RosterEntry(
+                date=date_to_proto(e.date),
+                start=time_to_proto(e.start),
+                end=time_to_proto(e.end),
+                site_id=e.site_id,
+            )
+            for e in therapist.roster
+        ],
+        absences=[
+            pb.Absence(start=date_to_proto(a.start), end=date_to_proto(a.end), reason=a.reason)
+            for a in therapist.absences
+        ],
+        home_visits=therapist.home_visits,
+    )
+
+
+def _booking_to_proto(booking: Booking) -> pb.Booking:
+    return pb.Booking(
+        id=booking.id,
+        therapist_id=booking.therapist_id,
+        site_id=booking.site_id,
+        start=datetime_to_proto(booking.start),
+        end=datetime_to_proto(booking.end),
+        status=enum_to_proto(booking.status),
+        referral_id=booking.referral_id,
+        at_home=booking.at_home,
+    )
+
+
+def referral_to_proto(referral: Referral) -> pb.Referral:
+    return pb.Referral(
+        id=referral.id,
+        discharge_date=date_to_proto(referral.discharge_date),
+        received_date=date_to_proto(referral.received_date),
+        level=enum_to_proto(referral.level),
+        discipline=enum_to_proto(referral.discipline),
+        specialty=referral.specialty,
+        forloebskode=referral.forloebskode,
+        plan_start_date=_opt_date(referral.plan_start_date),
+        plan_start_kind=_opt_enum(referral.plan_start_kind),
+        postponed_to=_opt_date(referral.postponed_to),
+        unavailable_dates=[date_to_proto(d) for d in referral.unavailable_dates],
+        home_training=referral.home_training,
+        chosen_site_id=referral.chosen_site_id,
+        location=_coordinates(referral.location),
+        age=referral.age,
+        chronic_course=referral.chronic_course,
+        first_session_minutes=referral.first_session_minutes,
+    )
+
+
+def instance_to_proto(instance: Instance) -> pb.Instance:
+    return pb.Instance(
+        name=instance.name,
+        planning_date=date_to_proto(instance.planning_date),
+        policy=policy_to_proto(instance.policy),
+        sites=[_site_to_proto(s) for s in instance.sites],
+        therapists=[_therapist_to_proto(t) for t in instance.therapists],
+        bookings=[_booking_to_proto(b) for b in instance.bookings],
+        referrals=[referral_to_proto(r) for r in instance.referrals],
+    )
+
+
+# --------------------------------------------------------------------------- proto → instance
+
+
+def _coordinates_data(msg: pb.Coordinates) -> dict[str, Any]:
+    return {"lat": msg.lat, "lon": msg.lon}
+
+
+def _policy_data(msg: pb.Policy, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if msg.preset:
+        if msg.preset not in PRESETS:
+            known = ", ".join(sorted(PRESETS))
+            r.bad(f"{path}.preset", f"unknown preset {msg.preset!r}; known: {known}")
+        else:
+            out = PRESETS[msg.preset].model_dump()
+    _put_optional(
+        out,
+        msg,
+        "name",
+        "deadline_days",
+        "plan_later_keeps_free_choice",
+        "contact_days",
+        "free_choice_answer_hours",
+        "grundlovsdag_closed",
+        "christmas_eve_closed",
+        "new_years_eve_closed",
+        "horizon_days",
+        "min_notice_days",
+        "minors_to_childrens_team",
+        "chronic_courses_municipal_only",
+    )
+    for key in ("deadline_anchor", "contact_anchor"):
+        r.put_enum(out, key, Anchor, msg, path, required=False)
+    for key in ("deadline_day_kind", "contact_day_kind"):
+        r.put_enum(out, key, DayKind, msg, path, required=False)
+    r.put_time(out, "day_start", msg)
+    r.put_time(out, "day_end", msg)
+    if msg.closed_days:
+        out["closed_days"] = [_date_text(d) for d in msg.closed_days]
+    return out
+
+
+def _site_data(msg: pb.Site, r: _Reader) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": msg.id,
+        "name": msg.name,
+        "address": msg.address,
+        "rooms": msg.rooms,
+        "opening_hours": [],
+    }
+    if msg.HasField("coordinates"):
+        out["coordinates"] = _coordinates_data(msg.coordinates)
+    for h in msg.opening_hours:
+        hours: dict[str, Any] = {"weekday": h.weekday}
+        r.put_time(hours, "open", h)
+        r.put_time(hours, "close", h)
+        out["opening_hours"].append(hours)
+    return out
+
+
+def _therapist_data(
+    msg: pb.Therapist, r: _Reader, path: str, *, roster: bool = True
+) -> dict[str, Any]:
+    """A therapist's plain data; with ``roster=False`` the roster is left empty (not read)."""
+    out: dict[str, Any] = {
+        "id": msg.id,
+        "name": msg.name,
+        "specialties": list(msg.specialties),
+        "home_visits": msg.home_visits,
+        "roster": [],
+        "absences": [],
+    }
+    r.put_enum(out, "discipline", Discipline, msg, path, required=True)
+    for e in msg.roster if roster else ():
+        entry: dict[str, Any] = {"site_id": e.site_id}
+        r.put_date(entry, "date", e)
+        r.put_time(entry, "start", e)
+        r.put_time(entry, "end", e)
+        out["roster"].append(entry)
+    for a in msg.absences:
+        absence: dict[str, Any] = {"reason": a.reason}
+        r.put_date(absence, "start", a)
+        r.put_date(absence, "end", a)
+        out["absences"].append(absence)
+    return out
+
+
+def _booking_data(msg: pb.Booking, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": msg.id, "therapist_id": msg.therapist_id, "at_home": msg.at_home}
+    _put_optional(out, msg, "site_id", "referral_id")
+    r.put_datetime(out, "start", msg, path)
+    r.put_datetime(out, "end", msg, path)
+    r.put_enum(out, "status", BookingStatus, msg, path, required=False)
+    return out
+
+
+def _referral_data(msg: pb.Referral, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": msg.id,
+        "unavailable_dates": [_date_text(d) for d in msg.unavailable_dates],
+        "home_training": msg.home_training,
+        "age": msg.age,
+        "chronic_course": msg.chronic_course,
+    }
+    for key in ("discharge_date", "received_date", "plan_start_date", "postponed_to"):
+        r.put_date(out, key, msg)
+    r.put_enum(out, "level", Level, msg, path, required=True)
+    r.put_enum(out, "discipline", Discipline, msg, path, required=True)
+    r.put_enum(out, "plan_start_kind", PlanStartKind, msg, path, required=False)
+    _put_optional(out, msg, "specialty", "forloebskode", "chosen_site_id", "first_session_minutes")
+    if msg.HasField("location"):
+        out["location"] = _coordinates_data(msg.location)
+    return out
+
+
+def _instance_data(msg: pb.Instance, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": msg.name,
+        "sites": [_site_data(s, r) for s in msg.sites],
+        "therapists": [
+            _therapist_data(t, r, f"{path}.therapists[{i}]") for i, t in enumerate(msg.therapists)
+        ],
+        "bookings": [
+            _booking_data(b, r, f"{path}.bookings[{i}]") for i, b in enumerate(msg.bookings)
+        ],
+        "referrals": [
+            _referral_data(x, r, f"{path}.referrals[{i}]") for i, x in enumerate(msg.referrals)
+        ],
+    }
+    r.put_date(out, "planning_date", msg)
+    if msg.HasField("policy"):
+        out["policy"] = _policy_data(msg.policy, r, f"{path}.policy")
+    return out
+
+
+def instance_from_proto(msg: pb.Instance, path: str = "instance") -> Instance:
+    """The domain instance of a message; raises :class:`ConversionError` with every problem.
+
+    An unset policy is a violation (send an empty ``Policy`` for the law's defaults).
+    """
+    r = _Reader()
+    return _validate(Instance, _instance_data(msg, r, path), r, path)
+
+
+def referral_from_proto(msg: pb.Referral, path: str = "referral") -> Referral:
+    r = _Reader()
+    return _validate(Referral, _referral_data(msg, r, path), r, path)
+
+
+# --------------------------------------------------------------------------- proposal calendars
+#
+# ProposeSlots reads a few therapists and a few days of a large instance. Converting the whole
+# message into domain models first costs more than the proposal itself (about 120 ms for a
+# København week), so :func:`calendars_from_proto` reads only what the proposal asks for, checks
+# each record it reads (as the models and scheduler.verify.validation would) and leaves the rest
+# unread.
+
+_OFFSET = "must be local wall-clock time: leave utc_offset and time_zone unset"
+_BOOKING_STATUS: dict[int, BookingStatus] = {
+    0: BookingStatus.COMMUNICATED,  # unset: the domain default
+    **{pb.BookingStatus.Value(enum_to_proto(s)): s for s in BookingStatus},
+}
+
+
+def _date_of(msg: date_pb2.Date, path: str, out: list[FieldViolation]) -> date | None:
+    try:
+        return date(msg.year, msg.month, msg.day)
+    except ValueError as exc:
+        out.append(FieldViolation(path, f"not a valid date: {exc}"))
+        return None
+
+
+def _time_of(msg: timeofday_pb2.TimeOfDay, path: str, out: list[FieldViolation]) -> time | None:
+    try:
+        return time(msg.hours, msg.minutes, msg.seconds, msg.nanos // 1000)
+    except ValueError as exc:
+        out.append(FieldViolation(path, f"not a valid time of day: {exc}"))
+        return None
+
+
+def _datetime_of(
+    msg: datetime_pb2.DateTime, path: str, out: list[FieldViolation]
+) -> datetime | None:
+    if msg.WhichOneof("time_offset") is not None:
+        out.append(FieldViolation(path, _OFFSET))
+    try:
+        return datetime(
+            msg.year, msg.month, msg.day, msg.hours, msg.minutes, msg.seconds, msg.nanos // 1000
+        )
+    except ValueError as exc:
+        out.append(FieldViolation(path, f"not a valid date-time: {exc}"))
+        return None
+
+
+def _duplicates(ids: Sequence[str], collection: str, path: str) -> list[FieldViolation]:
+    """As scheduler.verify.validation's duplicate_id: each repeat of an id after its first use."""
+    first: dict[str, int] = {}
+    found: list[FieldViolation] = []
+    for index, ident in enumerate(ids):
+        if ident in first:
+            found.append(
+                FieldViolation(
+                    f"{path}.{collection}[{index}]({ident})",
+                    f"id {ident!r} is used already by {collection}[{first[ident]}] [duplicate_id]",
+                )
+            )
+        else:
+            first[ident] = index
+    return found
+
+
+class _RosterDays:
+    """The rosters of an instance message's therapists, read and checked one day at a time.
+
+    The first call for a therapist indexes their roster entries by the day of the month of
+    their date (one field per entry); a call then reads in full only the entries on its day.
+    """
+
+    def __init__(self, msg: pb.Instance, path: str, site_ids: frozenset[str]) -> None:
+        self._therapists = msg.therapists
+        self._path = path
+        self._site_ids = site_ids
+        self._indexed: set[int] = set()
+        self._index: dict[int, list[tuple[int, int]]] = defaultdict(list)
+
+    def __call__(self, day: date, therapists: AbstractSet[int]) -> list[Shift]:
+        """The roster entries on `day` of `therapists`; raises :class:`ConversionError` with
+        every problem of the entries read."""
+        for t in therapists - self._indexed:
+            for j, e in enumerate(self._therapists[t].roster):
+                self._index[e.date.day].append((t, j))
+            self._indexed.add(t)
+        shifts: list[Shift] = []
+        out: list[FieldViolation] = []
+        by_therapist: dict[int, list[tuple[time, time, int]]] = defaultdict(list)
+        for t, j in self._index.get(day.day, ()):
+            if t not in therapists:
+                continue
+            t_msg = self._therapists[t]
+            e = t_msg.roster[j]
+            if e.date.year != day.year or e.date.month != day.month:
+                continue  # another month's day with the same number
+            where = f"{self._path}.therapists[{t}].roster[{j}]"
+            bad = len(out)
+            times: list[time | None] = []
+            for key in ("start", "end"):
+                if e.HasField(key):
+                    times.append(_time_of(getattr(e, key), f"{where}.{key}", out))
+                else:
+                    out.append(FieldViolation(f"{where}.{key}", "required"))
+            if e.site_id not in self._site_ids:
+                out.append(
+                    FieldViolation(
+                        f"{self._path}.therapists[{t}]({t_msg.id}).roster[{j}].site_id",
+                        f"no site has id {e.site_id!r} [unknown_site]",
+                    )
+                )
+            if len(out) > bad:
+                continue
+            start, end = times
+            assert start is not None and end is not None
+            if end <= start:
+                out.append(FieldViolation(where, f"end {end} is not after start {start}"))
+                continue
+            by_therapist[t].append((start, end, j))
+            shifts.append(Shift(t, as_minutes(start), as_minutes(end), e.site_id))
+        for t, entries in by_therapist.items():
+            entries.sort()
+            for (_, end, first), (start, _, second) in pairwise(entries):
+                if start < end:
+                    out.append(
+                        FieldViolation(
+                            f"{self._path}.therapists[{t}]({self._therapists[t].id})"
+                            f".roster[{second}]",
+                            f"overlaps roster[{first}] on {day}: a therapist works at one site "
+                            "at a time [roster_overlap]",
+                        )
+                    )
+        if out:
+            raise ConversionError(out)
+        return shifts
+
+
+class _BookingDays:
+    """An instance message's bookings, read and checked one day at a time.
+
+    The first call indexes the bookings by the day of the month of their start (one field per
+    booking); a call then reads the bookings in its day's bucket only as far as needed to see
+    whether the proposal asks for them (a therapist or a room site it names), and reads and
+    checks those in full.
+    """
+
+    def __init__(
+        self,
+        msg: pb.Instance,
+        path: str,
+        therapist_ids: frozenset[str],
+        site_ids: frozenset[str],
+    ) -> None:
+        self._bookings = msg.bookings
+        self._path = path
+        self._therapist_ids = therapist_ids
+        self._site_ids = site_ids
+        self._referral_ids = frozenset(r.id for r in msg.referrals)
+        self._index: dict[int, list[int]] | None = None
+
+    def _bucket(self, day_of_month: int) -> list[int]:
+        if self._index is None:
+            # Plain ints: no objects for the garbage collector to walk.
+            index: dict[int, list[int]] = defaultdict(list)
+            for i, b in enumerate(self._bookings):
+                index[b.start.day].append(i)
+            self._index = index
+        return self._index.get(day_of_month, [])
+
+    def __call__(
+        self, day: date, therapist_ids: AbstractSet[str], site_ids: AbstractSet[str]
+    ) -> list[Held]:
+        """The bookings on `day` of `therapist_ids` or with a room at `site_ids`; raises
+        :class:`ConversionError` with every problem of the bookings read."""
+        held: list[Held] = []
+        out: list[FieldViolation] = []
+        bookings, known, statuses = self._bookings, self._therapist_ids, _BOOKING_STATUS
+        year, month = day.year, day.month
+        for i in self._bucket(day.day):
+            b = bookings[i]
+            s = b.start
+            if s.month != month or s.year != year:
+                continue  # another month's day with the same number
+            therapist_id = b.therapist_id
+            if therapist_id not in therapist_ids and (b.at_home or b.site_id not in site_ids):
+                continue  # neither the time of a therapist asked for nor a room asked for
+            # This loop is the service's hot path: the usual, valid booking is checked inline
+            # with plain comparisons; any problem is put in words by _explain.
+            e = b.end
+            sh, sm, ss, sn = s.hours, s.minutes, s.seconds, s.nanos
+            eh, em, es, en = e.hours, e.minutes, e.seconds, e.nanos
+            site_id = b.site_id if b.HasField("site_id") else None
+            referral_id = b.referral_id if b.HasField("referral_id") else None
+            status = statuses.get(b.status)
+            if not (
+                0 <= sh < 24
+                and 0 <= sm < 60
+                and 0 <= ss < 60
+                and 0 <= sn < 1_000_000_000
+                and 0 <= eh < 24
+                and 0 <= em < 60
+                and 0 <= es < 60
+                and 0 <= en < 1_000_000_000
+                and (sh, sm, ss, sn // 1000) < (eh, em, es, en // 1000)
+                and e.day == s.day
+                and e.month == month
+                and e.year == year
+                and s.WhichOneof("time_offset") is None
+                and e.WhichOneof("time_offset") is None
+                and status is not None
+                and therapist_id in known
+                and (site_id is None or site_id in self._site_ids)
+                and (referral_id is None or referral_id in self._referral_ids)
+            ):
+                self._explain(b, f"{self._path}.bookings[{i}]", out)
+                continue
+            held.append(
+                Held(
+                    therapist_id,
+                    site_id,
+                    b.at_home,
+                    sh * 60 + sm,
+                    eh * 60 + em,
+                    status,
+                    referral_id,
+                )
+            )
+        if out:
+            raise ConversionError(out)
+        return held
+
+    def _explain(self, b: pb.Booking, where: str, out: list[FieldViolation]) -> None:
+        """Every problem of a booking, in words."""
+        bad = len(out)
+        start = _datetime_of(b.start, f"{where}.start", out)
+        end = None
+        if b.HasField("end"):
+            end = _datetime_of(b.end, f"{where}.end", out)
+        else:
+            out.append(FieldViolation(f"{where}.end", "required"))
+        if start is not None and end is not None:
+            if end <= start:
+                out.append(FieldViolation(where, f"end {end} is not after start {start}"))
+            elif end.date() != start.date():
+                out.append(FieldViolation(where, "a booking must start and end on the same day"))
+        if b.status not in _BOOKING_STATUS:
+            out.append(FieldViolation(f"{where}.status", f"unknown value {b.status}"))
+        named = f"{where}({b.id})"
+        if b.therapist_id not in self._therapist_ids:
+            out.append(
+                FieldViolation(
+                    f"{named}.therapist_id",
+                    f"no therapist has id {b.therapist_id!r} [unknown_therapist]",
+                )
+            )
+        if b.HasField("site_id") and b.site_id not in self._site_ids:
+            out.append(
+                FieldViolation(f"{named}.site_id", f"no site has id {b.site_id!r} [unknown_site]")
+            )
+        if b.HasField("referral_id") and b.referral_id not in self._referral_ids:
+            out.append(
+                FieldViolation(
+                    f"{named}.referral_id",
+                    f"no referral has id {b.referral_id!r} [unknown_referral]",
+                )
+            )
+        if len(out) == bad:  # cannot happen: the fast check and this one agree
+            out.append(FieldViolation(where, "unreadable booking"))
+
+
+def calendars_from_proto(msg: pb.Instance, path: str = "instance") -> Calendars:
+    """What a proposal reads of an instance message, read straight from the message.
+
+    Read and checked now: the planning date, the policy, the sites and every therapist's
+    identity (id, discipline, approvals, home visits, absences). Read when a proposal asks for a
+    day (``Calendars.shifts_on`` and ``bookings_on``): the roster entries on that day of the
+    therapists it names, and the bookings on that day of those therapists or filling a room at
+    the sites it names. Each record read is checked as the domain models check it, plus the
+    instance errors of :mod:`scheduler.verify.validation` that concern it (a duplicate site or
+    therapist id, an unknown id it names, overlapping roster entries); records not read are not
+    checked. Raises :class:`ConversionError` with every violation found; ``shifts_on`` and
+    ``bookings_on`` raise it for a day with an unreadable record.
+    """
+    out: list[FieldViolation] = []
+    planning: date | None = None
+    if msg.HasField("planning_date"):
+        planning = _date_of(msg.planning_date, f"{path}.planning_date", out)
+    else:
+        out.append(FieldViolation(f"{path}.planning_date", "required"))
+
+    def validated(model: type[_M], data: dict[str, Any], r: _Reader, where: str) -> _M | None:
+        try:
+            return _validate(model, data, r, where)
+        except ConversionError as exc:
+            out.extend(exc.violations)
+            return None
+
+    policy: Policy | None = None
+    if not msg.HasField("policy"):
+        out.append(FieldViolation(f"{path}.policy", "required"))
+    else:
+        r = _Reader()
+        where = f"{path}.policy"
+        policy = validated(Policy, _policy_data(msg.policy, r, where), r, where)
+    sites: list[Site] = []
+    for i, site_msg in enumerate(msg.sites):
+        r = _Reader()
+        site = validated(Site, _site_data(site_msg, r), r, f"{path}.sites[{i}]")
+        if site is not None:
+            sites.append(site)
+    site_ids = [site_msg.id for site_msg in msg.sites]
+    out += _duplicates(site_ids, "sites", path)
+    therapists: list[Therapist] = []
+    for i, t_msg in enumerate(msg.therapists):
+        r = _Reader()
+        where = f"{path}.therapists[{i}]"
+        therapist = validated(Therapist, _therapist_data(t_msg, r, where, roster=False), r, where)
+        if therapist is not None:
+            therapists.append(therapist)
+    therapist_ids = [t.id for t in therapists]
+    out += _duplicates(therapist_ids, "therapists", path)
+    if out:
+        raise ConversionError(out)
+    assert planning is not None and policy is not None
+    return Calendars(
+        planning_date=planning,
+        policy=policy,
+        sites=sites,
+        therapists=therapists,
+        shifts_on=_RosterDays(msg, path, frozenset(site_ids)),
+        bookings_on=_BookingDays(msg, path, frozenset(therapist_ids), frozenset(site_ids)),
+    )
+
+
+# --------------------------------------------------------------------------- options
+
+
+def options_to_proto(options: SolveOptions) -> pb.SolveOptions:
+    w = options.weights
+    return pb.SolveOptions(
+        time_limit_s=options.time_limit_s,
+        workers=options.workers,
+        seed=options.seed,
+        weights=pb.ObjectiveWeights(
+            wait_day=w.wait_day,
+            travel_minute=w.travel_minute,
+            specialist_on_basal=w.specialist_on_basal,
+            balance_minute=w.balance_minute,
+        ),
+        late_days=options.late_days,
+    )
+
+
+def options_from_proto(msg: pb.SolveOptions, path: str = "options") -> SolveOptions:
+    """Solve options; unset fields take the defaults. Raises :class:`ConversionError`."""
+    out: dict[str, Any] = {}
+    _put_optional(out, msg, "time_limit_s", "workers", "seed", "late_days")
+    if msg.HasField("weights"):
+        weights: dict[str, Any] = {}
+        _put_optional(
+            weights,
+            msg.weights,
+            "wait_day",
+            "travel_minute",
+            "specialist_on_basal",
+            "balance_minute",
+        )
+        out["weights"] = weights
+    return _validate(SolveOptions, out, _Reader(), path)
+
+
+# --------------------------------------------------------------------------- solution
+
+
+def assignment_to_proto(a: Assignment) -> pb.Assignment:
+    return pb.Assignment(
+        referral_id=a.referral_id,
+        outcome=enum_to_proto(a.outcome),
+        therapist_id=a.therapist_id,
+        site_id=a.site_id,
+        at_home=a.at_home,
+        start=_opt_datetime(a.start),
+        end=_opt_datetime(a.end),
+        travel_minutes=a.travel_minutes,
+        earliest_start=date_to_proto(a.earliest_start),
+        deadline=date_to_proto(a.deadline),
+        free_choice_right=a.free_choice_right,
+        letter_by=date_to_proto(a.letter_by),
+        answer_by=_opt_datetime(a.answer_by),
+        reason=_opt_enum(a.reason),
+        detail=a.detail,
+        fixed=a.fixed,
+    )
+
+
+def kpis_to_proto(k: Kpis) -> pb.Kpis:
+    return pb.Kpis(
+        referrals=k.referrals,
+        booked=k.booked,
+        on_time=k.on_time,
+        on_time_share=k.on_time_share,
+        free_choice_flagged=k.free_choice_flagged,
+        late_no_right=k.late_no_right,
+        not_bookable=k.not_bookable,
+        wait_days_mean=k.wait_days_mean,
+        wait_days_median=k.wait_days_median,
+        wait_days_max=k.wait_days_max,
+        total_lateness_days=k.total_lateness_days,
+        home_visits=k.home_visits,
+        travel_minutes_total=k.travel_minutes_total,
+        utilisation=k.utilisation,
+    )
+
+
+def _struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(data)
+    return out
+
+
+def _stats_to_proto(s: SolverStats) -> pb.SolverStats:
+    return pb.SolverStats(
+        method=s.method,
+        status=s.status,
+        proven_optimal=s.proven_optimal,
+        objective=s.objective,
+        best_bound=s.best_bound,
+        gap=s.gap,
+        on_time_bound=s.on_time_bound,
+        wall_time_s=s.wall_time_s,
+        first_solution_s=s.first_solution_s,
+        variables=s.variables,
+        constraints=s.constraints,
+        workers=s.workers,
+        seed=s.seed,
+        stages=[_struct(stage) for stage in s.stages],
+    )
+
+
+def solution_to_proto(solution: Solution) -> pb.Solution:
+    return pb.Solution(
+        instance_name=solution.instance_name,
+        planning_date=date_to_proto(solution.planning_date),
+        assignments=[assignment_to_proto(a) for a in solution.assignments],
+        kpis=kpis_to_proto(solution.kpis),
+        stats=_stats_to_proto(solution.stats),
+    )
+
+
+def _integral(value: Any) -> Any:
+    """JSON numbers of a Struct are doubles: give integral ones back as int."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def _assignment_data(msg: pb.Assignment, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "referral_id": msg.referral_id,
+        "at_home": msg.at_home,
+        "travel_minutes": msg.travel_minutes,
+        "free_choice_right": msg.free_choice_right,
+        "detail": msg.detail,
+        "fixed": msg.fixed,
+    }
+    r.put_enum(out, "outcome", Outcome, msg, path, required=True)
+    r.put_enum(out, "reason", Reason, msg, path, required=False)
+    _put_optional(out, msg, "therapist_id", "site_id")
+    for key in ("start", "end", "answer_by"):
+        r.put_datetime(out, key, msg, path)
+    for key in ("earliest_start", "deadline", "letter_by"):
+        r.put_date(out, key, msg)
+    return out
+
+
+def _kpis_data(msg: pb.Kpis) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        key: getattr(msg, key)
+        for key in (
+            "referrals",
+            "booked",
+            "on_time",
+            "on_time_share",
+            "free_choice_flagged",
+            "late_no_right",
+            "not_bookable",
+            "total_lateness_days",
+            "home_visits",
+            "travel_minutes_total",
+        )
+    }
+    for key in ("wait_days_mean", "wait_days_median", "wait_days_max"):
+        out[key] = getattr(msg, key) if msg.HasField(key) else None
+    out["utilisation"] = dict(msg.utilisation)
+    return out
+
+
+def _stats_data(msg: pb.SolverStats) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        key: getattr(msg, key)
+        for key in (
+            "method",
+            "status",
+            "proven_optimal",
+            "wall_time_s",
+            "variables",
+            "constraints",
+            "workers",
+            "seed",
+        )
+    }
+    _put_optional(out, msg, "objective", "best_bound", "gap", "on_time_bound", "first_solution_s")
+    out["stages"] = [_integral(json_format.MessageToDict(s)) for s in msg.stages]
+    return out
+
+
+def solution_from_proto(msg: pb.Solution, path: str = "solution") -> Solution:
+    """The domain solution of a message; raises :class:`ConversionError` with every problem."""
+    r = _Reader()
+    out: dict[str, Any] = {
+        "instance_name": msg.instance_name,
+        "assignments": [
+            _assignment_data(a, r, f"{path}.assignments[{i}]")
+            for i, a in enumerate(msg.assignments)
+        ],
+    }
+    r.put_date(out, "planning_date", msg)
+    if msg.HasField("kpis"):
+        out["kpis"] = _kpis_data(msg.kpis)
+    if msg.HasField("stats"):
+        out["stats"] = _stats_data(msg.stats)
+    return _validate(Solution, out, r, path)
+
+
+# --------------------------------------------------------------------------- RPC results
+
+
+def progress_to_proto(p: Progress) -> pb.Progress:
+    return pb.Progress(
+        elapsed_s=p.elapsed_s,
+        stage=p.stage,
+        on_time=p.on_time,
+        on_time_bound=p.on_time_bound,
+        objective=p.objective,
+        bound=p.bound,
+        gap=p.gap,
+    )
+
+
+def proposal_to_proto(p: SlotProposal) -> pb.SlotProposal:
+    return pb.SlotProposal(
+        rank=p.rank,
+        therapist_id=p.therapist_id,
+        site_id=p.site_id,
+        at_home=p.at_home,
+        start=datetime_to_proto(p.start),
+        end=datetime_to_proto(p.end),
+        travel_minutes=p.travel_minutes,
+        outcome=enum_to_proto(p.outcome),
+        deadline=date_to_proto(p.deadline),
+        on_time=p.on_time,
+        why=p.why,
+    )
+
+
+def legal_dates_to_proto(ld: LegalDates) -> dict[str, Any]:
+    """The ProposeSlotsResponse fields of a referral's legal dates, as keyword arguments."""
+    return {
+        "earliest_start": date_to_proto(ld.earliest_start),
+        "deadline": date_to_proto(ld.deadline),
+        "free_choice_right": ld.free_choice_right,
+        "letter_by": date_to_proto(ld.letter_by),
+    }

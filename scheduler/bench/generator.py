@@ -1,0 +1,1051 @@
+"""Deterministic, realistic instances: the five seed municipalities, Aarhus, København, stress.
+
+:func:`generate` builds a weekly planning batch for one municipality *profile*: its policy
+preset, its training sites, therapists with rosters and absences, calendars already filled with
+ongoing courses to a given `load`, and the week's new referrals (genoptræningsplaner). The same
+profile and seed always give the same instance: one :class:`random.Random` seeded with `seed`
+drives everything (it seeds one sub-stream per part, so that e.g. a different `load` changes the
+calendars but not the therapists or the referrals).
+
+Sizes follow the national volumes (Folketinget, SUU spm. 568, 2021-22): about 27 almen plans per
+1,000 inhabitants a year, e.g. ~25 a week in Vejen, ~40 in Sønderborg, ~190 in Aarhus, ~340 in
+København; roughly one therapist per two weekly referrals.
+
+What the calendars look like (every booking `communicated`, so it stays fixed):
+
+- therapists are PT or OT (about 60/40); about 30% are approved for one or two avanceret
+  specialties, about 30% do home visits;
+- rosters on the working days of the horizon (no weekends or holidays): mostly 08:00–15:30
+  (Friday 15:00) at the home site, some part-time (four days a week, or short days), some with a
+  fixed weekday at another site; no roster entry on a day of absence (holiday weeks, course
+  days, known sickness);
+- bookings on a 15-minute grid inside the rosters, never overlapping: individual sessions of
+  30/45/60 minutes and group sessions in a room, and off-site (no room, `site_id` null) a
+  weekly team meeting, documentation and conferences, and for therapists with a car home
+  visits: about a third of the bookings are off-site. The booked minutes fill the rostered
+  minutes to `load`, slightly fuller in the first weeks, and leave the free time fragmented
+  (many 15–45 minute gaps, some of an hour or more);
+- a site has rooms for about 0.6–0.9 of the therapists based there, so rooms sometimes bind at
+  the busiest hours; the existing bookings never use more rooms than a site has (a session that
+  would is done as office work instead).
+
+:class:`BenchEntry`, :func:`load_manifest` and :func:`materialise` regenerate the benchmark
+families of ``instances/bench/manifest.json`` by seed, so no large instance file is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scheduler.domain import (
+    Absence,
+    Booking,
+    Coordinates,
+    Discipline,
+    Instance,
+    Level,
+    OpeningHours,
+    PlanStartKind,
+    Referral,
+    RosterEntry,
+    Site,
+    Therapist,
+)
+from scheduler.domain.policy import Policy, preset
+from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.legal import earliest_start, legal_deadline
+
+__all__ = [
+    "DEFAULT_PLANNING_DATE",
+    "PROFILES",
+    "BenchEntry",
+    "BenchOverrides",
+    "GeneratorError",
+    "Profile",
+    "SiteSpec",
+    "generate",
+    "instance_json",
+    "load_manifest",
+    "materialise",
+]
+
+DEFAULT_PLANNING_DATE = date(2026, 11, 27)
+"""A Friday: the weekly batch is planned at the end of the week for the weeks ahead."""
+
+_GRID = 15  # minutes: bookings start and end on a quarter-hour grid
+_MAX_FILL = 0.97  # no therapist-day is booked fuller than this
+_SLOTS_PER_DAY = 24 * 60 // _GRID
+
+
+class GeneratorError(ValueError):
+    """A profile or a parameter the generator cannot use; the message says why."""
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """A training site of a profile: where it is, when it is open, its share of the therapists."""
+
+    id: str
+    name: str
+    address: str
+    lat: float
+    lon: float
+    weight: float = 1.0
+    opens: time = time(7, 30)
+    closes: time = time(16, 0)
+    friday_closes: time = time(15, 30)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A municipality: its policy, its sites (the main one first) and its default sizes."""
+
+    name: str
+    policy: Policy
+    sites: tuple[SiteSpec, ...]
+    inhabitants: int
+    referrals: int
+    therapists: int
+    default_sites: int
+    load: float
+    description: str
+
+
+def _small_room(site_id: str, name: str, address: str, lat: float, lon: float) -> SiteSpec:
+    """A training room at a care centre or health house: smaller, shorter hours."""
+    return SiteSpec(
+        site_id,
+        name,
+        address,
+        lat,
+        lon,
+        weight=0.5,
+        opens=time(8, 0),
+        closes=time(15, 30),
+        friday_closes=time(15, 0),
+    )
+
+
+_VEJEN_SITES = (
+    SiteSpec("broerup", "Brørup Sundhedscenter, Træning & Livsstil", "6650 Brørup", 55.4817, 9.0177,
+             weight=3.0),
+    _small_room("vejen-plejecenter", "Træningslokale, plejecenter i Vejen", "6600 Vejen",
+                55.4795, 9.1390),
+    _small_room("roedding-plejecenter", "Træningslokale, plejecenter i Rødding", "6630 Rødding",
+                55.3660, 9.0630),
+    _small_room("holsted-plejecenter", "Træningslokale, plejecenter i Holsted", "6670 Holsted",
+                55.5105, 8.9190),
+)  # fmt: skip
+
+_NAESTVED_SITES = (
+    SiteSpec("naestved", "Sundhedscenter Næstved, Træning", "4700 Næstved", 55.2305, 11.7640,
+             weight=4.0),
+    _small_room("glumsoe", "Træningslokale Glumsø", "4171 Glumsø", 55.3535, 11.6940),
+    _small_room("fuglebjerg", "Træningslokale Fuglebjerg", "4250 Fuglebjerg", 55.3045, 11.5490),
+    _small_room("fensmark", "Træningslokale Fensmark", "4684 Holmegaard", 55.2790, 11.8050),
+)  # fmt: skip
+
+_REBILD_SITES = (
+    SiteSpec("stoevring", "Træningscenter Støvring", "9530 Støvring", 56.8855, 9.8385,
+             weight=3.0),
+    _small_room("skoerping", "Træningslokale Skørping", "9520 Skørping", 56.8365, 9.8920),
+    _small_room("noerager", "Træningslokale Nørager", "9610 Nørager", 56.7060, 9.7350),
+)  # fmt: skip
+
+_SOENDERBORG_SITES = (
+    SiteSpec("soenderborg", "Træningsenheden Sønderborg",
+             "Grundtvigs Allé 150, 6400 Sønderborg", 54.9160, 9.7785, weight=3.0),
+    SiteSpec("nordborg", "Træningsenheden Nordborg", "Tangshave 1, 6430 Nordborg",
+             55.0585, 9.7410, weight=1.0),
+    SiteSpec("graasten", "Træningsenheden Gråsten",
+             "Sundhedshuset Gråsten, Ulsnæs 6, 6300 Gråsten", 54.9195, 9.5985, weight=1.0),
+)  # fmt: skip
+
+_HJOERRING_SITES = (
+    SiteSpec("hjoerring", "Træningsenheden Hjørring", "9800 Hjørring", 57.4640, 9.9820,
+             weight=4.0),
+    _small_room("sindal", "Træningslokale Sindal", "9870 Sindal", 57.4705, 10.2005),
+    _small_room("hirtshals", "Træningslokale Hirtshals", "9850 Hirtshals", 57.5875, 9.9600),
+    _small_room("vraa", "Træningslokale Vrå", "9760 Vrå", 57.3540, 9.9420),
+)  # fmt: skip
+
+_AARHUS_SITES = (
+    SiteSpec("aarhus-c", "Træning Aarhus C", "8000 Aarhus C", 56.1560, 10.2050, weight=2.0),
+    SiteSpec("viby", "Træning Viby", "8260 Viby J", 56.1280, 10.1620),
+    SiteSpec("risskov", "Træning Risskov", "8240 Risskov", 56.1920, 10.2290),
+    SiteSpec("brabrand", "Træning Brabrand", "8220 Brabrand", 56.1560, 10.1090),
+    SiteSpec("lystrup", "Træning Lystrup", "8520 Lystrup", 56.2370, 10.2370),
+    SiteSpec("tilst", "Træning Tilst", "8381 Tilst", 56.1880, 10.1100),
+    SiteSpec("beder", "Træning Beder", "8330 Beder", 56.0610, 10.2120),
+    SiteSpec("skejby", "Træning Skejby", "8200 Aarhus N", 56.1950, 10.1800),
+)
+
+_KOEBENHAVN_SITES = (
+    SiteSpec("oesterbro", "Træningscenter Østerbro", "2100 København Ø", 55.7060, 12.5760),
+    SiteSpec("noerrebro", "Træningscenter Nørrebro", "2200 København N", 55.6960, 12.5480),
+    SiteSpec("vesterbro", "Træningscenter Vesterbro", "1620 København V", 55.6690, 12.5480),
+    SiteSpec("amager", "Træningscenter Amager", "2300 København S", 55.6600, 12.6040),
+    SiteSpec("valby", "Træningscenter Valby", "2500 Valby", 55.6640, 12.5150),
+    SiteSpec("bispebjerg", "Træningscenter Bispebjerg", "2400 København NV", 55.7140, 12.5380),
+    SiteSpec("vanloese", "Træningscenter Vanløse", "2720 Vanløse", 55.6870, 12.4900),
+    SiteSpec("sydhavn", "Træningscenter Sydhavn", "2450 København SV", 55.6500, 12.5400),
+)
+
+_STRESS_SITES = (
+    SiteSpec("odense-c", "Træningscenter Odense C", "5000 Odense C", 55.3960, 10.3880),
+    SiteSpec("dalum", "Træningscenter Dalum", "5250 Odense SV", 55.3700, 10.3650),
+    SiteSpec("vollsmose", "Træningscenter Vollsmose", "5240 Odense NØ", 55.4070, 10.4330),
+    SiteSpec("tarup", "Træningscenter Tarup", "5210 Odense NV", 55.4050, 10.3350),
+    SiteSpec("hjallese", "Træningscenter Hjallese", "5260 Odense S", 55.3540, 10.3980),
+    SiteSpec("bolbro", "Træningscenter Bolbro", "5200 Odense V", 55.3880, 10.3480),
+    SiteSpec("hoejby", "Træningscenter Højby", "5260 Odense S", 55.3340, 10.4390),
+    SiteSpec("korup", "Træningscenter Korup", "5210 Odense NV", 55.4240, 10.3110),
+    SiteSpec("bellinge", "Træningscenter Bellinge", "5250 Odense SV", 55.3470, 10.3190),
+    SiteSpec("holluf-pile", "Træningscenter Holluf Pile", "5220 Odense SØ", 55.3530, 10.4520),
+)
+
+
+def _weekly(inhabitants: int) -> int:
+    """A week's new almen plans at about 27 per 1,000 inhabitants a year."""
+    return round(inhabitants * 27 / 1000 / 52)
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("vejen", preset("vejen"), _VEJEN_SITES, 43_000, 25, 13, 4, 0.75,
+                "Vejen: Brørup Sundhedscenter and care-centre training rooms"),
+        Profile("naestved", preset("naestved"), _NAESTVED_SITES, 83_000, _weekly(83_000), 21, 3,
+                0.80, "Næstved: the health centre and local training rooms"),
+        Profile("rebild", preset("rebild"), _REBILD_SITES, 30_000, _weekly(30_000), 8, 2, 0.70,
+                "Rebild: Støvring and Skørping"),
+        Profile("soenderborg", preset("soenderborg"), _SOENDERBORG_SITES, 74_000, 40, 20, 3,
+                0.80, "Sønderborg: Træningsenheden in Sønderborg, Nordborg and Gråsten"),
+        Profile("hjoerring", preset("hjoerring"), _HJOERRING_SITES, 64_000, _weekly(64_000), 17,
+                3, 0.85, "Hjørring: Træningsenheden and local training rooms"),
+        Profile("aarhus", Policy(name="aarhus"), _AARHUS_SITES, 360_000, 190, 90, 6, 0.80,
+                "Aarhus: six district training centres, law defaults"),
+        Profile("koebenhavn", Policy(name="koebenhavn"), _KOEBENHAVN_SITES, 650_000, 340, 100, 8,
+                0.85, "København: eight district training centres, law defaults"),
+        Profile("stress", Policy(name="stress"), _STRESS_SITES, 0, 1000, 250, 10, 0.85,
+                "a synthetic large municipality on Odense's districts, for stress tests"),
+    )
+}  # fmt: skip
+"""The generator's profiles by name: the five seed municipalities, aarhus, koebenhavn, stress."""
+
+
+# --------------------------------------------------------------------------- specialties
+
+# Avanceret specialties a therapist of each discipline may be approved for, with how often an
+# avanceret referral of that discipline names each ("børn" only for citizens under 18).
+_SPECIALTIES: dict[Discipline, tuple[tuple[str, float], ...]] = {
+    Discipline.PT: (
+        ("ortopædkirurgi", 0.40),
+        ("neuro", 0.28),
+        ("hjerte-lunge", 0.17),
+        ("kræft", 0.15),
+        ("børn", 0.0),
+    ),
+    Discipline.OT: (
+        ("neuro", 0.50),
+        ("håndkirurgi", 0.30),
+        ("kræft", 0.20),
+        ("børn", 0.0),
+    ),
+}
+# Specialties no therapist is ever approved for: about 1 avanceret referral in 60 names one.
+_UNCOVERED_SPECIALTIES = ("amputation", "brandskader", "lymfødem")
+_UNCOVERED_RATE = 1 / 60
+
+_FIRST_NAMES = (
+    "Anne", "Mette", "Lars", "Jens", "Hanne", "Louise", "Mads", "Camilla", "Søren", "Pia",
+    "Rasmus", "Line", "Kasper", "Sofie", "Morten", "Maria", "Henrik", "Julie", "Anders", "Trine",
+    "Peter", "Marianne", "Thomas", "Helle", "Christian", "Lene", "Niels", "Karina", "Jesper",
+    "Birgitte", "Emma", "Frederik", "Ida", "Jonas", "Katrine", "Mikkel", "Nanna", "Oliver",
+    "Signe", "Troels",
+)  # fmt: skip
+_INITIALS = "ABCDEFGHIJKLMNOPRSTVØ"
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class _Params:
+    profile: Profile
+    seed: int
+    referrals: int
+    therapists: int
+    sites: int
+    load: float
+    avanceret_share: float
+    home_share: float
+    planning_date: date
+    name: str
+
+
+def _check_params(
+    profile: str,
+    seed: int,
+    referrals: int | None,
+    therapists: int | None,
+    sites: int | None,
+    load: float | None,
+    avanceret_share: float | None,
+    home_share: float | None,
+    planning_date: date | None,
+) -> _Params:
+    if profile not in PROFILES:
+        known = ", ".join(PROFILES)
+        raise GeneratorError(f"unknown profile {profile!r}; known: {known}")
+    prof = PROFILES[profile]
+    problems: list[str] = []
+
+    def bounded(name: str, value: float | None, low: float, high: float) -> None:
+        if value is not None and not low <= value <= high:
+            problems.append(f"{name} must be between {low} and {high}, got {value}")
+
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        problems.append(f"seed must be an integer, got {seed!r}")
+    bounded("referrals", referrals, 0, 20_000)
+    bounded("therapists", therapists, 1, 5_000)
+    bounded("sites", sites, 1, 200)
+    bounded("load", load, 0.0, _MAX_FILL)
+    bounded("avanceret_share", avanceret_share, 0.0, 1.0)
+    bounded("home_share", home_share, 0.0, 1.0)
+    n_therapists = prof.therapists if therapists is None else therapists
+    n_sites = prof.default_sites if sites is None else sites
+    if not problems and n_sites > n_therapists:
+        problems.append(
+            f"{n_sites} sites need at least as many therapists (one based at each), "
+            f"got {n_therapists}"
+        )
+    if problems:
+        raise GeneratorError("; ".join(problems))
+    overrides = [
+        f"{key}={value}"
+        for key, value in (
+            ("referrals", referrals),
+            ("therapists", therapists),
+            ("sites", sites),
+            ("load", load),
+            ("avanceret_share", avanceret_share),
+            ("home_share", home_share),
+            ("planning_date", planning_date),
+        )
+        if value is not None
+    ]
+    return _Params(
+        profile=prof,
+        seed=seed,
+        referrals=prof.referrals if referrals is None else referrals,
+        therapists=n_therapists,
+        sites=n_sites,
+        load=prof.load if load is None else load,
+        avanceret_share=0.25 if avanceret_share is None else avanceret_share,
+        home_share=0.10 if home_share is None else home_share,
+        planning_date=DEFAULT_PLANNING_DATE if planning_date is None else planning_date,
+        name=" ".join([f"{profile}-week seed={seed}", *overrides]),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _clock(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+def _at(day: date, minutes: int) -> datetime:
+    return datetime.combine(day, _clock(minutes))
+
+
+def _weighted(rng: random.Random, items: Sequence[tuple[str, float]]) -> str:
+    names = [n for n, _ in items]
+    weights = [w for _, w in items]
+    return rng.choices(names, weights=weights)[0]
+
+
+def _offset(lat: float, lon: float, km: float, bearing: float) -> tuple[float, float]:
+    """The point `km` kilometres from (lat, lon) in direction `bearing` (radians)."""
+    return (
+        lat + km * math.cos(bearing) / 111.0,
+        lon + km * math.sin(bearing) / (111.32 * math.cos(math.radians(lat))),
+    )
+
+
+def _allocate(total: int, weights: Sequence[float]) -> list[int]:
+    """`total` split over `weights` (largest remainder), at least one each."""
+    n = len(weights)
+    counts = [1] * n
+    rest = total - n
+    scale = sum(weights)
+    exact = [rest * w / scale for w in weights]
+    for i, x in enumerate(exact):
+        counts[i] += int(x)
+    order = sorted(range(n), key=lambda i: (-(exact[i] - int(exact[i])), i))
+    for i in order[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- sites
+
+
+def _site_specs(params: _Params, rng: random.Random) -> list[SiteSpec]:
+    specs = list(params.profile.sites[: params.sites])
+    main = params.profile.sites[0]
+    for k in range(len(specs) + 1, params.sites + 1):
+        lat, lon = _offset(main.lat, main.lon, rng.uniform(3.0, 12.0), rng.uniform(0, 2 * math.pi))
+        specs.append(
+            _small_room(
+                f"{params.profile.name}-{k}", f"Træningslokale {k}", "", round(lat, 4),
+                round(lon, 4),
+            )
+        )  # fmt: skip
+    return specs
+
+
+def _opening_hours(spec: SiteSpec) -> list[OpeningHours]:
+    return [
+        OpeningHours(
+            weekday=weekday,
+            open=spec.opens,
+            close=spec.friday_closes if weekday == 4 else spec.closes,
+        )
+        for weekday in range(5)
+    ]
+
+
+# --------------------------------------------------------------------------- therapists
+
+
+@dataclass
+class _Staff:
+    """A therapist while being generated."""
+
+    id: str
+    name: str
+    discipline: Discipline
+    home_site: int
+    specialties: list[str]
+    home_visits: bool
+    roster: list[tuple[date, int, int, int]]  # day, start minute, end minute, site index
+    absences: list[Absence]
+
+
+def _staff(
+    params: _Params, specs: Sequence[SiteSpec], rng: random.Random, days: Sequence[date]
+) -> list[_Staff]:
+    n = params.therapists
+    per_site = _allocate(n, [s.weight for s in specs])
+    home_sites = [i for i, count in enumerate(per_site) for _ in range(count)]
+    width = max(3, len(str(n)))
+    staff: list[_Staff] = []
+    for k, site in enumerate(home_sites, start=1):
+        staff.append(
+            _Staff(
+                id=f"T-{k:0{width}d}",
+                name=f"{rng.choice(_FIRST_NAMES)} {rng.choice(_INITIALS)}.",
+                discipline=Discipline.PT if rng.random() < 0.6 else Discipline.OT,
+                home_site=site,
+                specialties=[],
+                home_visits=rng.random() < 0.3,
+                roster=[],
+                absences=[],
+            )
+        )
+    if n >= 2 and len({s.discipline for s in staff}) == 1:
+        # Every training unit has both disciplines.
+        odd = staff[rng.randrange(n)]
+        odd.discipline = Discipline.OT if odd.discipline is Discipline.PT else Discipline.PT
+    _approve_specialties(staff, rng)
+    for discipline in Discipline:
+        members = [s for s in staff if s.discipline is discipline]
+        if members and not any(s.home_visits for s in members):
+            rng.choice(members).home_visits = True
+    for member in staff:
+        _roster(member, specs, rng, days)
+    return staff
+
+
+def _approve_specialties(staff: Sequence[_Staff], rng: random.Random) -> None:
+    """About 30% approved for one or two avanceret specialties, the common ones covered first."""
+    for discipline in Discipline:
+        members = [s for s in staff if s.discipline is discipline]
+        if not members:
+            continue
+        count = min(len(members), max(1, round(0.3 * len(members))))
+        approved = rng.sample(members, count)
+        menu = _SPECIALTIES[discipline]
+        for k, member in enumerate(approved):
+            # The first specialists cover the specialties in order of demand, then at random.
+            first = menu[k][0] if k < len(menu) else _weighted(rng, menu[:-1])
+            member.specialties = [first]
+            if rng.random() < 0.3:
+                others = [(s, w + 0.05) for s, w in menu if s != first]
+                member.specialties.append(_weighted(rng, others))
+            member.specialties.sort()
+
+
+def _absences(member: _Staff, rng: random.Random, days: Sequence[date]) -> set[date]:
+    """A holiday week (8%), a course of one or two days (10%) or known sickness (4%)."""
+    draw = rng.random()
+    weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
+    block: list[date] = []
+    reason = ""
+    if draw < 0.08 and len(weeks) >= 3:
+        monday = rng.choice(weeks[1:])
+        block = [d for d in days if monday <= d < monday + timedelta(days=7)]
+        reason = "ferie"
+    elif 0.08 <= draw < 0.18:
+        first = rng.randrange(len(days))
+        block = list(days[first : first + rng.choice((1, 1, 2))])
+        reason = "kursus"
+    elif 0.18 <= draw < 0.22:
+        block = list(days[: rng.randint(1, 3)])
+        reason = "sygdom"
+    if not block or len(block) >= len(days):
+        return set()
+    member.absences.append(Absence(start=block[0], end=block[-1], reason=reason))
+    return set(block)
+
+
+def _roster(
+    member: _Staff, specs: Sequence[SiteSpec], rng: random.Random, days: Sequence[date]
+) -> None:
+    """Mostly full time (7.5 hours, Friday 7), some four days a week or short days; a few
+    work one fixed weekday at another site; nothing on days of absence."""
+    begin = 8 * 60 if rng.random() < 0.85 else 8 * 60 + 30
+    kind = rng.random()
+    day_off = rng.randrange(5) if kind < 0.15 else None
+    short = rng.choice((300, 330, 390)) if 0.15 <= kind < 0.25 else None
+    away_site: int | None = None
+    away_weekday = -1
+    if len(specs) > 1 and rng.random() < 0.12:
+        away_site = rng.choice([i for i in range(len(specs)) if i != member.home_site])
+        away_weekday = rng.randrange(5)
+    absent = _absences(member, rng, days)
+    for day in days:
+        weekday = day.weekday()
+        if weekday == day_off or day in absent:
+            continue
+        site = away_site if away_site is not None and weekday == away_weekday else member.home_site
+        spec = specs[site]
+        length = short if short is not None else (420 if weekday == 4 else 450)
+        start = max(begin, _minutes(spec.opens))
+        end = min(start + length, _minutes(spec.friday_closes if weekday == 4 else spec.closes))
+        member.roster.append((day, start, end, site))
+
+
+# --------------------------------------------------------------------------- bookings
+
+_Item = tuple[int, str]  # minutes, kind: "room" (individual or group), "home", "office"
+
+
+def _day_targets(
+    lengths: Sequence[int], fractions: Sequence[float], load: float, rng: random.Random
+) -> list[int]:
+    """Booked minutes per therapist-day: about `load` overall, a little fuller in the first
+    weeks (courses are booked ahead), jittered, on the grid and at most 97% of a day."""
+    raw = [max(0.02, load * (1.06 - 0.12 * f) * rng.gauss(1.0, 0.10)) for f in fractions]
+    total = sum(lengths)
+    scale = 1.0
+    for _ in range(8):
+        booked = sum(min(_MAX_FILL, r * scale) * n for r, n in zip(raw, lengths, strict=True))
+        if booked <= 0:
+            break
+        scale *= load * total / booked
+    return [
+        _GRID * round(min(_MAX_FILL, r * scale) * n / _GRID)
+        for r, n in zip(raw, lengths, strict=True)
+    ]
+
+
+def _day_items(minutes: int, member: _Staff, meeting: bool, rng: random.Random) -> list[_Item]:
+    """The day's bookings, in no order yet; the team meeting (if any) first."""
+    items: list[_Item] = []
+    left = minutes
+    if meeting and left >= 30:
+        length = min(rng.choice((30, 45, 60)), left)
+        items.append((length, "office"))
+        left -= length
+    options: tuple[int, ...]
+    while left >= 30:
+        draw = rng.random()
+        if draw < 0.10:
+            kind, options = "room", (60, 90)  # a group session (hold)
+        elif member.home_visits and draw < 0.35:
+            kind, options = "home", (60, 75, 90)  # travel included
+        elif draw < (0.55 if member.home_visits else 0.40):
+            kind, options = "office", (30, 45, 60)  # documentation, conference, meeting
+        else:
+            kind, options = "room", (30, 45, 45, 60, 60, 60)  # an individual session
+        fitting = [o for o in options if o <= left]
+        if fitting:
+            length = rng.choice(fitting)
+        else:
+            kind, length = "room", left if left <= 60 else 30
+        items.append((length, kind))
+        left -= length
+    if left:
+        items.append((left, "office"))  # a quarter of an hour's phone follow-up
+    return items
+
+
+def _arrangement(
+    items: Sequence[_Item], pinned: bool, begin: int, length: int, rng: random.Random
+) -> list[tuple[int, int, str]]:
+    """The items in random order with the free time cut into random gaps between them:
+    (start minute, minutes, kind). A pinned first item stays at the start of the day."""
+    movable = list(items[1:] if pinned else items)
+    rng.shuffle(movable)
+    order = [items[0], *movable] if pinned else movable
+    units = (length - sum(m for m, _ in order)) // _GRID
+    positions = list(range(1 if pinned else 0, len(order) + 1))
+    gaps: dict[int, int] = {}
+    if units > 0:
+        # Mostly gaps of 15-45 minutes, now and then an hour or more.
+        upper = min(len(positions), max(1, math.ceil(units / 2.5)))
+        k = rng.randint(min(upper, max(1, math.ceil(units / 6))), upper)
+        cuts = sorted(rng.sample(range(1, units), k - 1))
+        parts = [b - a for a, b in zip([0, *cuts], [*cuts, units], strict=True)]
+        for position, part in zip(rng.sample(positions, k), parts, strict=True):
+            gaps[position] = part * _GRID
+    placed: list[tuple[int, int, str]] = []
+    t = begin
+    for index, (minutes, kind) in enumerate(order):
+        t += gaps.get(index, 0)
+        placed.append((t, minutes, kind))
+        t += minutes
+    return placed
+
+
+def _room_conflicts(placed: Sequence[tuple[int, int, str]], used: list[int], rooms: int) -> int:
+    return sum(
+        1
+        for start, minutes, kind in placed
+        if kind == "room"
+        and any(used[s] >= rooms for s in range(start // _GRID, (start + minutes) // _GRID))
+    )
+
+
+def _bookings(
+    staff: Sequence[_Staff],
+    site_ids: Sequence[str],
+    rooms: Sequence[int],
+    days: Sequence[date],
+    load: float,
+    rng: random.Random,
+) -> list[Booking]:
+    position = {day: i / max(1, len(days) - 1) for i, day in enumerate(days)}
+    meeting_day = [rng.randrange(5) for _ in site_ids]
+    shifts = [(member, entry) for member in staff for entry in member.roster]
+    targets = _day_targets(
+        [end - start for _, (_, start, end, _) in shifts],
+        [position[day] for _, (day, _, _, _) in shifts],
+        load,
+        rng,
+    )
+    by_day: dict[date, list[int]] = {}
+    for index, (_, (day, _, _, _)) in enumerate(shifts):
+        by_day.setdefault(day, []).append(index)
+    raw: list[tuple[str, int, datetime, datetime, str]] = []
+    for day in days:
+        used = {site: [0] * _SLOTS_PER_DAY for site in range(len(site_ids))}
+        order = by_day.get(day, [])
+        rng.shuffle(order)
+        for index in order:
+            member, (_, start, end, site) = shifts[index]
+            meeting = day.weekday() == meeting_day[site] and site == member.home_site
+            items = _day_items(targets[index], member, meeting, rng)
+            best: list[tuple[int, int, str]] = []
+            best_conflicts = -1
+            for _ in range(8):
+                placed = _arrangement(items, meeting, start, end - start, rng)
+                conflicts = _room_conflicts(placed, used[site], rooms[site])
+                if best_conflicts < 0 or conflicts < best_conflicts:
+                    best, best_conflicts = placed, conflicts
+                if conflicts == 0:
+                    break
+            for at, minutes, kind in best:
+                slots = range(at // _GRID, (at + minutes) // _GRID)
+                if kind == "room" and any(used[site][s] >= rooms[site] for s in slots):
+                    kind = "office"  # no room free: the time goes to documentation instead
+                if kind == "room":
+                    for s in slots:
+                        used[site][s] += 1
+                raw.append(
+                    (member.id, index, _at(day, at), _at(day, at + minutes), kind)
+                )  # fmt: skip
+    raw.sort(key=lambda b: (b[0], b[2]))
+    width = max(5, len(str(len(raw))))
+    return [
+        Booking(
+            id=f"B-{k:0{width}d}",
+            therapist_id=therapist_id,
+            site_id=site_ids[shifts[index][1][3]] if kind == "room" else None,
+            start=start,
+            end=end,
+            at_home=kind == "home",
+        )
+        for k, (therapist_id, index, start, end, kind) in enumerate(raw, start=1)
+    ]
+
+
+# --------------------------------------------------------------------------- referrals
+
+
+def _receipt_days(planning_date: date, cal: WorkingCalendar) -> list[date]:
+    """The last five working days up to the planning date: when the week's plans came in."""
+    days = [cal.last_working_day_on_or_before(planning_date)]
+    while len(days) < 5:
+        days.append(cal.last_working_day_on_or_before(days[-1] - timedelta(days=1)))
+    return days
+
+
+def _referral_specialty(
+    discipline: Discipline, age: int, options: Sequence[str], rng: random.Random
+) -> str:
+    if rng.random() < _UNCOVERED_RATE:
+        return rng.choice(_UNCOVERED_SPECIALTIES)
+    if age < 18:
+        return "børn"
+    menu = [(s, w) for s, w in _SPECIALTIES[discipline] if w > 0]
+    offered = [(s, w) for s, w in menu if s in options] or menu
+    return _weighted(rng, offered)
+
+
+def _home_location(site: Site, profile: Profile, rng: random.Random) -> Coordinates:
+    """A citizen's home within about 12 km of a site, inland: somewhere on the way towards
+    another of the municipality's sites, a few kilometres to either side."""
+    here = site.coordinates
+    others = [s for s in profile.sites if (s.lat, s.lon) != (here.lat, here.lon)]
+    lat, lon = here.lat, here.lon
+    if others:
+        there = rng.choice(others)
+        north = (there.lat - here.lat) * 111.0
+        east = (there.lon - here.lon) * 111.32 * math.cos(math.radians(here.lat))
+        km = min(12.0, math.hypot(north, east)) * rng.random()
+        lat, lon = _offset(lat, lon, km, math.atan2(east, north))
+    lat, lon = _offset(lat, lon, 3.0 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi))
+    return Coordinates(lat=round(lat, 4), lon=round(lon, 4))
+
+
+def _referrals(
+    params: _Params,
+    sites: Sequence[Site],
+    based: Sequence[int],
+    staff: Sequence[_Staff],
+    days: Sequence[date],
+    cal: WorkingCalendar,
+    rng: random.Random,
+) -> list[Referral]:
+    policy = params.profile.policy
+    receipt_days = _receipt_days(params.planning_date, cal)
+    covered: dict[tuple[Discipline, bool], list[str]] = {}
+    for discipline in Discipline:
+        for home in (False, True):
+            covered[discipline, home] = sorted(
+                {
+                    sp
+                    for s in staff
+                    if s.discipline is discipline and (s.home_visits or not home)
+                    for sp in s.specialties
+                }
+            )
+    width = max(4, len(str(params.referrals)))
+    referrals: list[Referral] = []
+    for k in range(1, params.referrals + 1):
+        received = rng.choice(receipt_days)
+        # 82% of plans are sent within a day of discharge, the rest 2-6 days later.
+        lag = rng.choice((0, 1)) if rng.random() < 0.82 else rng.randint(2, 6)
+        discharge = received - timedelta(days=lag)
+        discipline = Discipline.PT if rng.random() < 0.65 else Discipline.OT
+        minor = not policy.minors_to_childrens_team and rng.random() < 0.01
+        age = rng.randint(16, 17) if minor else min(95, max(18, round(rng.triangular(18, 96, 76))))
+        home = rng.random() < params.home_share
+        avanceret = rng.random() < params.avanceret_share
+        specialty: str | None = None
+        if avanceret:
+            if home and not covered[discipline, True]:
+                home = False  # no specialist of the discipline does home visits
+            specialty = _referral_specialty(discipline, age, covered[discipline, home], rng)
+        location: Coordinates | None = None
+        chosen: str | None = None
+        if home:
+            site = sites[rng.choices(range(len(sites)), weights=based)[0]]
+            location = _home_location(site, params.profile, rng)
+        elif len(sites) > 1 and rng.random() < 0.20:
+            chosen = sites[rng.choices(range(len(sites)), weights=based)[0]].id
+        minutes = rng.choices((60, 45, 90), weights=(80, 8, 12))[0]
+        chronic = rng.random() < 0.04
+        unavailable = (
+            sorted(rng.sample(list(days[:10]), min(len(days[:10]), rng.randint(1, 3))))
+            if rng.random() < 0.12
+            else []
+        )
+        referral = Referral(
+            id=f"R-{k:0{width}d}",
+            discharge_date=discharge,
+            received_date=received,
+            level=Level.AVANCERET if avanceret else Level.BASAL,
+            discipline=discipline,
+            specialty=specialty,
+            unavailable_dates=unavailable,
+            home_training=home,
+            chosen_site_id=chosen,
+            location=location,
+            age=age,
+            chronic_course=chronic,
+            first_session_minutes=minutes,
+        )
+        referrals.append(_moved_start(referral, params, cal, rng))
+    return referrals
+
+
+def _moved_start(
+    referral: Referral, params: _Params, cal: WorkingCalendar, rng: random.Random
+) -> Referral:
+    """About 8% have a plan-specified start (mostly 10-21 days later, some earlier), about 5%
+    asked to start later themselves."""
+    policy = params.profile.policy
+    draw = rng.random()
+    if draw < 0.08:
+        ordinary = legal_deadline(referral, policy, cal)
+        first = earliest_start(referral, policy, cal)
+        if rng.random() < 0.75 or first >= ordinary:
+            later = max(
+                referral.discharge_date + timedelta(days=rng.randint(10, 21)),
+                ordinary + timedelta(days=rng.randint(1, 3)),
+            )
+            update: dict[str, Any] = {
+                "plan_start_date": cal.next_working_day_on_or_after(later),
+                "plan_start_kind": PlanStartKind.LATER,
+            }
+        else:
+            update = {
+                "plan_start_date": rng.choice(cal.working_days(first, ordinary - timedelta(1))),
+                "plan_start_kind": PlanStartKind.EARLIER,
+            }
+        return referral.model_copy(update=update)
+    if draw < 0.13:
+        postponed = params.planning_date + timedelta(days=rng.randint(10, 30))
+        return referral.model_copy(
+            update={"postponed_to": cal.next_working_day_on_or_after(postponed)}
+        )
+    return referral
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def generate(
+    profile: str,
+    seed: int,
+    *,
+    referrals: int | None = None,
+    therapists: int | None = None,
+    sites: int | None = None,
+    load: float | None = None,
+    avanceret_share: float | None = None,
+    home_share: float | None = None,
+    planning_date: date | None = None,
+) -> Instance:
+    """A week's planning batch for a municipality profile, the same for the same arguments.
+
+    `profile` is one of :data:`PROFILES`; every other argument left out takes the profile's
+    default: its weekly referrals, therapists and sites, calendar `load` (booked share of the
+    rostered minutes), avanceret share 0.25, home-training share 0.10, planning date
+    :data:`DEFAULT_PLANNING_DATE`. The instance's name records the profile, seed and overrides.
+    Raises :class:`GeneratorError` for an unknown profile or a parameter out of range.
+    """
+    params = _check_params(
+        profile,
+        seed,
+        referrals,
+        therapists,
+        sites,
+        load,
+        avanceret_share,
+        home_share,
+        planning_date,
+    )
+    policy = params.profile.policy
+    cal = WorkingCalendar(policy)
+    days = cal.working_days(
+        params.planning_date + timedelta(days=1),
+        params.planning_date + timedelta(days=policy.horizon_days),
+    )
+    if not days:
+        raise GeneratorError(f"no working day in the horizon after {params.planning_date}")
+    main = random.Random(seed)
+    site_rng, staff_rng, booking_rng, referral_rng = (
+        random.Random(main.getrandbits(64)) for _ in range(4)
+    )
+
+    specs = _site_specs(params, site_rng)
+    staff = _staff(params, specs, staff_rng, days)
+    based = [sum(1 for s in staff if s.home_site == i) for i in range(len(specs))]
+    rooms = [max(1, math.ceil(site_rng.uniform(0.6, 0.9) * n)) for n in based]
+    site_models = [
+        Site(
+            id=spec.id,
+            name=spec.name,
+            address=spec.address,
+            coordinates=Coordinates(lat=spec.lat, lon=spec.lon),
+            opening_hours=_opening_hours(spec),
+            rooms=rooms[i],
+        )
+        for i, spec in enumerate(specs)
+    ]
+    site_ids = [spec.id for spec in specs]
+    bookings = _bookings(staff, site_ids, rooms, days, params.load, booking_rng)
+    therapist_models = [
+        Therapist(
+            id=member.id,
+            name=member.name,
+            discipline=member.discipline,
+            specialties=member.specialties,
+            roster=[
+                RosterEntry(date=day, start=_clock(start), end=_clock(end), site_id=site_ids[site])
+                for day, start, end, site in member.roster
+            ],
+            absences=member.absences,
+            home_visits=member.home_visits,
+        )
+        for member in staff
+    ]
+    referral_models = _referrals(params, site_models, based, staff, days, cal, referral_rng)
+    return Instance(
+        name=params.name,
+        planning_date=params.planning_date,
+        policy=policy,
+        sites=site_models,
+        therapists=therapist_models,
+        bookings=bookings,
+        referrals=referral_models,
+    )
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _format(value: Any, depth: int) -> str:
+    compact = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if not isinstance(value, dict | list) or not value or (depth >= 2 and len(compact) <= 300):
+        return compact
+    pad = " " * (depth + 1)
+    if isinstance(value, dict):
+        lines = [
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {_format(v, depth + 1)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(lines) + "\n" + " " * depth + "}"
+    lines = [pad + _format(v, depth + 1) for v in value]
+    return "[\n" + ",\n".join(lines) + "\n" + " " * depth + "]"
+
+
+def instance_json(instance: Instance) -> str:
+    """The instance as compact, readable JSON: one line per booking, roster entry and short
+    record; fields at their default left out, except the policy, which is written in full."""
+    data = instance.model_dump(mode="json", exclude_defaults=True)
+    data["policy"] = instance.policy.model_dump(mode="json")
+    return _format(data, 0) + "\n"
+
+
+# --------------------------------------------------------------------------- benchmark families
+
+
+class BenchOverrides(BaseModel):
+    """Generator arguments a benchmark entry sets beyond the profile's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    referrals: int | None = Field(default=None, ge=0, le=20_000)
+    therapists: int | None = Field(default=None, ge=1, le=5_000)
+    sites: int | None = Field(default=None, ge=1, le=200)
+    avanceret_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    home_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    planning_date: date | None = None
+
+
+class BenchEntry(BaseModel):
+    """One benchmark instance, regenerated by :func:`materialise` from profile, seed and load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    profile: str
+    seed: int = Field(ge=0)
+    load: float = Field(ge=0.0, le=_MAX_FILL)
+    overrides: BenchOverrides = Field(default_factory=BenchOverrides)
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    entries: list[BenchEntry]
+
+
+def load_manifest(path: Path) -> list[BenchEntry]:
+    """The benchmark entries of a manifest file (``{"description": ..., "entries": [...]}``).
+
+    Raises :class:`GeneratorError` naming every problem: unreadable file, bad JSON, a bad
+    entry, an unknown profile, a name used twice.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GeneratorError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise GeneratorError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    try:
+        manifest = _Manifest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(manifest)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise GeneratorError(f"{path}: invalid manifest: {problems}") from None
+    problems_found: list[str] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(manifest.entries):
+        if entry.profile not in PROFILES:
+            problems_found.append(
+                f"entries.{index} ({entry.name}): unknown profile {entry.profile!r}; "
+                f"known: {', '.join(PROFILES)}"
+            )
+        if entry.name in seen:
+            problems_found.append(f"entries.{index}: name {entry.name!r} is used twice")
+        seen.add(entry.name)
+    if problems_found:
+        raise GeneratorError(f"{path}: invalid manifest: " + "; ".join(problems_found))
+    return list(manifest.entries)
+
+
+def materialise(entry: BenchEntry) -> Instance:
+    """The instance of a benchmark entry, generated afresh from its profile, seed and load."""
+    return generate(
+        entry.profile,
+        entry.seed,
+        load=entry.load,
+        **entry.overrides.model_dump(exclude_none=True),
+    )

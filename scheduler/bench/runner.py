@@ -1,0 +1,485 @@
+"""The benchmark: the optimiser against today's practice and against an off-the-shelf MIP.
+
+For each instance and method (:data:`METHODS`: ``cpsat`` = :func:`scheduler.planning.solve.solve`,
+``baseline`` = :func:`scheduler.bench.baseline.solve_baseline`, ``mip`` =
+:func:`scheduler.bench.mip.solve_mip`) :func:`run_bench` runs the method in a fresh Python process
+that imports only what the method needs, so that the wall time and the peak memory belong to
+that method alone. Peak memory is the high-water mark of that process's resident memory, or
+of a process it ran (the MIP's HiGHS process): the interpreter, the libraries the method
+imports, and its model. Every solution is checked by the independent checker
+(:func:`scheduler.verify.checker.check_solution`) in the parent; a run that fails the check, or
+crashes, makes the benchmark fail.
+
+:func:`write_reports` writes ``results.csv``, ``results.json``, ``results.md`` (a Markdown
+table) and two plots (matplotlib, Agg): on-time share against calendar load per method, and
+solve time against size (referrals) per method.
+
+*Calendar load* is the share of the therapists' rostered minutes in the horizon (working days,
+not absent) that the staying bookings already fill, before any new referral is planned
+(:func:`scheduler.verify.kpis.calendar_fill`). A manifest entry's nominal load (what the generator
+aimed for) is kept beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler.domain import Instance, Solution, SolveOptions
+from scheduler.verify.kpis import calendar_fill
+
+__all__ = [
+    "METHODS",
+    "BenchCase",
+    "BenchResult",
+    "markdown_table",
+    "read_results",
+    "run_bench",
+    "run_method",
+    "write_reports",
+]
+
+METHODS: tuple[str, ...] = ("cpsat", "baseline", "mip")
+"""Method names in report order."""
+
+_LABELS = {"cpsat": "CP-SAT", "baseline": "FCFS baseline", "mip": "HiGHS MIP"}
+_MARKERS = {"cpsat": "o", "baseline": "s", "mip": "^"}
+_COLORS = {"cpsat": "C0", "baseline": "C1", "mip": "C2"}
+_LINES = {"cpsat": "-", "baseline": "-", "mip": "--"}
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """One instance to benchmark, with where it came from."""
+
+    name: str
+    instance: Instance
+    profile: str = ""
+    nominal_load: float | None = None
+    source: str = ""
+
+
+@dataclass
+class BenchResult:
+    """One method on one instance: the KPIs, how the solver did, the effort, the check."""
+
+    instance: str
+    profile: str
+    referrals: int
+    therapists: int
+    nominal_load: float | None
+    calendar_load: float
+    method: str
+    solver: str = ""
+    on_time: int = 0
+    on_time_share: float = 0.0
+    free_choice: int = 0
+    late_no_right: int = 0
+    not_bookable: int = 0
+    wait_days_mean: float | None = None
+    total_lateness_days: int = 0
+    status: str = ""
+    proven_optimal: bool = False
+    gap: float | None = None
+    on_time_bound: int | None = None
+    time_s: float = 0.0
+    first_solution_s: float | None = None
+    peak_mb: float = 0.0
+    valid: bool = False
+    violations: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def load(self) -> float:
+        """The load a plot uses: the nominal one where known, else the measured one."""
+        return self.nominal_load if self.nominal_load is not None else self.calendar_load
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _solve(method: str, instance: Instance, time_limit_s: float, workers: int) -> Solution:
+    if method == "cpsat":
+        from scheduler.planning.solve import solve
+
+        return solve(instance, SolveOptions(time_limit_s=time_limit_s, workers=workers, seed=0))
+    if method == "baseline":
+        from scheduler.bench.baseline import solve_baseline
+
+        return solve_baseline(instance)
+    if method == "mip":
+        from scheduler.bench.mip import solve_mip
+
+        return solve_mip(instance, time_limit_s, threads=max(1, workers))
+    raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+
+
+def _own_peak_kib() -> int:
+    """This process's peak resident memory in KiB since it started its program.
+
+    Linux's ``ru_maxrss`` of a process started by fork and exec also counts its parent's memory
+    at the fork, so the kernel's per-program high-water mark (VmHWM) is read where it exists.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss // 1024 if sys.platform == "darwin" else rss  # macOS reports bytes
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process or of a process it ran (the HiGHS process)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if sys.platform == "darwin":
+        children //= 1024
+    return max(_own_peak_kib(), children) / 1024
+
+
+def _child_main(
+    method: str, instance_path: str, result_path: str, limit: str, workers: str
+) -> None:
+    """Entry point of a method's process: solve, then write the solution, time and peak memory
+    (or the error) as JSON to `result_path`."""
+    out: dict[str, Any]
+    try:
+        instance = Instance.model_validate_json(Path(instance_path).read_text(encoding="utf-8"))
+        began = time.perf_counter()
+        solution = _solve(method, instance, float(limit), int(workers))
+        elapsed = time.perf_counter() - began
+        out = {"solution": solution.model_dump(mode="json"), "time_s": elapsed}
+    except Exception as exc:  # report any failure to the parent instead of dying silently
+        out = {"error": f"{type(exc).__name__}: {exc}", "time_s": 0.0}
+    out["peak_mb"] = _peak_mb()
+    Path(result_path).write_text(json.dumps(out), encoding="utf-8")
+
+
+def run_method(
+    method: str, instance: Instance, time_limit_s: float, workers: int
+) -> tuple[Solution | None, float, float, str]:
+    """Run one method on one instance in a fresh Python process.
+
+    Returns (solution or None, seconds of solving, peak MB of the process, error text). The
+    process imports only what the method needs (a multiprocessing 'spawn' child would also
+    re-import the caller's main module, e.g. the whole CLI with OR-Tools, into every run).
+    """
+    with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
+        instance_path, result_path = Path(tmp, "instance.json"), Path(tmp, "result.json")
+        instance_path.write_text(instance.model_dump_json(), encoding="utf-8")
+        code = (
+            "import sys; from scheduler.bench.runner import _child_main; _child_main(*sys.argv[1:])"
+        )
+        argv = [sys.executable, "-c", code, method, str(instance_path), str(result_path)]
+        argv += [repr(time_limit_s), str(workers)]
+        # The solvers keep their own time limits; this only guards against a hung process.
+        deadline = 4 * time_limit_s + 300
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=deadline, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return None, deadline, 0.0, f"no answer within {deadline:.0f} s"
+        if not result_path.exists():
+            tail = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+            return None, 0.0, 0.0, f"the process failed: {tail[0]}"
+        out = json.loads(result_path.read_text(encoding="utf-8"))
+    if "error" in out:
+        return None, out["time_s"], out["peak_mb"], str(out["error"])
+    solution = Solution.model_validate(out["solution"])
+    return solution, float(out["time_s"]), float(out["peak_mb"]), ""
+
+
+def _result(
+    case: BenchCase,
+    method: str,
+    solution: Solution | None,
+    elapsed: float,
+    peak: float,
+    error: str,
+    load: float,
+) -> BenchResult:
+    from scheduler.verify.checker import check_solution
+
+    inst = case.instance
+    res = BenchResult(
+        instance=case.name,
+        profile=case.profile,
+        referrals=len(inst.referrals),
+        therapists=len(inst.therapists),
+        nominal_load=case.nominal_load,
+        calendar_load=round(load, 4),
+        method=method,
+        time_s=round(elapsed, 3),
+        peak_mb=round(peak, 1),
+        error=error,
+    )
+    if solution is None:
+        res.status = "ERROR"
+        return res
+    k, st = solution.kpis, solution.stats
+    res.solver = st.method
+    res.on_time = k.on_time
+    res.on_time_share = k.on_time_share
+    res.free_choice = k.free_choice_flagged
+    res.late_no_right = k.late_no_right
+    res.not_bookable = k.not_bookable
+    res.wait_days_mean = k.wait_days_mean
+    res.total_lateness_days = k.total_lateness_days
+    res.status = st.status
+    res.proven_optimal = st.proven_optimal
+    res.gap = st.gap
+    res.on_time_bound = st.on_time_bound
+    res.first_solution_s = st.first_solution_s
+    report = check_solution(inst, solution)
+    res.valid = report.ok
+    res.violations = [str(v) for v in report.violations] + list(report.kpi_mismatches)
+    return res
+
+
+def run_bench(
+    cases: Sequence[BenchCase],
+    methods: Sequence[str] = METHODS,
+    time_limit_s: float = 30.0,
+    workers: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> list[BenchResult]:
+    """Run every method on every case, each in its own process, and check every solution."""
+    total = len(cases) * len(methods)
+    results: list[BenchResult] = []
+    for case in cases:
+        load = calendar_fill(case.instance)
+        for method in methods:
+            n = len(results) + 1
+            if progress is not None:
+                progress(f"[{n}/{total}] {case.name} {method} ...")
+            solution, elapsed, peak, error = run_method(
+                method, case.instance, time_limit_s, workers
+            )
+            res = _result(case, method, solution, elapsed, peak, error, load)
+            results.append(res)
+            if progress is not None:
+                progress(_progress_line(n, total, res))
+    return results
+
+
+def _progress_line(n: int, total: int, res: BenchResult) -> str:
+    head = f"[{n}/{total}] {res.instance} {res.method} ... {res.time_s:.1f}s"
+    if res.error:
+        return f"{head} ERROR {res.error}"
+    check = "valid" if res.valid else f"INVALID ({len(res.violations)} violations)"
+    return (
+        f"{head} on-time {res.on_time}/{res.referrals} free-choice {res.free_choice} "
+        f"not-bookable {res.not_bookable} {res.status} {res.peak_mb:.0f} MB {check}"
+    )
+
+
+# --------------------------------------------------------------------------- reports
+
+_COLUMNS = [
+    "instance",
+    "profile",
+    "referrals",
+    "therapists",
+    "nominal_load",
+    "calendar_load",
+    "method",
+    "solver",
+    "on_time",
+    "on_time_share",
+    "free_choice",
+    "late_no_right",
+    "not_bookable",
+    "wait_days_mean",
+    "total_lateness_days",
+    "status",
+    "proven_optimal",
+    "gap",
+    "on_time_bound",
+    "time_s",
+    "first_solution_s",
+    "peak_mb",
+    "valid",
+    "violations",
+    "error",
+]
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "–" if value is None else format(value, pattern)
+
+
+def markdown_table(results: Sequence[BenchResult]) -> str:
+    """The results as a Markdown table, one row per instance and method."""
+    lines = [
+        "| instance | size | load | method | on-time share | free choice | not bookable "
+        "| mean wait (d) | status | gap | time (s) | first plan (s) | peak MB | valid |",
+        "|---|--:|--:|---|--:|--:|--:|--:|---|--:|--:|--:|--:|---|",
+    ]
+    for r in results:
+        load = _fmt(r.nominal_load, ".2f") + f" ({r.calendar_load:.2f})"
+        lines.append(
+            f"| {r.instance} | {r.referrals} | {load} | {_LABELS.get(r.method, r.method)} "
+            f"| {r.on_time_share:.1%} ({r.on_time}/{r.referrals}) | {r.free_choice} "
+            f"| {r.not_bookable} | {_fmt(r.wait_days_mean, '.2f')} | {r.status} "
+            f"| {_fmt(r.gap, '.1%')} | {r.time_s:.1f} | {_fmt(r.first_solution_s, '.1f')} "
+            f"| {r.peak_mb:.0f} "
+            f"| {'yes' if r.valid else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _csv(results: Sequence[BenchResult]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in results:
+        row = asdict(r)
+        row["violations"] = len(r.violations)
+        writer.writerow({c: ("" if row[c] is None else row[c]) for c in _COLUMNS})
+    return out.getvalue()
+
+
+def _plot_on_time(results: Sequence[BenchResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for method in _methods(results):
+        rows = [r for r in results if r.method == method and not r.error]
+        if not rows:
+            continue
+        color = _COLORS.get(method, "C3")
+        ax.scatter(
+            [r.load for r in rows],
+            [100 * r.on_time_share for r in rows],
+            marker=_MARKERS.get(method, "o"),
+            color=color,
+            alpha=0.35,
+        )
+        loads = sorted({r.load for r in rows})
+        means = [
+            100
+            * sum(r.on_time_share for r in rows if r.load == x)
+            / sum(1 for r in rows if r.load == x)
+            for x in loads
+        ]
+        ax.plot(
+            loads,
+            means,
+            marker=_MARKERS.get(method, "o"),
+            color=color,
+            linestyle=_LINES.get(method, "-"),
+            fillstyle="none" if method == "mip" else "full",
+            label=_LABELS.get(method, method),
+        )
+    ax.set_xlabel("calendar load (share of rostered time already booked)")
+    ax.set_ylabel("first sessions on time (%)")
+    ax.set_title("On-time share vs calendar load (line: mean over instances)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_time(results: Sequence[BenchResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for method in _methods(results):
+        rows = sorted(
+            (r for r in results if r.method == method and not r.error), key=lambda r: r.referrals
+        )
+        if not rows:
+            continue
+        ax.plot(
+            [r.referrals for r in rows],
+            [max(r.time_s, 1e-3) for r in rows],
+            marker=_MARKERS.get(method, "o"),
+            color=_COLORS.get(method, "C3"),
+            fillstyle="none" if method == "mip" else "full",
+            linestyle="none",
+            label=_LABELS.get(method, method),
+        )
+    ax.set_xlabel("referrals in the instance (log scale)")
+    ax.set_xscale("log")
+    ax.set_ylabel("solve time (s, log scale)")
+    ax.set_yscale("log")
+    ax.set_title("Solve time vs size")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _methods(results: Sequence[BenchResult]) -> list[str]:
+    seen = [m for m in METHODS if any(r.method == m for r in results)]
+    return seen + sorted({r.method for r in results} - set(seen))
+
+
+def read_results(path: Path) -> list[BenchResult]:
+    """The results of an earlier run, from its results.json (e.g. to redraw the plots)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [BenchResult(**row) for row in data["results"]]
+
+
+def write_reports(
+    results: Sequence[BenchResult], out: Path, meta: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write results.csv, results.json, results.md and the two PNG plots into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        **(meta or {}),
+    }
+    written: list[Path] = []
+
+    def write(name: str, text: str) -> None:
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    write("results.csv", _csv(results))
+    write(
+        "results.json",
+        json.dumps(
+            {"meta": meta, "results": [asdict(r) for r in results]}, indent=2, ensure_ascii=False
+        )
+        + "\n",
+    )
+    command = meta.get("command")
+    head = f"Command: `{command}`\n\n" if command else ""
+    notes = (
+        "\nload: the manifest's nominal calendar load (measured share of rostered time already "
+        "booked in brackets). gap: relative gap on the on-time count. peak MB: the peak resident "
+        "memory of the process that ran the method (interpreter and libraries included).\n"
+    )
+    write("results.md", head + markdown_table(results) + notes)
+    for name, plot in (("on_time_vs_load.png", _plot_on_time), ("time_vs_size.png", _plot_time)):
+        plot(results, out / name)
+        written.append(out / name)
+    return written

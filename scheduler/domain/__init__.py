@@ -1,0 +1,58 @@
+"""The domain: what a planning run reads and what it answers. Imports nothing else of the package.
+
+- :mod:`~scheduler.domain.inputs`: sites, therapists, rosters, bookings, referrals, the instance;
+- :mod:`~scheduler.domain.plan`: the answer: assignments, outcomes and reasons, KPIs, stats;
+- :mod:`~scheduler.domain.options`: solve options and objective weights;
+- :mod:`~scheduler.domain.policy`: the municipal policy settings and the five seed presets;
+- :mod:`~scheduler.domain.files`: reading and writing instance, solution and policy files.
+
+The names below are re-exported so that ``from scheduler.domain import Instance`` works.
+"""
+
+from __future__ import annotations
+
+from scheduler.domain.inputs import (
+    EXCLUDED_LEVELS,
+    Absence,
+    Booking,
+    BookingStatus,
+    Coordinates,
+    Discipline,
+    Instance,
+    Level,
+    OpeningHours,
+    PlanStartKind,
+    Referral,
+    RosterEntry,
+    Site,
+    Therapist,
+)
+from scheduler.domain.options import ObjectiveWeights, SolveOptions
+from scheduler.domain.plan import Assignment, Kpis, Outcome, Reason, Solution, SolverStats
+from scheduler.domain.policy import Policy
+
+__all__ = [
+    "EXCLUDED_LEVELS",
+    "Absence",
+    "Assignment",
+    "Booking",
+    "BookingStatus",
+    "Coordinates",
+    "Discipline",
+    "Instance",
+    "Kpis",
+    "Level",
+    "ObjectiveWeights",
+    "OpeningHours",
+    "Outcome",
+    "PlanStartKind",
+    "Policy",
+    "Reason",
+    "Referral",
+    "RosterEntry",
+    "Site",
+    "Solution",
+    "SolveOptions",
+    "SolverStats",
+    "Therapist",
+]

@@ -1,0 +1,292 @@
+"""The inputs of one planning run: sites, therapists and their calendars, new referrals.
+
+Danish words kept where they are the domain's own:
+
+- *genoptræningsplan* (GOP): the rehabilitation plan a hospital sends to the citizen's
+  municipality; here a :class:`Referral`.
+- *basal* / *avanceret*: the two levels of almen (general) rehabilitation. Basal can be done by
+  any authorised therapist of the discipline; avanceret only by one approved for the specialty.
+- *frit valg*: the citizen's right to choose a KL-contracted private provider when the
+  municipality cannot start on time.
+
+All times are local Danish wall-clock times without a time zone. All models forbid unknown
+fields, so a typo in an instance file is an error rather than silently ignored data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scheduler.domain.policy import Policy
+
+__all__ = [
+    "EXCLUDED_LEVELS",
+    "Absence",
+    "Booking",
+    "BookingStatus",
+    "Coordinates",
+    "Discipline",
+    "DomainModel",
+    "Id",
+    "Instance",
+    "Level",
+    "OpeningHours",
+    "PlanStartKind",
+    "Referral",
+    "RosterEntry",
+    "Site",
+    "Therapist",
+]
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+
+# A Danish CPR number: ddmmyy-xxxx or ddmmyyxxxx. Referral ids must be pseudonymous.
+_CPR = re.compile(r"(?<!\d)[0-3]\d[01]\d\d\d-?\d{4}(?!\d)")
+
+# Levels that exist in Danish rehabilitation but are not almen genoptræning: where they belong.
+EXCLUDED_LEVELS: dict[str, str] = {
+    "specialiseret": (
+        "specialiseret genoptræning takes place at the hospital (region), not in the municipality"
+    ),
+    "specialiseret genoptræning": (
+        "specialiseret genoptræning takes place at the hospital (region), not in the municipality"
+    ),
+    "rehabilitering på specialiseret niveau": (
+        "rehabilitering på specialiseret niveau is delivered by external providers, "
+        "not by the municipal training unit"
+    ),
+}
+
+
+class DomainModel(BaseModel):
+    """Base of every domain model: unknown fields forbidden, frozen, strings stripped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Discipline(StrEnum):
+    """Fysioterapeut (PT) or ergoterapeut (OT)."""
+
+    PT = "PT"
+    OT = "OT"
+
+
+class Level(StrEnum):
+    """The level of almen genoptræning the training unit has assigned (visiteret)."""
+
+    BASAL = "basal"
+    AVANCERET = "avanceret"
+
+
+class PlanStartKind(StrEnum):
+    """Whether a plan-specified start date asks for an earlier or a later start than 7 days."""
+
+    EARLIER = "earlier"
+    LATER = "later"
+
+
+class BookingStatus(StrEnum):
+    """`communicated`: already told to the citizen, frozen. `tentative`: not yet told."""
+
+    COMMUNICATED = "communicated"
+    TENTATIVE = "tentative"
+
+
+class Coordinates(DomainModel):
+    """WGS84 latitude and longitude in degrees."""
+
+    lat: float = Field(ge=54.0, le=58.0, description="Latitude (Denmark: 54–58).")
+    lon: float = Field(ge=7.0, le=16.0, description="Longitude (Denmark: 7–16).")
+
+
+class OpeningHours(DomainModel):
+    """A site's opening hours on one weekday (0 = Monday … 4 = Friday)."""
+
+    weekday: int = Field(ge=0, le=6)
+    open: time
+    close: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningHours:
+        if self.close <= self.open:
+            raise ValueError(f"close {self.close} is not after open {self.open}")
+        return self
+
+
+class Site(DomainModel):
+    """A training site (træningscenter); `rooms` is the number of parallel individual sessions."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    address: str = ""
+    coordinates: Coordinates
+    opening_hours: list[OpeningHours] = Field(min_length=1)
+    rooms: int = Field(ge=1, le=200)
+
+    def hours_on(self, day: date) -> list[OpeningHours]:
+        return [h for h in self.opening_hours if h.weekday == day.weekday()]
+
+
+class RosterEntry(DomainModel):
+    """One stretch of rostered work: on `date`, from `start` to `end`, based at `site_id`."""
+
+    date: date
+    start: time
+    end: time
+    site_id: Id
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RosterEntry:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
+
+
+class Absence(DomainModel):
+    """A therapist's absence (holiday, course, sickness), both dates inclusive."""
+
+    start: date
+    end: date
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Absence:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+class Therapist(DomainModel):
+    """An authorised therapist. Every therapist can do basal work in their discipline;
+    avanceret only in the `specialties` they are approved for."""
+
+    id: Id
+    name: str = ""
+    discipline: Discipline
+    specialties: list[str] = Field(default_factory=list)
+    roster: list[RosterEntry] = Field(default_factory=list)
+    absences: list[Absence] = Field(default_factory=list)
+    home_visits: bool = False
+
+    def is_absent(self, day: date) -> bool:
+        return any(a.covers(day) for a in self.absences)
+
+
+class Booking(DomainModel):
+    """An existing entry in a therapist's calendar: an ongoing course session, a meeting,
+    or a first session already planned.
+
+    Every booking stays exactly where it is. `site_id` is the room it occupies (None: off-site,
+    e.g. a home visit or a meeting, using no room). `referral_id` marks the first session of a
+    referral in this instance: a `communicated` one fixes that referral's start; a `tentative`
+    one is released and the referral planned anew (the old slot is only a hint).
+    """
+
+    id: Id
+    therapist_id: Id
+    site_id: Id | None = None
+    start: datetime
+    end: datetime
+    status: BookingStatus = BookingStatus.COMMUNICATED
+    referral_id: Id | None = None
+    at_home: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Booking:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        if self.end.date() != self.start.date():
+            raise ValueError("a booking must start and end on the same day")
+        return self
+
+
+class Referral(DomainModel):
+    """A genoptræningsplan received by the municipality, visiteret to a level and discipline.
+
+    `id` is pseudonymous: a CPR number is rejected. `plan_start_date` with `plan_start_kind`
+    is a start date the hospital specified for a health reason; `postponed_to` is the
+    citizen's own request to start later (the guarantee then lapses).
+    """
+
+    id: Id
+    discharge_date: date
+    received_date: date
+    level: Level
+    discipline: Discipline
+    specialty: str | None = None
+    forloebskode: str | None = None
+    plan_start_date: date | None = None
+    plan_start_kind: PlanStartKind | None = None
+    postponed_to: date | None = None
+    unavailable_dates: list[date] = Field(default_factory=list)
+    home_training: bool = False
+    chosen_site_id: Id | None = None
+    location: Coordinates | None = None
+    age: int = Field(ge=0, le=130)
+    chronic_course: bool = Field(
+        default=False,
+        description="A chronic-disease course (KOL, heart, diabetes) ordered through the plan.",
+    )
+    first_session_minutes: int = Field(default=60, ge=15, le=240)
+
+    @field_validator("id")
+    @classmethod
+    def _not_cpr(cls, value: str) -> str:
+        if _CPR.search(value):
+            raise ValueError(
+                "looks like a CPR number; referral ids must be pseudonymous (never a CPR number)"
+            )
+        return value
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _almen_only(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in EXCLUDED_LEVELS:
+            raise ValueError(
+                f"level {value!r} is not almen genoptræning and not for this scheduler: "
+                f"{EXCLUDED_LEVELS[value.strip().lower()]}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Referral:
+        problems: list[str] = []
+        if self.received_date < self.discharge_date:
+            problems.append(
+                f"received_date {self.received_date} is before discharge_date {self.discharge_date}"
+            )
+        if self.level is Level.AVANCERET and not self.specialty:
+            problems.append("an avanceret referral needs a specialty")
+        if (self.plan_start_date is None) != (self.plan_start_kind is None):
+            problems.append("plan_start_date and plan_start_kind go together")
+        if self.home_training and self.location is None:
+            problems.append("home training needs the citizen's location")
+        if self.home_training and self.chosen_site_id is not None:
+            problems.append("home training and a chosen site exclude each other")
+        if self.postponed_to is not None and self.postponed_to < self.received_date:
+            problems.append("postponed_to is before the plan was received")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Instance(DomainModel):
+    """Everything one planning run needs: the policy, resources, calendars and new referrals."""
+
+    name: str = ""
+    planning_date: date = Field(
+        description="The day the plan is made; the first bookable day is the next working day."
+    )
+    policy: Policy
+    sites: list[Site]
+    therapists: list[Therapist]
+    bookings: list[Booking] = Field(default_factory=list)
+    referrals: list[Referral] = Field(default_factory=list)

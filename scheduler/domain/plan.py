@@ -1,0 +1,138 @@
+"""What one planning run answers: per referral an :class:`Assignment` (or why not), KPIs, stats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from scheduler.domain.inputs import DomainModel, Id
+
+__all__ = ["Assignment", "Kpis", "Outcome", "Reason", "Solution", "SolverStats"]
+
+
+class Outcome(StrEnum):
+    """What happened to one referral."""
+
+    ON_TIME = "on_time"
+    LATE_FREE_CHOICE = "late_free_choice"
+    """Booked after the legal deadline: the citizen has the right to frit valg (flag it)."""
+    LATE_NO_RIGHT = "late_no_right"
+    """Booked after the deadline, but the plan or the citizen moved the date: no frit valg."""
+    NOT_BOOKABLE = "not_bookable"
+
+
+class Reason(StrEnum):
+    """Why a referral is not bookable, or late (in the spirit of skipped-shipment codes)."""
+
+    NO_QUALIFIED_THERAPIST = "no_qualified_therapist"
+    """No therapist of the discipline (and, for avanceret, the specialty) at all."""
+    NO_HOME_VISIT_THERAPIST = "no_home_visit_therapist"
+    """Home training required, but no qualified therapist does home visits."""
+    CHOSEN_SITE_CLOSED = "chosen_site_closed"
+    """The chosen site has no qualified therapist rostered in the horizon."""
+    NO_CAPACITY_IN_HORIZON = "no_capacity_in_horizon"
+    """Qualified therapists exist, but no free slot remains before the horizon ends."""
+    EARLIEST_START_AFTER_HORIZON = "earliest_start_after_horizon"
+    """The plan or the citizen asks for a start after the planning horizon."""
+    NO_CAPACITY_BY_DEADLINE = "no_capacity_by_deadline"
+    """Booked late: every qualified slot before the deadline is taken."""
+    DEADLINE_BEFORE_PLANNING = "deadline_before_planning"
+    """Booked late: the deadline had passed before the plan could be made."""
+    PLAN_LATER_START = "plan_later_start"
+    """Udskudt opstart påkrævet som specificeret i GGOP."""
+    CITIZEN_POSTPONED = "citizen_postponed"
+    """The citizen asked to start later: the guarantee lapsed."""
+    EXCLUDED = "excluded"
+    """Not for this scheduler under the policy (e.g. under 18 in Rebild: the children's team)."""
+
+
+class Assignment(DomainModel):
+    """One referral's result: the first session booked (or why not) and its legal dates."""
+
+    referral_id: Id
+    outcome: Outcome
+    therapist_id: Id | None = None
+    site_id: Id | None = Field(
+        default=None, description="The room's site, or for a home visit the therapist's base."
+    )
+    at_home: bool = False
+    start: datetime | None = None
+    end: datetime | None = None
+    travel_minutes: int = Field(
+        default=0, ge=0, description="One-way travel for a home visit, before and after."
+    )
+    earliest_start: date
+    deadline: date
+    free_choice_right: bool = Field(description="Whether missing the deadline gives frit valg.")
+    letter_by: date = Field(description="The date by which the citizen must be told the start.")
+    answer_by: datetime | None = Field(
+        default=None, description="For a frit valg offer: when the citizen must answer."
+    )
+    reason: Reason | None = None
+    detail: str = ""
+    fixed: bool = Field(default=False, description="Taken from a communicated booking.")
+
+
+class Kpis(DomainModel):
+    """Summary of a solution, computed by :func:`scheduler.verify.kpis.compute_kpis`."""
+
+    referrals: int
+    booked: int
+    on_time: int
+    on_time_share: float
+    free_choice_flagged: int
+    late_no_right: int
+    not_bookable: int
+    wait_days_mean: float | None
+    wait_days_median: float | None
+    wait_days_max: int | None
+    total_lateness_days: int
+    home_visits: int
+    travel_minutes_total: int
+    utilisation: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per therapist: booked minutes / rostered minutes over the horizon.",
+    )
+
+
+class SolverStats(DomainModel):
+    """How the solver did: status, bound and gap on the primary objective, effort."""
+
+    method: str = "cp-sat"
+    status: str
+    proven_optimal: bool = False
+    objective: float | None = Field(
+        default=None, description="The first priority's value: referrals on time."
+    )
+    best_bound: float | None = Field(
+        default=None, description="Proven upper bound on referrals on time."
+    )
+    gap: float | None = Field(
+        default=None, description="(bound - objective) / bound on the on-time count."
+    )
+    on_time_bound: int | None = Field(
+        default=None, description="Upper bound on referrals that can start on time."
+    )
+    wall_time_s: float = 0.0
+    first_solution_s: float | None = Field(
+        default=None,
+        description="Seconds from the start until the first complete feasible plan.",
+    )
+    variables: int = 0
+    constraints: int = 0
+    workers: int = 0
+    seed: int = 0
+    stages: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Solution(DomainModel):
+    """The answer of one planning run."""
+
+    instance_name: str = ""
+    planning_date: date
+    assignments: list[Assignment]
+    kpis: Kpis
+    stats: SolverStats

@@ -1,0 +1,331 @@
+"""The CP-SAT model: which referral's first session goes into which free gap, and when.
+
+Decision: one Boolean per candidate (referral × gap that fits it, see
+:mod:`scheduler.planning.slots`),
+at most one per referral. Constraint families, each a small builder:
+
+- :func:`add_one_session_per_referral`
+- :func:`add_gap_capacity`: sessions in one therapist's free gap fit back to back (exact).
+- :func:`add_room_capacity`: in gaps that meet a moment where rooms could run out, sessions
+  get exact start minutes, no overlap per gap and a cumulative per site and day over the rooms,
+  with the bookings that stay.
+
+Objective terms (:class:`Objectives`) follow the priority order: on-time count, lateness (an
+unbooked referral counts as later than any booking in the horizon), then a weighted tail of
+waits, travel, avanceret-approved therapists on basal work, and the busiest therapist's load.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
+from datetime import date
+
+from ortools.graph.python import max_flow
+from ortools.sat.python import cp_model
+
+from scheduler.domain import ObjectiveWeights
+from scheduler.planning.slots import Candidate, Problem, critical_gaps
+
+__all__ = [
+    "FirstSessionModel",
+    "Objectives",
+    "add_gap_capacity",
+    "add_one_session_per_referral",
+    "add_room_capacity",
+    "build_model",
+    "on_time_flow_bound",
+]
+
+Key = tuple[int, int]
+"""(referral index, candidate index within the referral's candidates)."""
+
+
+@dataclass
+class Objectives:
+    """Linear expressions of the objective's priorities, best value first."""
+
+    on_time: cp_model.LinearExpr
+    lateness: cp_model.LinearExpr
+    tail: cp_model.LinearExpr
+
+
+@dataclass
+class FirstSessionModel:
+    """The built model with its variables, keyed so a solution can be read back."""
+
+    problem: Problem
+    model: cp_model.CpModel
+    x: dict[Key, cp_model.IntVar]
+    start: dict[Key, cp_model.IntVar]
+    """Exact start minute (of the gap time used) for candidates in room-critical gaps."""
+    objectives: Objectives
+    assigned: dict[int, cp_model.LinearExpr] = field(default_factory=dict)
+
+    def candidate(self, key: Key) -> Candidate:
+        return self.problem.candidates[key[0]][key[1]]
+
+
+def _name(problem: Problem, key: Key) -> str:
+    cand = problem.candidates[key[0]][key[1]]
+    gap = problem.gaps[cand.gap]
+    ref = problem.instance.referrals[key[0]].id
+    therapist = problem.instance.therapists[gap.therapist].id
+    where = "home" if cand.at_home else problem.instance.sites[gap.site].id
+    return f"first_session(referral={ref}, therapist={therapist}, day={cand.day}, at={where})"
+
+
+def add_one_session_per_referral(
+    model: cp_model.CpModel, problem: Problem, x: dict[Key, cp_model.IntVar]
+) -> dict[int, cp_model.LinearExpr]:
+    """Each referral gets at most one first session; returns 'is booked' per referral."""
+    by_referral: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for (r, _), var in x.items():
+        by_referral[r].append(var)
+    assigned: dict[int, cp_model.LinearExpr] = {}
+    for r, vars_ in by_referral.items():
+        model.add_at_most_one(vars_)
+        assigned[r] = cp_model.LinearExpr.sum(vars_)
+    return assigned
+
+
+def _by_gap(problem: Problem, keys: list[Key]) -> dict[int, list[Key]]:
+    groups: dict[int, list[Key]] = defaultdict(list)
+    for key in keys:
+        groups[problem.candidates[key[0]][key[1]].gap].append(key)
+    return groups
+
+
+def add_gap_capacity(
+    model: cp_model.CpModel, problem: Problem, x: dict[Key, cp_model.IntVar]
+) -> None:
+    """The sessions placed in one free gap must fit in it back to back.
+
+    For one therapist and one contiguous stretch this is exact: any set whose lengths add up to
+    at most the gap's length can be sequenced without overlap. Skipped where every candidate
+    together fits anyway.
+    """
+    for g, keys in _by_gap(problem, list(x)).items():
+        gap = problem.gaps[g]
+        lengths = [problem.candidates[r][k].length for r, k in keys]
+        if sum(lengths) > gap.length and len(keys) > 1:
+            model.add(
+                cp_model.LinearExpr.weighted_sum([x[key] for key in keys], lengths) <= gap.length
+            )
+
+
+def add_room_capacity(
+    model: cp_model.CpModel,
+    problem: Problem,
+    x: dict[Key, cp_model.IntVar],
+    critical: set[int],
+) -> dict[Key, cp_model.IntVar]:
+    """Where rooms could run out, place sessions to the minute and cap rooms in use.
+
+    Returns the start-minute variables it created. Every candidate in a `critical` gap gets an
+    optional interval; a gap's intervals do not overlap (one therapist), and per site and day
+    these sessions plus the bookings that stay never use more than `rooms` at once. Home visits
+    use the therapist's time but no room. Sessions in other gaps never meet a moment where
+    rooms could run out (see :func:`scheduler.planning.slots.critical_gaps`), so they need no
+    interval.
+    """
+    start: dict[Key, cp_model.IntVar] = {}
+    room_intervals: dict[tuple[int, date], list[cp_model.IntervalVar]] = defaultdict(list)
+    for g, keys in _by_gap(problem, list(x)).items():
+        gap = problem.gaps[g]
+        if g not in critical:
+            continue
+        intervals = []
+        for key in keys:
+            cand = problem.candidates[key[0]][key[1]]
+            s = model.new_int_var(gap.start, gap.end - cand.length, f"start_{_name(problem, key)}")
+            interval = model.new_optional_fixed_size_interval_var(
+                s, cand.length, x[key], f"session_{_name(problem, key)}"
+            )
+            start[key] = s
+            intervals.append(interval)
+            if not cand.at_home:
+                room_intervals[(gap.site, gap.day)].append(interval)
+        if len(intervals) > 1:
+            model.add_no_overlap(intervals)
+    for (site, day), intervals in room_intervals.items():
+        rooms = problem.instance.sites[site].rooms
+        fixed: list[cp_model.IntervalVar] = []
+        demands: list[int] = []
+        for lo, hi, used in _room_profile(problem.room_load.get((site, day), []), rooms):
+            fixed.append(
+                model.new_fixed_size_interval_var(lo, hi - lo, f"rooms_in_use({site},{day})")
+            )
+            demands.append(used)
+        model.add_cumulative(fixed + intervals, demands + [1] * len(intervals), rooms)
+    return start
+
+
+def _room_profile(spans: list[tuple[int, int]], rooms: int) -> list[tuple[int, int, int]]:
+    """The rooms the staying bookings use over a day as (start, end, rooms) steps, capped at
+    `rooms` so that an already over-booked moment blocks new sessions without making the model
+    infeasible."""
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    steps: list[tuple[int, int, int]] = []
+    level, previous = 0, None
+    for moment, delta in events:
+        if previous is not None and moment > previous and level > 0:
+            steps.append((previous, moment, min(level, rooms)))
+        level += delta
+        previous = moment
+    return steps
+
+
+def _objectives(
+    model: cp_model.CpModel,
+    problem: Problem,
+    x: dict[Key, cp_model.IntVar],
+    assigned: dict[int, cp_model.LinearExpr],
+    weights: ObjectiveWeights,
+) -> Objectives:
+    on_time_vars: list[cp_model.IntVar] = []
+    late_vars: list[cp_model.IntVar] = []
+    late_coeffs: list[int] = []
+    tail_vars: list[cp_model.IntVar] = []
+    tail_coeffs: list[int] = []
+    load: dict[int, tuple[list[cp_model.IntVar], list[int]]] = defaultdict(lambda: ([], []))
+    for key, var in x.items():
+        cand = problem.candidates[key[0]][key[1]]
+        if cand.on_time:
+            on_time_vars.append(var)
+        elif cand.lateness_days:
+            late_vars.append(var)
+            late_coeffs.append(cand.lateness_days)
+        cost = (
+            weights.wait_day * cand.wait_days
+            + weights.travel_minute * (2 * cand.travel + cand.citizen_travel)
+            + weights.specialist_on_basal * int(cand.specialist_on_basal)
+        )
+        if cost:
+            tail_vars.append(var)
+            tail_coeffs.append(cost)
+        therapist = problem.gaps[cand.gap].therapist
+        load[therapist][0].append(var)
+        load[therapist][1].append(cand.length)
+    # Unbooked referrals are later than any booking in the horizon.
+    unbooked_penalty = sum(
+        problem.unassigned_penalty_days(r)
+        for r in range(len(problem.candidates))
+        if problem.candidates[r]
+    )
+    lateness = cp_model.LinearExpr.weighted_sum(late_vars, late_coeffs) + unbooked_penalty
+    lateness -= cp_model.LinearExpr.weighted_sum(
+        [assigned[r] for r in assigned], [problem.unassigned_penalty_days(r) for r in assigned]
+    )
+    tail = cp_model.LinearExpr.weighted_sum(tail_vars, tail_coeffs)
+    if weights.balance_minute and load:
+        top = max(sum(lengths) for _, lengths in load.values())
+        busiest = model.new_int_var(0, top, "busiest_therapist_new_minutes")
+        for therapist, (vars_, lengths) in load.items():
+            if sum(lengths) > 0:
+                model.add(cp_model.LinearExpr.weighted_sum(vars_, lengths) <= busiest).with_name(
+                    f"load(therapist={problem.instance.therapists[therapist].id})"
+                )
+        tail += weights.balance_minute * busiest
+    return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
+
+
+def sure_on_time(problem: Problem) -> dict[int, int]:
+    """Referrals that are on time in some optimal plan whatever the others do: per referral,
+    the candidate (index) that proves it.
+
+    A referral with an on-time candidate in a gap that could hold every on-time candidate
+    still competing for it at once (and where rooms cannot run out) can always take that slot
+    without displacing anyone, so some plan with the most referrals on time has it there.
+    Fixing it frees its other candidates, which can make further gaps uncontested: repeated
+    to a fixpoint. Stage 1 then decides only the contested referrals, an exact reduction.
+    """
+    demand: dict[int, int] = defaultdict(int)
+    for cands in problem.candidates:
+        for cand in cands:
+            if cand.on_time:
+                demand[cand.gap] += cand.length
+    sure: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for r, cands in enumerate(problem.candidates):
+            if r in sure:
+                continue
+            for k, cand in enumerate(cands):
+                if not cand.on_time:
+                    break
+                gap = problem.gaps[cand.gap]
+                if demand[cand.gap] <= gap.length and cand.gap not in problem.critical:
+                    sure[r] = k
+                    for other in cands:
+                        if other.on_time and other is not cand:
+                            demand[other.gap] -= other.length
+                    changed = True
+                    break
+    return sure
+
+
+def on_time_flow_bound(problem: Problem, leave_out: Container[int] = ()) -> int:
+    """An upper bound on the referrals (outside `leave_out`) that can be on time, from a max
+    flow: each referral sends one unit to a gap it could be on time in, and a gap takes at most
+    as many sessions as its shortest such candidate fits in it. Rooms and the exact lengths are
+    relaxed, so no plan does better; it is cheap even where CP-SAT's own bound is slow to come.
+    """
+    shortest: dict[int, int] = {}
+    arcs: list[tuple[int, int]] = []
+    for r, cands in enumerate(problem.candidates):
+        if r in leave_out:
+            continue
+        for cand in cands:
+            if not cand.on_time:
+                break
+            shortest[cand.gap] = min(shortest.get(cand.gap, cand.length), cand.length)
+            arcs.append((r, cand.gap))
+    if not arcs:
+        return 0
+    source, sink, first_referral = 0, 1, 2
+    first_gap = first_referral + len(problem.candidates)
+    flow = max_flow.SimpleMaxFlow()
+    for r in {r for r, _ in arcs}:
+        flow.add_arc_with_capacity(source, first_referral + r, 1)
+    for r, g in arcs:
+        flow.add_arc_with_capacity(first_referral + r, first_gap + g, 1)
+    for g, length in shortest.items():
+        flow.add_arc_with_capacity(first_gap + g, sink, problem.gaps[g].length // length)
+    if flow.solve(source, sink) != flow.OPTIMAL:
+        return len({r for r, _ in arcs})
+    return int(flow.optimal_flow())
+
+
+def build_model(
+    problem: Problem,
+    weights: ObjectiveWeights,
+    select: Callable[[int, int, Candidate], bool] | None = None,
+) -> FirstSessionModel:
+    """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
+
+    `select(referral, k, candidate)` says which candidates the model gets (default: all). The
+    solve loop uses it to build stage 1 on the on-time candidates alone: a late session never
+    helps that count, and leaving it out is always feasible, so the smaller model is exact.
+    """
+    model = cp_model.CpModel()
+    x: dict[Key, cp_model.IntVar] = {}
+    for r, cands in enumerate(problem.candidates):
+        for k, cand in enumerate(cands):
+            if select is None or select(r, k, cand):
+                x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
+    assigned = add_one_session_per_referral(model, problem, x)
+    add_gap_capacity(model, problem, x)
+    site_gaps = [
+        problem.gaps[problem.candidates[r][k].gap]
+        for r, k in x
+        if not problem.candidates[r][k].at_home
+    ]
+    critical = critical_gaps(problem.instance, site_gaps, problem.room_load)
+    start = add_room_capacity(model, problem, x, critical)
+    objectives = _objectives(model, problem, x, assigned, weights)
+    return FirstSessionModel(
+        problem=problem, model=model, x=x, start=start, objectives=objectives, assigned=assigned
+    )

@@ -1,0 +1,477 @@
+"""Real-time first-session proposals for one referral: "the best k slots given today's calendars".
+
+A booking system asks this while a planner waits, so nothing is optimised globally and nothing
+moves: every existing booking stays where it is (also other referrals' tentative first sessions),
+and only the referral's own qualified therapists are looked at. Their free time on a day is
+their roster clipped to daytime and the site's opening hours, minus the bookings that stay (as
+:func:`scheduler.planning.slots.free_gaps`); each free stretch the session fits (as
+:func:`scheduler.planning.slots.candidates_for`) offers starts at its start and every 15 minutes
+after
+while the session (with a home visit's travel both ways) still fits; a site session is skipped
+where the site's rooms are already full at some minute of it.
+
+Ranking, best first:
+
+1. on time before late;
+2. earlier day;
+3. for a basal referral, a therapist without avanceret approvals before a specialist (keep the
+   scarce avanceret therapists for avanceret work);
+4. less travel;
+5. earlier start (then therapist id, for a stable order).
+
+Every day on or before the deadline is on time and every later one late, so ranks 1–2 are the
+day order: :func:`rank_slots` walks the days from the referral's earliest start, ranks one day's
+options completely, and stops after the day on which it has `k`. It reads only that far, and
+only what it needs: a day's roster entries of the qualified therapists and the bookings that
+hold their time or the rooms they could use come from :class:`Calendars` when the day is
+reached, so a caller holding the calendars in another form (the gRPC edge holds the request
+message) need not convert the rest. ``tests/test_propose.py`` checks the answer against a
+brute-force ranking of every option of the horizon built with :mod:`scheduler.planning.slots`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scheduler.domain import BookingStatus, Instance, Level, Outcome, Referral, Site, Therapist
+from scheduler.domain.policy import Policy
+from scheduler.planning.slots import as_minutes, at_minutes, qualifies
+from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.legal import LegalDates, exclusion, legal_dates, outcome
+from scheduler.rules.travel import travel_minutes
+
+__all__ = [
+    "STEP_MINUTES",
+    "Calendars",
+    "ExcludedReferralError",
+    "Held",
+    "ProposalError",
+    "Shift",
+    "SlotProposal",
+    "UnknownReferralError",
+    "index_calendars",
+    "proposal_dates",
+    "propose_slots",
+    "rank_slots",
+]
+
+STEP_MINUTES = 15
+"""Options inside a free stretch start at its start and every this many minutes after."""
+
+
+class ProposalError(ValueError):
+    """No proposal can be made for this request; the message says why."""
+
+
+class UnknownReferralError(ProposalError):
+    """The referral id is not one of the instance's referrals."""
+
+    def __init__(self, referral_id: str) -> None:
+        self.referral_id = referral_id
+        super().__init__(f"unknown referral id {referral_id!r}: not among the instance's referrals")
+
+
+class ExcludedReferralError(ProposalError):
+    """The referral is not for this scheduler under the policy (e.g. under 18 in Rebild)."""
+
+
+class SlotProposal(BaseModel):
+    """One first-session option for a referral, with why it is ranked where it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rank: int = Field(ge=1, description="1 = best.")
+    therapist_id: str
+    site_id: str = Field(description="The room's site, or for a home visit the therapist's base.")
+    at_home: bool
+    start: datetime = Field(description="Start of the session itself (after travel at home).")
+    end: datetime
+    travel_minutes: int = Field(ge=0, description="One-way travel of a home visit (0 at a site).")
+    outcome: Outcome = Field(description="The referral's outcome if booked here.")
+    deadline: date
+    on_time: bool
+    why: str = Field(description="A short sentence saying why it is ranked so.")
+
+
+# --------------------------------------------------------------------------- calendars
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A roster entry on a day as a proposal reads it."""
+
+    therapist: int
+    """The therapist's index in :attr:`Calendars.therapists`."""
+    start: int
+    """Minutes since midnight (seconds dropped, as :func:`scheduler.planning.slots.as_minutes`)."""
+    end: int
+    site_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A booking as a proposal reads it: whose time it holds and which room, on its day."""
+
+    therapist_id: str
+    site_id: str | None
+    at_home: bool
+    start: int
+    """Minutes since midnight (seconds dropped, as :func:`scheduler.planning.slots.as_minutes`)."""
+    end: int
+    status: BookingStatus
+    referral_id: str | None
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """What a proposal reads of an instance; rosters and bookings a day at a time.
+
+    :func:`index_calendars` builds it from a domain instance; the gRPC edge builds it from the
+    request message (:func:`scheduler.api.convert.calendars_from_proto`), reading a day's rosters
+    and bookings only when a proposal asks for that day. Each proposal asks for at most one day
+    at a time, in day order, and names what it needs, so a reader need not read the rest.
+    """
+
+    planning_date: date
+    policy: Policy
+    sites: Sequence[Site]
+    therapists: Sequence[Therapist]
+    """In instance order: discipline, avanceret approvals, home visits, absences (the rosters
+    are read through `shifts_on`)."""
+    shifts_on: Callable[[date, AbstractSet[int]], Sequence[Shift]]
+    """``shifts_on(day, therapists)``: the roster entries on `day` of the therapists with those
+    indices (others may come too; they are ignored). It may raise (an unreadable entry)."""
+    bookings_on: Callable[[date, AbstractSet[str], AbstractSet[str]], Sequence[Held]]
+    """``bookings_on(day, therapist_ids, site_ids)``: the bookings on `day` that hold the time
+    of one of `therapist_ids` or fill a room at one of `site_ids` (others may come too; they
+    are ignored). It may raise (an unreadable booking)."""
+
+
+def index_calendars(instance: Instance) -> Calendars:
+    """The calendars of a domain instance, rosters and bookings indexed by day, ready for many
+    proposals (read-only: it may be shared between threads)."""
+    shifts: dict[date, list[Shift]] = defaultdict(list)
+    for t_idx, t in enumerate(instance.therapists):
+        for e in t.roster:
+            shifts[e.date].append(Shift(t_idx, as_minutes(e.start), as_minutes(e.end), e.site_id))
+    held: dict[date, list[Held]] = defaultdict(list)
+    for b in instance.bookings:
+        held[b.start.date()].append(
+            Held(
+                therapist_id=b.therapist_id,
+                site_id=b.site_id,
+                at_home=b.at_home,
+                start=as_minutes(b.start.time()),
+                end=as_minutes(b.end.time()),
+                status=b.status,
+                referral_id=b.referral_id,
+            )
+        )
+    shifts_by_day = {day: tuple(items) for day, items in shifts.items()}
+    held_by_day = {day: tuple(items) for day, items in held.items()}
+
+    def shifts_on(day: date, _: AbstractSet[int]) -> tuple[Shift, ...]:
+        return shifts_by_day.get(day, ())
+
+    def bookings_on(day: date, _: AbstractSet[str], __: AbstractSet[str]) -> tuple[Held, ...]:
+        return held_by_day.get(day, ())
+
+    return Calendars(
+        planning_date=instance.planning_date,
+        policy=instance.policy,
+        sites=instance.sites,
+        therapists=instance.therapists,
+        shifts_on=shifts_on,
+        bookings_on=bookings_on,
+    )
+
+
+# --------------------------------------------------------------------------- one day
+
+
+def _free(lo: int, hi: int, busy: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of [lo, hi) that no busy span covers (as slots.free_gaps)."""
+    free: list[tuple[int, int]] = []
+    cursor = lo
+    for b_start, b_end in sorted(busy):
+        if b_end <= cursor:
+            continue
+        if b_start >= hi:
+            break
+        if b_start > cursor:
+            free.append((cursor, b_start))
+        cursor = max(cursor, b_end)
+    if cursor < hi:
+        free.append((cursor, hi))
+    return free
+
+
+def _opening(site: Site, day: date) -> tuple[int, int] | None:
+    """The site's day from its first opening to its last closing (as slots.free_gaps)."""
+    hours = site.hours_on(day)
+    if not hours:
+        return None
+    return min(as_minutes(h.open) for h in hours), max(as_minutes(h.close) for h in hours)
+
+
+class _FullRooms:
+    """The stretches of one site-day when the staying bookings fill every room."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]], rooms: int) -> None:
+        # Ends before starts at the same minute: a room freed at 10:00 can be taken at 10:00.
+        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        level = 0
+        for minute, delta in events:
+            before, level = level, level + delta
+            if before < rooms <= level:
+                self._starts.append(minute)
+            elif level < rooms <= before:
+                self._ends.append(minute)
+
+    def meets(self, lo: int, hi: int) -> bool:
+        """Whether every room is taken at some minute of [lo, hi)."""
+        i = bisect_left(self._starts, hi) - 1
+        return i >= 0 and (i >= len(self._ends) or self._ends[i] > lo)
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """One option of a day; within a day they rank by (specialist, travel, start, therapist)."""
+
+    specialist: bool
+    """An avanceret-approved therapist for a basal referral."""
+    travel: int
+    start: int
+    """Start of the time held (travel there first for a home visit)."""
+    therapist_id: str
+    site: int
+    at_home: bool
+
+
+class _Ranking:
+    """One proposal's fixed inputs, worked out once, then one day at a time."""
+
+    def __init__(self, calendars: Calendars, referral: Referral) -> None:
+        self.calendars = calendars
+        self.referral = referral
+        policy = calendars.policy
+        self.daytime = (as_minutes(policy.day_start), as_minutes(policy.day_end))
+        self.site_index = {s.id: i for i, s in enumerate(calendars.sites)}
+        self.basal = referral.level is Level.BASAL
+        self.qualified = frozenset(
+            i for i, t in enumerate(calendars.therapists) if qualifies(t, referral)
+        )
+        self._travel: dict[int, int] = {}
+
+    def travel(self, site: int) -> int:
+        """One-way minutes from a site to the citizen's home (0 for training at a site)."""
+        if not self.referral.home_training:
+            return 0
+        if site not in self._travel:
+            assert self.referral.location is not None  # the Referral model guarantees it
+            self._travel[site] = travel_minutes(
+                self.calendars.sites[site].coordinates, self.referral.location
+            )
+        return self._travel[site]
+
+    def options_on(self, day: date) -> list[_Option]:
+        """Every option of the day, best first."""
+        ref, sites, therapists = self.referral, self.calendars.sites, self.calendars.therapists
+        if not self.qualified:
+            return []
+        # The stretches each rostered qualified therapist could work on the session today;
+        # bookings only shorten them, so a day where none is long enough is not read further.
+        stretches: list[tuple[int, int, int, int]] = []
+        for shift in self.calendars.shifts_on(day, self.qualified):
+            t_idx = shift.therapist
+            if t_idx not in self.qualified:
+                continue
+            site = self.site_index.get(shift.site_id)
+            if site is None or therapists[t_idx].is_absent(day):
+                continue
+            if ref.chosen_site_id is not None and sites[site].id != ref.chosen_site_id:
+                continue
+            opening = _opening(sites[site], day)
+            if opening is None:
+                continue
+            lo = max(shift.start, self.daytime[0], opening[0])
+            hi = min(shift.end, self.daytime[1], opening[1])
+            if hi - lo >= ref.first_session_minutes + 2 * self.travel(site):
+                stretches.append((t_idx, site, lo, hi))
+        if not stretches:
+            return []
+        therapist_ids = {therapists[t_idx].id for t_idx, _, _, _ in stretches}
+        room_sites = set() if ref.home_training else {sites[s].id for _, s, _, _ in stretches}
+        busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        load: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for h in self.calendars.bookings_on(day, therapist_ids, room_sites):
+            if h.status is BookingStatus.TENTATIVE and h.referral_id == ref.id:
+                continue  # the referral's own tentative first session: released
+            busy[h.therapist_id].append((h.start, h.end))
+            if h.site_id is not None and not h.at_home and h.site_id in self.site_index:
+                load[self.site_index[h.site_id]].append((h.start, h.end))
+        gaps: list[tuple[int, int, int, int]] = [
+            (g_start, t_idx, g_end, site)
+            for t_idx, site, lo, hi in stretches
+            for g_start, g_end in _free(lo, hi, busy[therapists[t_idx].id])
+        ]
+        gaps.sort(key=lambda g: (g[0], g[1]))
+        full: dict[int, _FullRooms] = {}
+        options: list[_Option] = []
+        seen: set[tuple[str, int]] = set()
+        for g_start, t_idx, g_end, site in gaps:
+            therapist = therapists[t_idx]
+            travel = self.travel(site)
+            length = ref.first_session_minutes + 2 * travel
+            if length > g_end - g_start:
+                continue
+            specialist = self.basal and bool(therapist.specialties)
+            for start in range(g_start, g_end - length + 1, STEP_MINUTES):
+                session = start + travel
+                if not ref.home_training:
+                    if site not in full:
+                        full[site] = _FullRooms(load[site], sites[site].rooms)
+                    if full[site].meets(session, session + ref.first_session_minutes):
+                        continue
+                if (therapist.id, start) in seen:
+                    continue
+                seen.add((therapist.id, start))
+                options.append(
+                    _Option(specialist, travel, start, therapist.id, site, ref.home_training)
+                )
+        options.sort(key=lambda o: (o.specialist, o.travel, o.start, o.therapist_id))
+        return options
+
+
+def _horizon(calendars: Calendars, cal: WorkingCalendar) -> list[date]:
+    """The working days a first session can be on (as slots.horizon_days)."""
+    planning = calendars.planning_date
+    last = planning + timedelta(days=calendars.policy.horizon_days)
+    return cal.working_days(planning + timedelta(days=1), last)
+
+
+def _why(
+    option: _Option, day: date, ld: LegalDates, first_day: date, basal: bool, result: Outcome
+) -> str:
+    parts: list[str] = []
+    if day <= ld.deadline:
+        margin = (ld.deadline - day).days
+        parts.append(
+            f"on time ({margin} day{'s' if margin != 1 else ''} before the deadline)"
+            if margin
+            else "on time (on the deadline day)"
+        )
+    else:
+        lateness = (day - ld.deadline).days
+        late = f"{lateness} day{'s' if lateness != 1 else ''} late"
+        right = ", frit valg" if result is Outcome.LATE_FREE_CHOICE else ", no frit valg"
+        parts.append(f"{late}: no on-time slot is free{right}")
+    parts.append(
+        "the first day with a free slot"
+        if day == first_day
+        else f"{(day - first_day).days} days after the first free day"
+    )
+    if basal:
+        parts.append(
+            "an avanceret-approved therapist (no basal-only one free earlier)"
+            if option.specialist
+            else "a basal therapist (specialists kept for avanceret work)"
+        )
+    if option.at_home:
+        parts.append(f"home visit, {option.travel} min travel each way")
+    hh, mm = divmod(option.start + option.travel, 60)
+    parts.append(f"starts {hh:02d}:{mm:02d}")
+    return "; ".join(parts)
+
+
+def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[SlotProposal]:
+    """The best `k` first-session options for `referral` on `calendars`, best first.
+
+    Every booking stays in place except the referral's own tentative first session (released).
+    `referral` need not be in the calendars' instance (a new referral). Raises
+    :class:`ExcludedReferralError` for a referral the policy sends elsewhere, and whatever
+    ``calendars.bookings_on`` raises. An empty list means no free slot in the planning horizon.
+    """
+    if k < 1:
+        raise ProposalError(f"k must be at least 1, got {k}")
+    policy = calendars.policy
+    reason = exclusion(referral, policy)
+    if reason is not None:
+        raise ExcludedReferralError(f"referral {referral.id!r} is not for this scheduler: {reason}")
+    cal = WorkingCalendar(policy)
+    ld = legal_dates(referral, policy, cal)
+    ranking = _Ranking(calendars, referral)
+    unavailable = set(referral.unavailable_dates)
+    proposals: list[SlotProposal] = []
+    first_day: date | None = None
+    minutes = referral.first_session_minutes
+    for day in _horizon(calendars, cal):
+        if day < ld.earliest_start or day in unavailable:
+            continue
+        options = ranking.options_on(day)
+        if not options:
+            continue
+        first_day = first_day or day
+        result = outcome(day, ld.deadline, ld.free_choice_right)
+        for option in options[: k - len(proposals)]:
+            session = option.start + option.travel
+            proposals.append(
+                SlotProposal(
+                    rank=len(proposals) + 1,
+                    therapist_id=option.therapist_id,
+                    site_id=calendars.sites[option.site].id,
+                    at_home=option.at_home,
+                    start=at_minutes(day, session),
+                    end=at_minutes(day, session + minutes),
+                    travel_minutes=option.travel,
+                    outcome=result,
+                    deadline=ld.deadline,
+                    on_time=day <= ld.deadline,
+                    why=_why(option, day, ld, first_day, ranking.basal, result),
+                )
+            )
+        if len(proposals) >= k:
+            break
+    return proposals
+
+
+# --------------------------------------------------------------------------- domain API
+
+
+def _find(instance: Instance, referral_id: str) -> Referral:
+    for ref in instance.referrals:
+        if ref.id == referral_id:
+            return ref
+    raise UnknownReferralError(referral_id)
+
+
+def proposal_dates(instance: Instance, referral_id: str) -> LegalDates:
+    """The referral's legal dates (earliest start, deadline, frit valg, letter-by)."""
+    ref = _find(instance, referral_id)
+    return legal_dates(ref, instance.policy, WorkingCalendar(instance.policy))
+
+
+def propose_slots(
+    instance: Instance, referral_id: str, k: int = 5, calendars: Calendars | None = None
+) -> list[SlotProposal]:
+    """The best `k` first-session options for one referral of `instance`, best first.
+
+    :func:`rank_slots` on the instance's calendars; `calendars` is :func:`index_calendars` of
+    the same instance, for callers that propose many times on the same calendars (built here
+    when not given). Raises :class:`UnknownReferralError` for an id not in
+    ``instance.referrals`` and :class:`ExcludedReferralError` for a referral the policy sends
+    elsewhere. An empty list means no free slot in the planning horizon.
+    """
+    if k < 1:
+        raise ProposalError(f"k must be at least 1, got {k}")
+    referral = _find(instance, referral_id)
+    return rank_slots(calendars or index_calendars(instance), referral, k)

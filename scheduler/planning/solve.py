@@ -1,0 +1,445 @@
+"""The solve loop: prepare, plan greedily, solve the priorities in stages, read back a Solution.
+
+1. An exact earliest-deadline-first greedy plan (therapist time and rooms checked to the
+   minute): the first solution within a second or two, the fallback, and stage 1's hint.
+2. Stage 1 maximises referrals on time on the on-time candidates alone (a much smaller model;
+   its bound is the gap we report). The better of it and the greedy plan is kept.
+3. Stage 2 keeps that count and minimises lateness (unbooked counting as later than anything
+   in the horizon); referrals on time so far stay among their on-time candidates.
+4. Stage 3 keeps both and minimises the weighted tail (waits, travel, specialists on basal
+   work, the busiest therapist's load).
+5. Referrals left unbooked because their candidates were cut to the first late days get the
+   first free time left anywhere in the horizon, so no capacity goes unused.
+
+Each stage gets a share of the time left and starts from the previous plan as a hint; a stage
+that finds nothing in its time leaves the previous plan standing. A `stop` event ends the
+search at once (between stages too) and returns the best plan so far, marked not proven.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
+from scheduler.planning.model import (
+    FirstSessionModel,
+    Key,
+    build_model,
+    on_time_flow_bound,
+    sure_on_time,
+)
+from scheduler.planning.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
+from scheduler.verify.kpis import compute_kpis
+
+__all__ = ["Progress", "solve"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event while solving."""
+
+    elapsed_s: float
+    stage: str
+    on_time: int | None
+    on_time_bound: int | None
+    objective: float | None
+    bound: float | None
+    gap: float | None
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    """Reports each improving CP-SAT solution as progress."""
+
+    def __init__(self, run: _Run, fsm: FirstSessionModel, stage: str) -> None:
+        super().__init__()
+        self._on_time_vars = [var for key, var in fsm.x.items() if fsm.candidate(key).on_time]
+        self._run = run
+        self._stage = stage
+
+    def on_solution_callback(self) -> None:
+        offset = self._run.stage_offset
+        on_time = sum(self.boolean_value(v) for v in self._on_time_vars) + offset
+        bound = self.best_objective_bound
+        on_time_bound = int(bound + 1e-6) + offset if self._stage == "on_time" else None
+        self._run.emit(self._stage, on_time, on_time_bound, self.objective_value, bound)
+
+
+def _gap(value: float | None, bound: float | None) -> float | None:
+    if value is None or bound is None:
+        return None
+    return abs(bound - value) / max(1.0, abs(bound))
+
+
+Plan = dict[int, tuple[int, int]]
+"""Per booked referral: (candidate index, start minute of its use of the gap)."""
+Selection = Callable[[int, int, Candidate], bool]
+"""Which candidates (referral, index, candidate) a model gets."""
+
+
+def _greedy(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool) -> None:
+    """Add to `plan`, earliest deadline first, each unplanned referral's earliest candidate
+    that still fits exactly (therapist and rooms, via `free`). With `on_time_only`, only
+    candidates on or before the deadline are tried."""
+    order = sorted(
+        (r for r, cands in enumerate(problem.candidates) if cands and r not in plan),
+        key=lambda r: (problem.dates[r].deadline, len(problem.candidates[r]), r),
+    )
+    for r in order:
+        for k, cand in enumerate(problem.candidates[r]):
+            if on_time_only and not cand.on_time:
+                break
+            start = free.earliest_start(cand)
+            if start is not None:
+                free.book(cand, start)
+                plan[r] = (k, start)
+                break
+
+
+def _complete(problem: Problem, plan: Plan) -> Plan:
+    """`plan` with every referral it leaves out given its earliest fitting candidate, those
+    that can still be on time first: a complete, feasible plan."""
+    free = FreeTime(problem)
+    for r, (k, start) in plan.items():
+        free.book(problem.candidates[r][k], start)
+    out = dict(plan)
+    _greedy(problem, free, out, on_time_only=True)
+    _greedy(problem, free, out, on_time_only=False)
+    return out
+
+
+def _hint(plan: Plan) -> dict[Key, int]:
+    return {(r, k): 1 for r, (k, _) in plan.items()}
+
+
+def _on_time(problem: Problem, plan: Plan) -> int:
+    return sum(1 for r, (k, _) in plan.items() if problem.candidates[r][k].on_time)
+
+
+def _apply_hint(fsm: FirstSessionModel, chosen: dict[Key, int]) -> None:
+    fsm.model.clear_hints()  # type: ignore[no-untyped-call]
+    for key, var in fsm.x.items():
+        fsm.model.add_hint(var, chosen.get(key, 0))
+
+
+_STATUS = {
+    cp_model.OPTIMAL: "OPTIMAL",
+    cp_model.FEASIBLE: "FEASIBLE",
+    cp_model.INFEASIBLE: "INFEASIBLE",
+    cp_model.MODEL_INVALID: "MODEL_INVALID",
+    cp_model.UNKNOWN: "UNKNOWN",
+}
+
+
+@dataclass
+class _Run:
+    """The solve loop's state: the best verified plan so far and what is known of it."""
+
+    started: float
+    options: SolveOptions
+    on_progress: Callable[[Progress], None] | None
+    chosen: dict[Key, int] = field(default_factory=dict)
+    starts: dict[Key, int] = field(default_factory=dict)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    proven: bool = True
+    status: str = "OPTIMAL"
+    on_time: int | None = None
+    on_time_bound: int | None = None
+    objective: float | None = None
+    bound: float | None = None
+
+    fixed_on_time: int = 0
+    """Referrals on time through a communicated booking: added to every on-time count."""
+    stage_offset: int = 0
+    """Referrals on time for sure and left out of the stage's model: added to its counts."""
+
+    def emit(
+        self,
+        stage: str,
+        on_time: int | None,
+        on_time_bound: int | None,
+        objective: float | None,
+        bound: float | None,
+    ) -> None:
+        """Report progress; on-time counts include the fixed referrals."""
+        if self.on_progress is None:
+            return
+        if on_time_bound is None:
+            on_time_bound = self.on_time_bound
+        self.on_progress(
+            Progress(
+                elapsed_s=time.monotonic() - self.started,
+                stage=stage,
+                on_time=None if on_time is None else on_time + self.fixed_on_time,
+                on_time_bound=None if on_time_bound is None else on_time_bound + self.fixed_on_time,
+                objective=objective,
+                bound=bound,
+                gap=_gap(objective, bound),
+            )
+        )
+
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def stopped(self) -> bool:
+        if self.stop.is_set():
+            self.proven, self.status = False, "STOPPED"
+        return self.stop.is_set()
+
+    def remaining(self) -> float:
+        return max(0.05, self.options.time_limit_s - (time.monotonic() - self.started))
+
+    def stage(
+        self,
+        solver: cp_model.CpSolver,
+        fsm: FirstSessionModel,
+        name: str,
+        share: float,
+        hint: dict[Key, int],
+    ) -> bool:
+        """Solve one stage; keep its plan if it found one; fix its objective for later
+        stages. Returns whether a plan was found."""
+        if self.stopped():
+            return False
+        expr = getattr(fsm.objectives, name)
+        if name == "on_time":
+            fsm.model.maximize(expr)
+        else:
+            fsm.model.minimize(expr)
+        _apply_hint(fsm, hint)
+        solver.parameters.max_time_in_seconds = self.remaining() * share
+        callback = _Callback(self, fsm, name)
+        status = solver.solve(fsm.model, callback)
+        info: dict[str, Any] = {
+            "stage": name,
+            "status": _STATUS.get(status, "UNKNOWN"),
+            "wall_time_s": round(solver.wall_time, 3),
+            "variables": len(fsm.model.proto.variables),
+            "constraints": len(fsm.model.proto.constraints),
+        }
+        self.stages.append(info)
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        if not found:
+            # The plan from before this stage (at worst the greedy one) stands.
+            self.proven = False
+            self.status = "FEASIBLE"
+            return False
+        value, bound = solver.objective_value, solver.best_objective_bound
+        info.update(objective=value, bound=bound)
+        self.chosen = {key: int(solver.boolean_value(var)) for key, var in fsm.x.items()}
+        self.starts = {key: int(solver.value(var)) for key, var in fsm.start.items()}
+        if name == "on_time":
+            offset = self.stage_offset
+            self.on_time, self.on_time_bound = round(value) + offset, int(bound + 1e-6) + offset
+            self.objective, self.bound = value + offset, bound + offset
+        if status != cp_model.OPTIMAL:
+            self.proven = False
+            self.status = "FEASIBLE"
+        self.emit(name, self.on_time, self.on_time_bound, value, bound)
+        return True
+
+
+_STAGE1_LIMIT = 60_000
+"""On-time candidates above which stage 1 searches each referral's earliest ones only."""
+
+
+def _first_stage(problem: Problem, sure: dict[int, int], plan: Plan) -> tuple[Selection, bool]:
+    """The candidates of stage 1, and whether that is a restriction.
+
+    Exactly the on-time candidates of the referrals not on time for sure, unless there are more
+    than `_STAGE1_LIMIT` of them: then each referral keeps its earliest on-time candidates (as
+    many as fit the limit, at least 25) and its planned one. CP-SAT then searches a model it can
+    handle, but its bound holds for that model only, so the reported bound is the flow bound.
+    """
+    counts = {
+        r: sum(c.on_time for c in cands)
+        for r, cands in enumerate(problem.candidates)
+        if r not in sure and cands and cands[0].on_time
+    }
+    planned = {r: k for r, (k, _) in plan.items()}
+    if sum(counts.values()) <= _STAGE1_LIMIT:
+        return (lambda r, k, cand: cand.on_time and r in counts), False
+    keep = max(25, _STAGE1_LIMIT // max(1, len(counts)))
+    return (
+        lambda r, k, cand: cand.on_time and r in counts and (k < keep or planned.get(r) == k)
+    ), True
+
+
+_FULL_MODEL_LIMIT = 60_000
+"""Candidates above which stages 2 and 3 keep on-time referrals at their planned slot."""
+
+
+def _later_stages(problem: Problem, plan: Plan) -> Selection:
+    """The candidates of stages 2 and 3.
+
+    Referrals on time in the plan stay among their on-time candidates (no trading one on-time
+    start for another); the rest may take any candidate. On very large weeks (more than
+    `_FULL_MODEL_LIMIT` candidates that way) an on-time referral keeps only its planned slot,
+    which bounds memory; only the late referrals then move.
+    """
+    on_time = {r: k for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
+    size = sum(
+        sum(c.on_time for c in cands) if r in on_time else len(cands)
+        for r, cands in enumerate(problem.candidates)
+    )
+    pinned = size > _FULL_MODEL_LIMIT
+
+    def select(r: int, k: int, cand: Candidate) -> bool:
+        if r not in on_time:
+            return True
+        if pinned:
+            return k == on_time[r]
+        return cand.on_time
+
+    return select
+
+
+def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int]) -> Plan:
+    """The plan of a CP-SAT solution: the solver's start where exact, else packed back to
+    back from the gap's start (exact: the gap's knapsack guarantees they fit)."""
+    problem = fsm.problem
+    plan: Plan = {}
+    per_gap: dict[int, list[Key]] = defaultdict(list)
+    for key, value in chosen.items():
+        if not value:
+            continue
+        if key in starts:
+            plan[key[0]] = (key[1], starts[key])
+        else:
+            per_gap[fsm.candidate(key).gap].append(key)
+    for g, keys in per_gap.items():
+        cursor = problem.gaps[g].start
+        for key in sorted(keys, key=lambda k: (problem.dates[k[0]].deadline, k[0])):
+            plan[key[0]] = (key[1], cursor)
+            cursor += fsm.candidate(key).length
+    return plan
+
+
+def _sessions(problem: Problem, plan: Plan) -> dict[int, tuple[Candidate, int]]:
+    return {r: (problem.candidates[r][k], start) for r, (k, start) in plan.items()}
+
+
+def solve(
+    instance: Instance,
+    options: SolveOptions | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Solution:
+    """Plan every referral's first session. `stop.set()` from another thread ends the search
+    promptly; the best plan found so far is returned, marked as not proven."""
+    options = options or SolveOptions()
+    stop = stop or threading.Event()
+    run = _Run(started=time.monotonic(), options=options, on_progress=on_progress, stop=stop)
+    problem = prepare(instance, late_days=options.late_days)
+    run.fixed_on_time = sum(
+        1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
+    )
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = options.workers
+    solver.parameters.random_seed = options.seed
+    done = threading.Event()
+
+    def watch() -> None:
+        # Keep stopping until the loop ends: a stop set between two searches must also end
+        # the next one.
+        while not done.is_set():
+            if stop.wait(0.05):
+                solver.stop_search()
+                done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, name="solve-stop-watcher", daemon=True)
+    watcher.start()
+    size = {"variables": 0, "constraints": 0}
+    try:
+        # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
+        plan = _complete(problem, {})
+        first_solution_s = round(time.monotonic() - run.started, 3)
+        run.on_time = _on_time(problem, plan)
+        run.objective = float(run.on_time)
+        run.emit("greedy", run.on_time, None, None, None)
+        # Stage 1 decides only the contested referrals: the others are on time for sure.
+        sure = sure_on_time(problem)
+        run.stage_offset = len(sure)
+        selection, restricted = _first_stage(problem, sure, plan)
+        first = build_model(problem, options.weights, selection)
+        if first.x:
+            greedy_on_time = run.on_time
+            contested = {
+                r: p
+                for r, p in plan.items()
+                if r not in sure and problem.candidates[r][p[0]].on_time
+            }
+            found = run.stage(solver, first, "on_time", 0.6, _hint(contested))
+            if found and (run.on_time or 0) >= greedy_on_time:
+                chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
+                plan = _complete(problem, _place(first, chosen, run.starts))
+            else:
+                run.on_time = run.objective = greedy_on_time
+        else:
+            # Every referral that can be on time is so for sure: stage 1 is solved.
+            run.on_time = run.on_time_bound = len(sure)
+            run.objective = run.bound = float(len(sure))
+            run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
+            run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
+            plan = _complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
+        if run.stages and run.stages[-1]["stage"] == "on_time":
+            run.stages[-1].update(sure_on_time=len(sure), restricted=restricted)
+        # A flow bound CP-SAT may not have reached in its time (rooms and lengths relaxed);
+        # the only valid one when stage 1 searched a restricted model.
+        relaxed = len(sure) + on_time_flow_bound(problem, sure)
+        if restricted or run.on_time_bound is None or run.on_time_bound > relaxed:
+            run.on_time_bound, run.bound = relaxed, float(relaxed)
+        if run.on_time_bound != run.on_time:
+            run.proven, run.status = False, "FEASIBLE"
+        run.stage_offset = 0
+        del first  # free the stage-1 model before building the full one
+        full = build_model(problem, options.weights, _later_stages(problem, plan))
+        size = {
+            "variables": len(full.model.proto.variables),
+            "constraints": len(full.model.proto.constraints),
+        }
+        if full.x and not stop.is_set():
+            full.model.add(full.objectives.on_time >= (run.on_time or 0))
+            if run.stage(solver, full, "lateness", 0.6, _hint(plan)):
+                plan = _place(full, run.chosen, run.starts)
+                if not stop.is_set():
+                    full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
+                    if run.stage(solver, full, "tail", 1.0, run.chosen):
+                        plan = _place(full, run.chosen, run.starts)
+    finally:
+        done.set()
+        watcher.join()
+    if stop.is_set():
+        run.proven, run.status = False, "STOPPED"
+
+    placed = _sessions(problem, plan)
+    repaired = book_leftovers(problem, placed)
+    assignments = problem.assignments(placed)
+    stats = SolverStats(
+        method="cp-sat",
+        status=run.status,
+        proven_optimal=run.proven,
+        objective=None if run.objective is None else run.objective + run.fixed_on_time,
+        best_bound=None if run.bound is None else run.bound + run.fixed_on_time,
+        gap=_gap(run.objective, run.bound),
+        on_time_bound=None if run.on_time_bound is None else run.on_time_bound + run.fixed_on_time,
+        wall_time_s=round(time.monotonic() - run.started, 3),
+        first_solution_s=first_solution_s,
+        variables=size["variables"],
+        constraints=size["constraints"],
+        workers=options.workers,
+        seed=options.seed,
+        stages=[*run.stages, {"stage": "repair", "booked": repaired}],
+    )
+    return Solution(
+        instance_name=instance.name,
+        planning_date=instance.planning_date,
+        assignments=assignments,
+        kpis=compute_kpis(instance, assignments),
+        stats=stats,
+    )

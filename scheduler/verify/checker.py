@@ -1,0 +1,639 @@
+"""An independent check of a solution against its instance: every hard rule, re-verified.
+
+This is a second implementation of the rules the optimiser encodes, written from the instance
+and the rules alone: it never imports the optimiser (`slots`, `model`, `solve`). Only the legal
+date rules (:mod:`scheduler.rules.legal`), the working calendar, travel times and the KPI
+definitions
+(:mod:`scheduler.verify.kpis`) are shared, since each of those is single-sourced.
+
+What is checked (each broken rule is a :class:`Violation` with a :class:`ViolationCode`):
+
+- the solution as a whole: the same planning date; every referral exactly once, none unknown;
+- per referral: the legal dates (earliest start, deadline, frit valg right, letter-by) equal the
+  rules' values; the outcome equals :func:`scheduler.rules.legal.outcome` of the start date;
+  answer-by
+  is set exactly for LATE_FREE_CHOICE; a not-bookable referral has no session and a reason;
+- a referral fixed by a communicated booking keeps exactly that booking, flagged `fixed`;
+- per new first session: a known therapist of the discipline (and for avanceret the specialty),
+  a known site, the chosen site, at home exactly for home training and only by a therapist who
+  does home visits, with at least the travel time there; exactly `first_session_minutes` long,
+  on a working day of the horizon, in daytime, not before the earliest start, not on a day the
+  therapist is absent or the citizen unavailable, inside one roster entry of the therapist at
+  that site (a home visit with its travel both ways), inside the site's opening hours (a session
+  at the site);
+- capacity: no two sessions of a therapist overlap (the bookings that stay and the new sessions
+  with their travel; sorted per therapist and day), and at no moment does a site use more rooms
+  than it has (a sweep line per site and day).
+
+Overlaps among the instance's own bookings are the instance's problem
+(:mod:`scheduler.verify.validation`), not the solution's: only clashes that involve a new first
+session
+are reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from scheduler.domain import (
+    Assignment,
+    Booking,
+    Instance,
+    Kpis,
+    Level,
+    Outcome,
+    Referral,
+    RosterEntry,
+    Site,
+    Solution,
+    Therapist,
+)
+from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.legal import LegalDates, answer_by, legal_dates, outcome
+from scheduler.rules.travel import travel_minutes
+from scheduler.verify.kpis import (
+    compute_kpis,
+    fixing_bookings,
+    horizon_window,
+    occupied_interval,
+    staying_bookings,
+)
+
+__all__ = [
+    "KPI_ABS_TOLERANCE",
+    "CheckReport",
+    "Violation",
+    "ViolationCode",
+    "check_solution",
+    "compare_kpis",
+]
+
+KPI_ABS_TOLERANCE = 1e-6
+"""How far a reported float KPI may be from the recomputed one."""
+
+_SHOWN = 8  # sessions named in a rooms message
+
+
+class ViolationCode(StrEnum):
+    """The rule a solution breaks."""
+
+    # The solution as a whole.
+    PLANNING_DATE_MISMATCH = "planning_date_mismatch"
+    MISSING_REFERRAL = "missing_referral"
+    DUPLICATE_REFERRAL = "duplicate_referral"
+    UNKNOWN_REFERRAL = "unknown_referral"
+    # Legal dates and outcome.
+    WRONG_EARLIEST_START = "wrong_earliest_start"
+    WRONG_DEADLINE = "wrong_deadline"
+    WRONG_FREE_CHOICE_RIGHT = "wrong_free_choice_right"
+    WRONG_LETTER_BY = "wrong_letter_by"
+    WRONG_ANSWER_BY = "wrong_answer_by"
+    WRONG_OUTCOME = "wrong_outcome"
+    NOT_BOOKABLE_WITH_SESSION = "not_bookable_with_session"
+    NOT_BOOKABLE_WITHOUT_REASON = "not_bookable_without_reason"
+    BOOKED_WITHOUT_SESSION = "booked_without_session"
+    # Communicated bookings stay.
+    FIXED_BOOKING_MOVED = "fixed_booking_moved"
+    FIXED_FLAG_WRONG = "fixed_flag_wrong"
+    # Who and where.
+    UNKNOWN_THERAPIST = "unknown_therapist"
+    UNKNOWN_SITE = "unknown_site"
+    WRONG_DISCIPLINE = "wrong_discipline"
+    MISSING_SPECIALTY = "missing_specialty"
+    CHOSEN_SITE_IGNORED = "chosen_site_ignored"
+    HOME_VISIT_REQUIRED = "home_visit_required"
+    UNEXPECTED_HOME_VISIT = "unexpected_home_visit"
+    NO_HOME_VISITS = "no_home_visits"
+    TRAVEL_TOO_SHORT = "travel_too_short"
+    TRAVEL_WITHOUT_HOME_VISIT = "travel_without_home_visit"
+    # When.
+    WRONG_DURATION = "wrong_duration"
+    OUTSIDE_HORIZON = "outside_horizon"
+    NOT_WORKING_DAY = "not_working_day"
+    OUTSIDE_DAYTIME = "outside_daytime"
+    BEFORE_EARLIEST_START = "before_earliest_start"
+    THERAPIST_ABSENT = "therapist_absent"
+    CITIZEN_UNAVAILABLE = "citizen_unavailable"
+    OUTSIDE_ROSTER = "outside_roster"
+    OUTSIDE_OPENING_HOURS = "outside_opening_hours"
+    # Capacity.
+    THERAPIST_OVERLAP = "therapist_overlap"
+    ROOMS_EXCEEDED = "rooms_exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: its code, the referral/therapist/site concerned, and what is wrong."""
+
+    code: ViolationCode
+    message: str
+    referral_id: str | None = None
+    therapist_id: str | None = None
+    site_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The result of :func:`check_solution`."""
+
+    violations: list[Violation]
+    kpis: Kpis
+    """The KPIs recomputed from the instance and the assignments."""
+    kpi_mismatches: list[str] = field(default_factory=list)
+    """Where the solution's reported KPIs differ from the recomputed ones."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and not self.kpi_mismatches
+
+    def codes(self) -> set[ViolationCode]:
+        """The distinct rules broken."""
+        return {v.code for v in self.violations}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _t(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _hm(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+@dataclass(frozen=True, slots=True)
+class _Busy:
+    """An interval a therapist is busy or a room is used: a staying booking or a new session."""
+
+    start: datetime
+    end: datetime
+    label: str
+    referral_id: str | None
+    """Set for a new first session."""
+
+    @property
+    def new(self) -> bool:
+        return self.referral_id is not None
+
+
+class _Checker:
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.policy = instance.policy
+        self.cal = WorkingCalendar(instance.policy)
+        self.sites: dict[str, Site] = {s.id: s for s in instance.sites}
+        self.therapists: dict[str, Therapist] = {t.id: t for t in instance.therapists}
+        self.referrals: dict[str, Referral] = {r.id: r for r in instance.referrals}
+        self.fixing = fixing_bookings(instance)
+        self.horizon = horizon_window(instance)
+        self.roster: dict[tuple[str, date], list[RosterEntry]] = defaultdict(list)
+        for t in instance.therapists:
+            for entry in t.roster:
+                self.roster[(t.id, entry.date)].append(entry)
+        self.offer_sent = datetime.combine(instance.planning_date, instance.policy.day_end)
+        self.violations: list[Violation] = []
+
+    def add(
+        self,
+        code: ViolationCode,
+        message: str,
+        referral_id: str | None = None,
+        therapist_id: str | None = None,
+        site_id: str | None = None,
+    ) -> None:
+        self.violations.append(Violation(code, message, referral_id, therapist_id, site_id))
+
+    # ----------------------------------------------------------------------- coverage
+
+    def coverage(self, assignments: Iterable[Assignment]) -> dict[str, Assignment]:
+        """Each known referral's first assignment; missing, repeated and unknown ones reported."""
+        first: dict[str, Assignment] = {}
+        for a in assignments:
+            rid = a.referral_id
+            if rid not in self.referrals:
+                self.add(
+                    ViolationCode.UNKNOWN_REFERRAL,
+                    f"{rid}: not a referral of the instance",
+                    referral_id=rid,
+                )
+            elif rid in first:
+                self.add(
+                    ViolationCode.DUPLICATE_REFERRAL,
+                    f"{rid}: appears more than once",
+                    referral_id=rid,
+                )
+            else:
+                first[rid] = a
+        for ref in self.instance.referrals:
+            if ref.id not in first:
+                self.add(
+                    ViolationCode.MISSING_REFERRAL,
+                    f"{ref.id}: has no assignment",
+                    referral_id=ref.id,
+                )
+        return first
+
+    # ----------------------------------------------------------------------- legal dates
+
+    def legal(self, ref: Referral, a: Assignment, ld: LegalDates) -> None:
+        rid = ref.id
+        dates: list[tuple[ViolationCode, str, object, object]] = [
+            (
+                ViolationCode.WRONG_EARLIEST_START,
+                "earliest_start",
+                a.earliest_start,
+                ld.earliest_start,
+            ),
+            (ViolationCode.WRONG_DEADLINE, "deadline", a.deadline, ld.deadline),
+            (
+                ViolationCode.WRONG_FREE_CHOICE_RIGHT,
+                "free_choice_right",
+                a.free_choice_right,
+                ld.free_choice_right,
+            ),
+            (ViolationCode.WRONG_LETTER_BY, "letter_by", a.letter_by, ld.letter_by),
+        ]
+        for code, name, reported, expected in dates:
+            if reported != expected:
+                self.add(code, f"{rid}: {name} is {reported}, the rules say {expected}", rid)
+
+        booked = a.start is not None
+        if a.outcome is Outcome.NOT_BOOKABLE:
+            if booked or a.end is not None or a.therapist_id is not None:
+                self.add(
+                    ViolationCode.NOT_BOOKABLE_WITH_SESSION,
+                    f"{rid}: not bookable, yet has a therapist or a session time",
+                    rid,
+                )
+            if a.reason is None:
+                self.add(
+                    ViolationCode.NOT_BOOKABLE_WITHOUT_REASON,
+                    f"{rid}: not bookable without a reason",
+                    rid,
+                )
+        elif a.start is None or a.end is None or a.therapist_id is None:
+            self.add(
+                ViolationCode.BOOKED_WITHOUT_SESSION,
+                f"{rid}: outcome {a.outcome.value} without a therapist, start and end",
+                rid,
+            )
+        if a.start is not None and a.outcome is not Outcome.NOT_BOOKABLE:
+            expected_outcome = outcome(a.start.date(), ld.deadline, ld.free_choice_right)
+            if a.outcome is not expected_outcome:
+                self.add(
+                    ViolationCode.WRONG_OUTCOME,
+                    f"{rid}: outcome {a.outcome.value} for a start on {a.start.date()} with "
+                    f"deadline {ld.deadline}; the rules say {expected_outcome.value}",
+                    rid,
+                )
+        expected_answer = (
+            answer_by(self.policy, self.offer_sent)
+            if a.outcome is Outcome.LATE_FREE_CHOICE
+            else None
+        )
+        if a.answer_by != expected_answer:
+            self.add(
+                ViolationCode.WRONG_ANSWER_BY,
+                f"{rid}: answer_by is {a.answer_by}, expected {expected_answer}",
+                rid,
+            )
+
+    # ----------------------------------------------------------------------- fixed sessions
+
+    def fixed(self, ref: Referral, a: Assignment, bookings: list[Booking]) -> None:
+        rid = ref.id
+        same = [
+            b
+            for b in bookings
+            if (b.therapist_id, b.site_id, b.start, b.end, b.at_home)
+            == (a.therapist_id, a.site_id, a.start, a.end, a.at_home)
+        ]
+        if not same:
+            b = bookings[0]
+            self.add(
+                ViolationCode.FIXED_BOOKING_MOVED,
+                f"{rid}: communicated booking {b.id} ({b.therapist_id} at "
+                f"{'home' if b.at_home else b.site_id} {_t(b.start)}–{_hm(b.end)}) must stay, "
+                f"the solution has {a.therapist_id} at {'home' if a.at_home else a.site_id} "
+                f"{_t(a.start) if a.start else '-'}",
+                rid,
+                b.therapist_id,
+                b.site_id,
+            )
+        if not a.fixed:
+            self.add(
+                ViolationCode.FIXED_FLAG_WRONG,
+                f"{rid}: its first session is communicated booking {bookings[0].id}, but it is "
+                "not marked fixed",
+                rid,
+            )
+
+    # ----------------------------------------------------------------------- new sessions
+
+    def session(self, ref: Referral, a: Assignment, ld: LegalDates) -> None:
+        """The rules on one new first session (one with a start, an end and a therapist)."""
+        assert a.start is not None and a.end is not None and a.therapist_id is not None
+        rid, tid, sid = ref.id, a.therapist_id, a.site_id
+        start, end = a.start, a.end
+        day = start.date()
+
+        def add(code: ViolationCode, message: str) -> None:
+            self.add(code, f"{rid}: {message}", rid, tid, sid)
+
+        if a.fixed:
+            add(
+                ViolationCode.FIXED_FLAG_WRONG, "marked fixed, but no communicated booking fixes it"
+            )
+
+        # Who.
+        therapist = self.therapists.get(tid)
+        if therapist is None:
+            add(ViolationCode.UNKNOWN_THERAPIST, f"therapist {tid} is not in the instance")
+        else:
+            if therapist.discipline is not ref.discipline:
+                add(
+                    ViolationCode.WRONG_DISCIPLINE,
+                    f"needs {ref.discipline.value}, therapist {tid} is "
+                    f"{therapist.discipline.value}",
+                )
+            if ref.level is Level.AVANCERET and ref.specialty not in therapist.specialties:
+                add(
+                    ViolationCode.MISSING_SPECIALTY,
+                    f"avanceret {ref.specialty}: therapist {tid} is not approved for it "
+                    f"(specialties: {', '.join(therapist.specialties) or 'none'})",
+                )
+            if a.at_home and not therapist.home_visits:
+                add(ViolationCode.NO_HOME_VISITS, f"home visit by {tid}, who does no home visits")
+
+        # Where.
+        site = self.sites.get(sid) if sid is not None else None
+        if site is None:
+            add(ViolationCode.UNKNOWN_SITE, f"site {sid} is not in the instance")
+        if ref.home_training and not a.at_home:
+            add(ViolationCode.HOME_VISIT_REQUIRED, "home training, but booked at a site")
+        if not ref.home_training and a.at_home:
+            add(ViolationCode.UNEXPECTED_HOME_VISIT, "booked at home without home training")
+        if ref.chosen_site_id is not None and not ref.home_training and sid != ref.chosen_site_id:
+            add(
+                ViolationCode.CHOSEN_SITE_IGNORED,
+                f"the citizen chose site {ref.chosen_site_id}, booked at {sid}",
+            )
+        if a.at_home:
+            if site is not None and ref.location is not None:
+                needed = travel_minutes(site.coordinates, ref.location)
+                if a.travel_minutes < needed:
+                    add(
+                        ViolationCode.TRAVEL_TOO_SHORT,
+                        f"travel {a.travel_minutes} min from {sid} to the citizen, "
+                        f"it takes {needed} min",
+                    )
+        elif a.travel_minutes:
+            add(
+                ViolationCode.TRAVEL_WITHOUT_HOME_VISIT,
+                f"travel of {a.travel_minutes} min for a session at the site",
+            )
+
+        # When.
+        minutes = (end - start).total_seconds() / 60
+        if minutes != ref.first_session_minutes:
+            add(
+                ViolationCode.WRONG_DURATION,
+                f"lasts {minutes:g} min ({_t(start)}–{_t(end)}), "
+                f"the first session takes {ref.first_session_minutes} min",
+            )
+        lo, hi = self.horizon
+        if not lo <= day <= hi:
+            add(ViolationCode.OUTSIDE_HORIZON, f"on {day}, outside the horizon {lo}–{hi}")
+        if not self.cal.is_working_day(day):
+            add(ViolationCode.NOT_WORKING_DAY, f"on {day} ({day:%A}), not a working day")
+        if (
+            end.date() != day
+            or start.time() < self.policy.day_start
+            or end.time() > self.policy.day_end
+        ):
+            add(
+                ViolationCode.OUTSIDE_DAYTIME,
+                f"{_t(start)}–{_t(end)} is outside daytime "
+                f"{self.policy.day_start:%H:%M}–{self.policy.day_end:%H:%M}",
+            )
+        if day < ld.earliest_start:
+            add(
+                ViolationCode.BEFORE_EARLIEST_START,
+                f"on {day}, before the earliest start {ld.earliest_start}",
+            )
+        if therapist is not None and therapist.is_absent(day):
+            add(ViolationCode.THERAPIST_ABSENT, f"therapist {tid} is absent on {day}")
+        if day in ref.unavailable_dates:
+            add(ViolationCode.CITIZEN_UNAVAILABLE, f"the citizen is unavailable on {day}")
+        span = occupied_interval(a)
+        assert span is not None
+        if therapist is not None and sid is not None:
+            entries = self.roster.get((tid, day), [])
+            inside = any(
+                e.site_id == sid
+                and datetime.combine(day, e.start) <= span[0]
+                and span[1] <= datetime.combine(day, e.end)
+                for e in entries
+            )
+            if not inside:
+                rostered = (
+                    ", ".join(f"{e.site_id} {e.start:%H:%M}–{e.end:%H:%M}" for e in entries)
+                    or "nothing"
+                )
+                travel = " incl. travel" if a.at_home else ""
+                add(
+                    ViolationCode.OUTSIDE_ROSTER,
+                    f"{tid} at {sid} {_t(span[0])}–{_hm(span[1])}{travel} is not inside a "
+                    f"roster entry (rostered on {day}: {rostered})",
+                )
+        if site is not None and not a.at_home:
+            hours = site.hours_on(day)
+            if not any(
+                datetime.combine(day, h.open) <= start and end <= datetime.combine(day, h.close)
+                for h in hours
+            ):
+                opening = ", ".join(f"{h.open:%H:%M}–{h.close:%H:%M}" for h in hours) or "closed"
+                add(
+                    ViolationCode.OUTSIDE_OPENING_HOURS,
+                    f"{_t(start)}–{_hm(end)} outside {sid}'s opening hours ({opening})",
+                )
+
+    # ----------------------------------------------------------------------- capacity
+
+    def overlaps(self, sessions: list[tuple[Assignment, datetime, datetime]]) -> None:
+        """No two intervals of a therapist on a day overlap, if one of them is a new session."""
+        per_day: dict[tuple[str, date], list[_Busy]] = defaultdict(list)
+        for b in staying_bookings(self.instance):
+            per_day[(b.therapist_id, b.start.date())].append(
+                _Busy(b.start, b.end, f"booking {b.id}", None)
+            )
+        for a, lo, hi in sessions:
+            assert a.therapist_id is not None
+            label = f"{a.referral_id}" + (" (incl. travel)" if a.at_home else "")
+            per_day[(a.therapist_id, lo.date())].append(_Busy(lo, hi, label, a.referral_id))
+        for (tid, _day), items in per_day.items():
+            if len(items) < 2 or not any(i.new for i in items):
+                continue
+            items.sort(key=lambda i: (i.start, i.end))
+            # The earlier item reaching furthest, among all items and among new sessions: an
+            # item overlaps some earlier item exactly when it starts before that reach ends.
+            reach_all: _Busy | None = None
+            reach_new: _Busy | None = None
+            for item in items:
+                other = reach_all if item.new else reach_new
+                if other is not None and item.start < other.end:
+                    new = item if item.new else other
+                    self.add(
+                        ViolationCode.THERAPIST_OVERLAP,
+                        f"therapist {tid}: {item.label} {_t(item.start)}–{_hm(item.end)} "
+                        f"overlaps {other.label} {_t(other.start)}–{_hm(other.end)}",
+                        referral_id=new.referral_id,
+                        therapist_id=tid,
+                    )
+                if reach_all is None or item.end > reach_all.end:
+                    reach_all = item
+                if item.new and (reach_new is None or item.end > reach_new.end):
+                    reach_new = item
+
+    def rooms(self, sessions: list[tuple[Assignment, datetime, datetime]]) -> None:
+        """At no moment does a site use more rooms than it has (when a new session is there)."""
+        per_day: dict[tuple[str, date], list[_Busy]] = defaultdict(list)
+        for b in staying_bookings(self.instance):
+            if b.site_id is not None and not b.at_home:
+                per_day[(b.site_id, b.start.date())].append(
+                    _Busy(b.start, b.end, f"booking {b.id}", None)
+                )
+        for a, _lo, _hi in sessions:
+            if a.site_id is not None and not a.at_home:
+                assert a.start is not None and a.end is not None
+                per_day[(a.site_id, a.start.date())].append(
+                    _Busy(a.start, a.end, a.referral_id, a.referral_id)
+                )
+        for (sid, day), items in per_day.items():
+            site = self.sites.get(sid)
+            if site is None or len(items) <= site.rooms or not any(i.new for i in items):
+                continue
+            # Sweep line: at equal times a session ending frees its room before one starts.
+            events = sorted(
+                [(i.start, 1, n) for n, i in enumerate(items)]
+                + [(i.end, -1, n) for n, i in enumerate(items)],
+                key=lambda e: (e[0], e[1]),
+            )
+            active: set[int] = set()
+            first_over: tuple[datetime, list[int]] | None = None
+            peak = 0
+            for moment, delta, n in events:
+                if delta < 0:
+                    active.discard(n)
+                    continue
+                active.add(n)
+                if len(active) > site.rooms and any(items[k].new for k in active):
+                    peak = max(peak, len(active))
+                    if first_over is None:
+                        first_over = (moment, sorted(active))
+            if first_over is not None:
+                moment, users = first_over
+                new_ids = [items[k].label for k in users if items[k].new]
+                shown = ", ".join(items[k].label for k in users[:_SHOWN])
+                more = f" and {len(users) - _SHOWN} more" if len(users) > _SHOWN else ""
+                self.add(
+                    ViolationCode.ROOMS_EXCEEDED,
+                    f"site {sid} on {day}: {peak} sessions at once, {site.rooms} rooms "
+                    f"(first at {_hm(moment)}: {shown}{more})",
+                    referral_id=new_ids[0] if new_ids else None,
+                    site_id=sid,
+                )
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=0.0, abs_tol=KPI_ABS_TOLERANCE)
+
+
+def compare_kpis(reported: Kpis, recomputed: Kpis) -> list[str]:
+    """Where `reported` differs from `recomputed`: one line per figure (floats within
+    :data:`KPI_ABS_TOLERANCE`; per-therapist utilisation compared therapist by therapist)."""
+    out: list[str] = []
+    for name in Kpis.model_fields:
+        got, want = getattr(reported, name), getattr(recomputed, name)
+        if name == "utilisation":
+            for tid in sorted(set(got) | set(want)):
+                if tid not in got:
+                    out.append(f"utilisation[{tid}]: missing, recomputed {want[tid]:.6f}")
+                elif tid not in want:
+                    out.append(f"utilisation[{tid}]: reported {got[tid]:.6f}, not a therapist")
+                elif not _close(got[tid], want[tid]):
+                    out.append(
+                        f"utilisation[{tid}]: reported {got[tid]:.6f}, recomputed {want[tid]:.6f}"
+                    )
+            continue
+        if isinstance(got, float) or isinstance(want, float):
+            same = got is not None and want is not None and _close(float(got), float(want))
+            same = same or (got is None and want is None)
+        else:
+            same = got == want
+        if not same:
+            out.append(f"{name}: reported {got}, recomputed {want}")
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def check_solution(instance: Instance, solution: Solution) -> CheckReport:
+    """Re-verify `solution` against `instance`: every hard rule, the legal dates, the KPIs.
+
+    Runs in O(n log n) in the number of sessions and bookings: capacity is checked by sorting
+    per therapist and day and by a sweep line per site and day.
+    """
+    c = _Checker(instance)
+    if solution.planning_date != instance.planning_date:
+        c.add(
+            ViolationCode.PLANNING_DATE_MISMATCH,
+            f"solution planned on {solution.planning_date}, the instance on "
+            f"{instance.planning_date}",
+        )
+    first = c.coverage(solution.assignments)
+    sessions: list[tuple[Assignment, datetime, datetime]] = []
+    for ref in instance.referrals:
+        a = first.get(ref.id)
+        if a is None:
+            continue
+        ld = legal_dates(ref, instance.policy, c.cal)
+        c.legal(ref, a, ld)
+        if ref.id in c.fixing:
+            c.fixed(ref, a, c.fixing[ref.id])
+            continue
+        if a.outcome is Outcome.NOT_BOOKABLE or a.start is None:
+            if a.fixed:
+                c.add(
+                    ViolationCode.FIXED_FLAG_WRONG,
+                    f"{ref.id}: marked fixed, but no communicated booking fixes it",
+                    ref.id,
+                )
+            continue
+        if a.end is None or a.therapist_id is None:
+            continue  # reported as BOOKED_WITHOUT_SESSION
+        c.session(ref, a, ld)
+        span = occupied_interval(a)
+        if span is not None and span[0] < span[1]:
+            sessions.append((a, span[0], span[1]))
+    c.overlaps(sessions)
+    c.rooms(sessions)
+    kpis = compute_kpis(instance, solution.assignments)
+    return CheckReport(
+        violations=c.violations,
+        kpis=kpis,
+        kpi_mismatches=compare_kpis(solution.kpis, kpis),
+    )

@@ -1,0 +1,611 @@
+"""The gRPC service against a real server in-process on port 0, through real stubs.
+
+Solver calls stay small: a Vejen week cut to 4 referrals (workers 1, time limit ≤ 2 s). Deadline,
+cancel and shutdown need a solve that is still running when they happen: they use an overloaded
+Vejen week (300 referrals for capacity of about 30), which CP-SAT with one worker does not prove
+optimal in 2 s, and end every call within 2 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from scheduler.api.convert import (
+    date_to_proto,
+    datetime_to_proto,
+    instance_to_proto,
+    options_to_proto,
+    proposal_to_proto,
+    referral_to_proto,
+    solution_from_proto,
+    solution_to_proto,
+)
+from scheduler.api.server import SERVICE_NAME, JsonFormatter, RunningServer, start_server
+from scheduler.api.service import SchedulerService, solve_time_limit
+from scheduler.bench.generator import generate
+from scheduler.domain import Booking, Instance, Solution, SolveOptions
+from scheduler.planning.propose import proposal_dates, propose_slots
+from scheduler.planning.solve import Progress, solve
+from scheduler.v1 import scheduler_pb2 as pb
+from scheduler.v1 import scheduler_pb2_grpc
+
+FAST = SolveOptions(time_limit_s=2.0, workers=1, seed=1)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def small() -> Instance:
+    return generate("vejen", seed=1, referrals=4)
+
+
+@pytest.fixture(scope="module")
+def hard() -> Instance:
+    return generate("vejen", seed=1, referrals=300)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    running = start_server("127.0.0.1", 0, max_concurrent_solves=2, workers=8)
+    yield running
+    running.stop(0).wait()
+
+
+@pytest.fixture(scope="module")
+def channel(server: RunningServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(server.address) as ch:
+        yield ch
+
+
+@pytest.fixture(scope="module")
+def stub(channel: grpc.Channel) -> Any:
+    return scheduler_pb2_grpc.SchedulerStub(channel)
+
+
+class _Recorder:
+    """A solve function: the real solver, recording what it was given and how it ended."""
+
+    def __init__(self, hold: threading.Event | None = None) -> None:
+        self.hold = hold
+        self.entered = threading.Event()
+        self.searching = threading.Event()
+        self.finished = threading.Event()
+        self.options: SolveOptions | None = None
+        self.stop: threading.Event | None = None
+        self.wall_s = 0.0
+
+    def __call__(
+        self,
+        instance: Instance,
+        options: SolveOptions | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> Solution:
+        self.options, self.stop = options, stop
+        self.entered.set()
+        if self.hold is not None:
+            self.hold.wait(5)
+        started = time.monotonic()
+
+        def progress(p: Progress) -> None:
+            # A CP-SAT stage's own event: the search is running now. (solve() misses a stop
+            # that lands while it builds a model between stages: reported, see the report.)
+            if p.stage in ("on_time", "lateness", "tail"):
+                self.searching.set()
+            if on_progress is not None:
+                on_progress(p)
+
+        try:
+            return solve(instance, options, progress, stop)
+        finally:
+            self.wall_s = time.monotonic() - started
+            self.finished.set()
+
+
+@pytest.fixture
+def own_server() -> Iterator[Callable[..., tuple[RunningServer, Any]]]:
+    """Start servers with a given service; all are stopped after the test."""
+    started: list[tuple[RunningServer, grpc.Channel]] = []
+
+    def start(service: SchedulerService) -> tuple[RunningServer, Any]:
+        running = start_server("127.0.0.1", 0, service=service, workers=4)
+        ch = grpc.insecure_channel(running.address)
+        started.append((running, ch))
+        return running, scheduler_pb2_grpc.SchedulerStub(ch)
+
+    yield start
+    for running, ch in started:
+        ch.close()
+        running.stop(0).wait()
+
+
+def _request(instance: Instance, options: SolveOptions = FAST) -> pb.OptimizeRequest:
+    return pb.OptimizeRequest(
+        instance=instance_to_proto(instance), options=options_to_proto(options)
+    )
+
+
+def _violations(error: grpc.RpcError) -> dict[str, str]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    found: dict[str, str] = {}
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        assert detail.Unpack(bad)
+        found.update({v.field: v.description for v in bad.field_violations})
+    return found
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+# --------------------------------------------------------------------------- RPCs
+
+
+def test_optimize_returns_a_solution_the_checker_accepts(stub: Any, small: Instance) -> None:
+    answer = stub.Optimize(_request(small), timeout=30)
+    solution = solution_from_proto(answer.solution)
+    assert [a.referral_id for a in solution.assignments] == [r.id for r in small.referrals]
+    assert solution.stats.workers == 1 and solution.stats.seed == 1
+    assert solution.kpis.referrals == 4
+    check = stub.Check(pb.CheckRequest(instance=_request(small).instance, solution=answer.solution))
+    assert check.ok, [v.message for v in check.violations]
+    assert check.kpis.on_time == solution.kpis.on_time
+
+
+def test_optimize_stream_sends_progress_then_the_solution_last(stub: Any, small: Instance) -> None:
+    events = list(stub.OptimizeStream(_request(small), timeout=30))
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[-1] == "solution"
+    assert kinds.count("solution") == 1
+    assert kinds.count("progress") >= 1
+    last_progress = [e.progress for e in events if e.HasField("progress")][-1]
+    assert last_progress.stage
+    assert last_progress.elapsed_s > 0
+    assert len(events[-1].solution.assignments) == 4
+
+
+def test_propose_slots_answers_ranked_options_and_legal_dates(stub: Any, small: Instance) -> None:
+    referral = small.referrals[0]
+    answer = stub.ProposeSlots(
+        pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral_id=referral.id, k=3),
+        timeout=10,
+    )
+    assert [p.rank for p in answer.proposals] == [1, 2, 3]
+    for p in answer.proposals:
+        assert p.why
+        assert p.deadline == answer.deadline
+        assert p.on_time == (p.outcome == pb.OUTCOME_ON_TIME)
+    assert answer.HasField("earliest_start") and answer.HasField("letter_by")
+
+
+def test_propose_slots_for_a_new_referral_not_yet_in_the_instance(
+    stub: Any, small: Instance
+) -> None:
+    new = small.referrals[0].model_copy(update={"id": "R-new"})
+    request = pb.ProposeSlotsRequest(
+        instance=instance_to_proto(small), referral=referral_to_proto(new)
+    )
+    answer = stub.ProposeSlots(request, timeout=10)
+    assert [p.rank for p in answer.proposals] == [1, 2, 3, 4, 5]
+    # The new referral's id must not clash with one the instance has.
+    clash = pb.ProposeSlotsRequest(
+        instance=instance_to_proto(small), referral=referral_to_proto(small.referrals[0])
+    )
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(clash, timeout=10)
+    assert "already in instance.referrals" in _violations(exc.value)["referral.id"]
+
+
+def test_propose_slots_sees_changed_calendars(stub: Any, small: Instance) -> None:
+    referral = small.referrals[0].id
+
+    def best(instance: Instance) -> pb.SlotProposal:
+        answer = stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(instance), referral_id=referral),
+            timeout=10,
+        )
+        return answer.proposals[0]
+
+    before = best(small)
+
+    def at(t: Any) -> datetime:
+        return datetime(t.year, t.month, t.day, t.hours, t.minutes)
+
+    # A meeting now blocks the best slot's therapist at that time (no room, no referral).
+    meeting = Booking(
+        id="B-meeting", therapist_id=before.therapist_id, start=at(before.start), end=at(before.end)
+    )
+    busier = small.model_copy(update={"bookings": [*small.bookings, meeting]})
+    after = best(busier)
+    assert (after.therapist_id, after.start) != (before.therapist_id, before.start)
+    assert best(small) == before
+
+
+def test_propose_slots_unknown_referral_is_invalid_argument(stub: Any, small: Instance) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral_id="R-404", k=99)
+        )
+    assert exc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    found = _violations(exc.value)
+    assert set(found) == {"k"}  # k is checked before the instance is looked at
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral_id="R-404")
+        )
+    assert "unknown referral id 'R-404'" in _violations(exc.value)["referral_id"]
+
+
+def test_propose_slots_answers_as_the_domain_api_does(stub: Any, small: Instance) -> None:
+    msg = instance_to_proto(small)
+    for referral in small.referrals:
+        answer = stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=msg, referral_id=referral.id, k=7), timeout=10
+        )
+        want = propose_slots(small, referral.id, 7)
+        assert list(answer.proposals) == [proposal_to_proto(p) for p in want]
+        assert answer.deadline == date_to_proto(proposal_dates(small, referral.id).deadline)
+
+
+def _first_answer(stub: Any, msg: pb.Instance, referral_id: str) -> pb.SlotProposal:
+    answer = stub.ProposeSlots(
+        pb.ProposeSlotsRequest(instance=msg, referral_id=referral_id, k=1), timeout=10
+    )
+    return answer.proposals[0]
+
+
+def test_propose_slots_rejects_unreadable_records_on_the_days_it_reads(
+    stub: Any, small: Instance
+) -> None:
+    referral = small.referrals[0].id
+    msg = instance_to_proto(small)
+    best = _first_answer(stub, msg, referral)
+    request = pb.ProposeSlotsRequest(instance=msg, referral_id=referral)
+    n = len(msg.bookings)
+
+    def booking(**kw: Any) -> pb.Booking:
+        b = request.instance.bookings.add(id=f"B-bad-{n}", **kw)
+        b.start.CopyFrom(best.start)
+        b.end.CopyFrom(best.end)
+        return b
+
+    booking(therapist_id=best.therapist_id).start.utc_offset.seconds = 3600
+    booking(therapist_id=best.therapist_id).end.hours = 25
+    booking(therapist_id="T-ghost", site_id=best.site_id)
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(request, timeout=10)
+    assert exc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    found = _violations(exc.value)
+    assert set(found) == {
+        f"instance.bookings[{n}].start",
+        f"instance.bookings[{n + 1}].end",
+        f"instance.bookings[{n + 2}](B-bad-{n}).therapist_id",
+    }
+    assert "local wall-clock time" in found[f"instance.bookings[{n}].start"]
+    assert "T-ghost" in found[f"instance.bookings[{n + 2}](B-bad-{n}).therapist_id"]
+    assert "Traceback" not in exc.value.details()
+    # A roster entry of the therapist on that day at a site that does not exist.
+    request = pb.ProposeSlotsRequest(instance=msg, referral_id=referral)
+    t = next(i for i, x in enumerate(msg.therapists) if x.id == best.therapist_id)
+    roster = request.instance.therapists[t].roster
+    entry = roster.add(site_id="nowhere")
+    entry.date.year, entry.date.month, entry.date.day = (
+        best.start.year,
+        best.start.month,
+        best.start.day,
+    )
+    entry.start.hours, entry.end.hours = 6, 7
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(request, timeout=10)
+    where = f"instance.therapists[{t}]({best.therapist_id}).roster[{len(roster) - 1}].site_id"
+    assert set(_violations(exc.value)) == {where}
+
+
+def test_propose_slots_leaves_records_it_does_not_need_unread(stub: Any, small: Instance) -> None:
+    # A ghost's meeting two weeks after the best slot: on a day this proposal does not read.
+    referral = small.referrals[0].id
+    msg = instance_to_proto(small)
+    best = _first_answer(stub, msg, referral)
+    later = datetime(best.start.year, best.start.month, best.start.day, 9) + timedelta(days=14)
+    msg.bookings.append(
+        _booking_to_proto_unchecked("B-ghost", "T-ghost", later, later + timedelta(hours=1))
+    )
+    assert _first_answer(stub, msg, referral) == best
+    # Check (and Optimize) read everything and say so.
+    check = stub.Check(pb.CheckRequest(instance=msg), timeout=10)
+    assert "unknown_therapist" in {p.code for p in check.instance_problems}
+
+
+def _booking_to_proto_unchecked(
+    booking_id: str, therapist_id: str, start: datetime, end: datetime
+) -> pb.Booking:
+    return pb.Booking(
+        id=booking_id,
+        therapist_id=therapist_id,
+        start=datetime_to_proto(start),
+        end=datetime_to_proto(end),
+    )
+
+
+def test_propose_slots_lists_every_problem_of_the_instance_frame(
+    stub: Any, small: Instance
+) -> None:
+    msg = instance_to_proto(small)
+    msg.ClearField("policy")
+    msg.therapists[1].id = msg.therapists[0].id
+    msg.sites[0].rooms = 0
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=msg, referral_id=small.referrals[0].id), timeout=10
+        )
+    assert set(_violations(exc.value)) == {
+        "instance.policy",
+        "instance.sites[0].rooms",
+        f"instance.therapists[1]({msg.therapists[0].id})",
+    }
+
+
+def test_propose_slots_checks_a_new_referral(stub: Any, small: Instance) -> None:
+    new = referral_to_proto(small.referrals[0].model_copy(update={"id": "R-new"}))
+    new.ClearField("level")
+    new.chosen_site_id = "nowhere"
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral=new), timeout=10
+        )
+    assert set(_violations(exc.value)) == {"referral.level"}
+    new.level = pb.LEVEL_BASAL
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral=new), timeout=10
+        )
+    assert "unknown site 'nowhere'" in _violations(exc.value)["referral.chosen_site_id"]
+
+
+def test_check_reports_what_a_tampered_solution_breaks(stub: Any, small: Instance) -> None:
+    solution = solve(small, FAST)
+    booked = next(a for a in solution.assignments if a.start is not None and a.end is not None)
+    assert booked.start is not None and booked.end is not None
+    sunday = timedelta(days=6 - booked.start.weekday())
+    moved = booked.model_copy(update={"start": booked.start + sunday, "end": booked.end + sunday})
+    tampered = solution.model_copy(
+        update={"assignments": [moved if a is booked else a for a in solution.assignments]}
+    )
+    answer = stub.Check(
+        pb.CheckRequest(instance=instance_to_proto(small), solution=solution_to_proto(tampered))
+    )
+    assert not answer.ok
+    assert "not_working_day" in {v.code for v in answer.violations}
+    assert all(v.referral_id == booked.referral_id for v in answer.violations if v.referral_id)
+
+
+def test_check_reports_instance_problems_without_a_solution(stub: Any, small: Instance) -> None:
+    broken = small.model_copy(
+        update={"bookings": [small.bookings[0].model_copy(update={"therapist_id": "T-ghost"})]}
+    )
+    answer = stub.Check(pb.CheckRequest(instance=instance_to_proto(broken)))
+    assert not answer.ok
+    assert [p.code for p in answer.instance_problems if p.severity == "error"] == [
+        "unknown_therapist"
+    ]
+    assert not answer.violations
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_an_invalid_request_lists_every_field_violation(stub: Any, small: Instance) -> None:
+    msg = instance_to_proto(small)
+    msg.referrals[0].ClearField("level")
+    msg.referrals[1].received_date.month = 13
+    msg.sites[0].rooms = 0
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Optimize(pb.OptimizeRequest(instance=msg, options=pb.SolveOptions(workers=99)))
+    error = exc.value
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    found = _violations(error)
+    assert set(found) == {
+        "instance.referrals[0].level",
+        "instance.referrals[1].received_date",
+        "instance.sites[0].rooms",
+    }
+    assert "Traceback" not in error.details()
+
+
+def test_instance_errors_found_by_validation_are_invalid_argument(
+    stub: Any, small: Instance
+) -> None:
+    therapist = small.therapists[0]
+    entry = therapist.roster[0].model_copy(update={"site_id": "nowhere"})
+    broken = small.model_copy(
+        update={
+            "therapists": [
+                therapist.model_copy(update={"roster": [entry, *therapist.roster[1:]]}),
+                *small.therapists[1:],
+            ]
+        }
+    )
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Optimize(_request(broken))
+    assert exc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    (field, description), *_ = _violations(exc.value).items()
+    assert field.startswith("instance.therapists[0]")
+    assert "nowhere" in description
+
+
+def test_more_solves_than_allowed_is_resource_exhausted(
+    own_server: Callable[..., tuple[RunningServer, Any]], small: Instance
+) -> None:
+    hold = threading.Event()
+    recorder = _Recorder(hold)
+    _, stub = own_server(SchedulerService(1, solve_fn=recorder))
+    first = stub.Optimize.future(_request(small), timeout=30)
+    assert recorder.entered.wait(5)
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Optimize(_request(small), timeout=10)
+    assert exc.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "1 solve" in exc.value.details()
+    hold.set()
+    assert len(first.result().solution.assignments) == 4
+    # The slot is free again.
+    assert len(stub.Optimize(_request(small), timeout=30).solution.assignments) == 4
+
+
+def test_an_unexpected_error_is_internal_without_details(
+    own_server: Callable[..., tuple[RunningServer, Any]], small: Instance
+) -> None:
+    def broken(*_: Any, **__: Any) -> Solution:
+        raise RuntimeError("citizen Jens Hansen, Vestergade 1")
+
+    _, stub = own_server(SchedulerService(solve_fn=broken))
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Optimize(_request(small), timeout=10)
+    assert exc.value.code() is grpc.StatusCode.INTERNAL
+    assert exc.value.details() == "internal error"
+
+
+# --------------------------------------------------------------------------- deadlines, cancel
+
+
+def test_solve_time_limit_follows_the_deadline() -> None:
+    assert solve_time_limit(30.0, None) == 30.0
+    assert solve_time_limit(30.0, 10.0) == pytest.approx(9.5)
+    assert solve_time_limit(1.0, 10.0) == 1.0
+    assert solve_time_limit(30.0, 1.0) == pytest.approx(0.75)
+    assert solve_time_limit(30.0, 0.01) == 0.05
+
+
+def test_a_short_deadline_returns_the_best_plan_marked_not_proven(
+    own_server: Callable[..., tuple[RunningServer, Any]], hard: Instance
+) -> None:
+    recorder = _Recorder()
+    _, stub = own_server(SchedulerService(solve_fn=recorder))
+    request = _request(hard, SolveOptions(time_limit_s=60, workers=1))
+    started = time.monotonic()
+    answer = stub.Optimize(request, timeout=2.0)
+    assert time.monotonic() - started < 2.0
+    assert recorder.options is not None and recorder.options.time_limit_s <= 1.5
+    stats = answer.solution.stats
+    assert not stats.proven_optimal
+    assert stats.status != "OPTIMAL"
+    assert len(answer.solution.assignments) == len(hard.referrals)
+
+
+def test_a_deadline_too_short_to_answer_ends_cleanly_and_stops_the_solver(
+    own_server: Callable[..., tuple[RunningServer, Any]], hard: Instance
+) -> None:
+    # The solve is held at its start until the client has given up: the call's end must reach
+    # the solve as its stop event, and the solver slot must come free.
+    hold = threading.Event()
+    recorder = _Recorder(hold)
+    running, stub = own_server(SchedulerService(solve_fn=recorder))
+    request = _request(hard, SolveOptions(time_limit_s=60, workers=1))
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Optimize(request, timeout=0.5)
+    assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert recorder.entered.is_set()
+    assert recorder.options is not None and recorder.options.time_limit_s < 0.5
+    assert recorder.stop is not None and _wait_until(recorder.stop.is_set, 1.0)
+    hold.set()
+    assert recorder.finished.wait(5.0)
+    assert _wait_until(lambda: running.service.running_solves == 0, 1.0)
+
+
+def test_a_client_cancel_stops_the_solver(
+    own_server: Callable[..., tuple[RunningServer, Any]], hard: Instance
+) -> None:
+    recorder = _Recorder()
+    running, stub = own_server(SchedulerService(solve_fn=recorder))
+    stream = stub.OptimizeStream(_request(hard, SolveOptions(time_limit_s=60, workers=1)))
+    assert recorder.searching.wait(5)
+    cancelled_at = time.monotonic()
+    stream.cancel()
+    assert recorder.finished.wait(5)
+    assert recorder.stop is not None and recorder.stop.is_set()
+    assert time.monotonic() - cancelled_at < 1.5
+    assert _wait_until(lambda: running.service.running_solves == 0, 1.0)
+    with pytest.raises(grpc.RpcError) as exc:
+        list(stream)
+    assert exc.value.code() is grpc.StatusCode.CANCELLED
+
+
+def test_shutdown_stops_running_solves_and_they_still_answer(hard: Instance) -> None:
+    recorder = _Recorder()
+    running = start_server("127.0.0.1", 0, service=SchedulerService(solve_fn=recorder))
+    with grpc.insecure_channel(running.address) as ch:
+        stub = scheduler_pb2_grpc.SchedulerStub(ch)
+        future = stub.Optimize.future(_request(hard, SolveOptions(time_limit_s=60, workers=1)))
+        assert recorder.searching.wait(5)
+        stopped_at = time.monotonic()
+        done = running.stop(grace=5)
+        answer = future.result(timeout=5)
+        assert time.monotonic() - stopped_at < 1.5
+        assert answer.solution.stats.status == "STOPPED"
+        assert not answer.solution.stats.proven_optimal
+        assert done.wait(5)
+
+
+# --------------------------------------------------------------------------- health, logs
+
+
+def test_health_reports_serving(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", SERVICE_NAME):
+        answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as exc:
+        health.Check(health_pb2.HealthCheckRequest(service="nope.v1.Nothing"), timeout=5)
+    assert exc.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_reflection_lists_the_services_and_describes_the_api(channel: grpc.Channel) -> None:
+    reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE_NAME),
+    ]
+    listed, described = list(reflect.ServerReflectionInfo(iter(requests), timeout=5))
+    names = {s.name for s in listed.list_services_response.service}
+    assert {SERVICE_NAME, "grpc.health.v1.Health"} <= names
+    assert described.file_descriptor_response.file_descriptor_proto
+
+
+def test_logs_carry_ids_and_counts_but_no_personal_data(
+    stub: Any, small: Instance, caplog: pytest.LogCaptureFixture
+) -> None:
+    referral = small.referrals[0]
+    with caplog.at_level(logging.INFO, logger="scheduler.api.service"):
+        stub.ProposeSlots(
+            pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral_id=referral.id),
+            timeout=10,
+        )
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "scheduler.api.service"]
+    assert any('"method": "ProposeSlots"' in line and referral.id in line for line in lines)
+    personal = (
+        [t.name for t in small.therapists if t.name]
+        + [s.name for s in small.sites]
+        + [s.address for s in small.sites if s.address]
+    )
+    assert personal
+    for line in lines:
+        assert not any(value in line for value in personal), line

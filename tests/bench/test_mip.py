@@ -1,0 +1,165 @@
+"""The HiGHS MIP peer: valid plans, and the same on-time count as CP-SAT where both prove it.
+
+Calendar: Monday 3 March 2025 is the planning day (law policy: due 7 calendar days after
+discharge, bookable from the working day after receipt).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import pytest
+
+from scheduler.bench.generator import generate
+from scheduler.bench.mip import MipModel, build_mip, greedy_start, solve_mip
+from scheduler.domain import (
+    Coordinates,
+    Instance,
+    OpeningHours,
+    Outcome,
+    Referral,
+    RosterEntry,
+    Site,
+    SolveOptions,
+    Therapist,
+)
+from scheduler.domain.policy import Policy
+from scheduler.planning.slots import prepare
+from scheduler.planning.solve import solve
+from scheduler.verify.checker import check_solution
+
+PLANNING = date(2025, 3, 3)
+TUE, WED, THU = date(2025, 3, 4), date(2025, 3, 5), date(2025, 3, 6)
+
+
+def _instance(
+    rooms: int, rosters: dict[str, list[tuple[date, int, int]]], refs: list[Referral]
+) -> Instance:
+    site = Site(
+        id="S",
+        name="Træningscenter",
+        coordinates=Coordinates(lat=55.5, lon=9.5),
+        opening_hours=[OpeningHours(weekday=d, open=time(8), close=time(16)) for d in range(5)],
+        rooms=rooms,
+    )
+    therapists = [
+        Therapist(
+            id=tid,
+            discipline="PT",
+            roster=[
+                RosterEntry(date=day, start=time(h0), end=time(h1), site_id="S")
+                for day, h0, h1 in stretches
+            ],
+        )
+        for tid, stretches in rosters.items()
+    ]
+    return Instance(
+        name="tiny",
+        planning_date=PLANNING,
+        policy=Policy(),
+        sites=[site],
+        therapists=therapists,
+        referrals=refs,
+    )
+
+
+def _referral(rid: str, discharged: date, received: date, **fields: Any) -> Referral:
+    data: dict[str, Any] = {
+        "id": rid,
+        "discharge_date": discharged,
+        "received_date": received,
+        "level": "basal",
+        "discipline": "PT",
+        "age": 70,
+    }
+    data.update(fields)
+    return Referral.model_validate(data)
+
+
+def _cpsat(inst: Instance) -> Any:
+    return solve(inst, SolveOptions(time_limit_s=10, workers=1, seed=0))
+
+
+def test_mip_meets_the_deadline_first_come_first_served_misses() -> None:
+    inst = _instance(
+        1,
+        {"T1": [(TUE, 8, 9), (THU, 8, 9)]},
+        [
+            _referral("R1", date(2025, 3, 2), date(2025, 3, 2)),
+            _referral("R2", date(2025, 2, 26), date(2025, 3, 3)),
+        ],
+    )
+    solution = solve_mip(inst, time_limit_s=10)
+    assert check_solution(inst, solution).ok
+    assert solution.kpis.on_time == _cpsat(inst).kpis.on_time == 2
+    st = solution.stats
+    assert (st.method, st.status, st.proven_optimal) == ("mip-highs", "OPTIMAL", True)
+    assert st.on_time_bound == 2 and st.gap == 0.0
+    assert [s["stage"] for s in st.stages] == ["on_time", "lateness", "tail", "repair"]
+
+
+def test_one_room_for_two_therapists_is_time_indexed_and_never_overbooked() -> None:
+    # Three referrals due Tuesday; two therapists free 08-10 share one room: only two fit.
+    due_tuesday = [_referral(f"R{k}", date(2025, 2, 25), date(2025, 3, 3)) for k in (1, 2, 3)]
+    inst = _instance(1, {"T1": [(TUE, 8, 10), (WED, 8, 9)], "T2": [(TUE, 8, 10)]}, due_tuesday)
+    problem = prepare(inst, late_days=5)
+    assert any(problem.gaps[g].day == TUE for g in problem.critical)
+    model = build_mip(problem)
+    # Tuesday's candidates get one column per 15-minute start (five starts each in 08-10).
+    assert len(model.columns) > sum(len(c) for c in problem.candidates)
+
+    solution = solve_mip(inst, time_limit_s=10)
+    report = check_solution(inst, solution)
+    assert report.ok, [str(v) for v in report.violations]
+    assert solution.kpis.on_time == _cpsat(inst).kpis.on_time == 2
+    tuesday = sorted(a.start for a in solution.assignments if a.start and a.start.date() == TUE)
+    assert tuesday == [datetime(2025, 3, 4, 8, 0), datetime(2025, 3, 4, 9, 0)]
+    late = [a for a in solution.assignments if a.outcome is not Outcome.ON_TIME]
+    assert [a.start for a in late] == [datetime(2025, 3, 5, 8, 0)]
+
+
+@pytest.mark.parametrize(("profile", "load"), [("vejen", 0.85), ("soenderborg", 0.95)])
+def test_mip_on_generated_instances_is_valid_and_matches_cpsat(profile: str, load: float) -> None:
+    inst = generate(profile, 3, load=load)
+    solution = solve_mip(inst, time_limit_s=20)
+    report = check_solution(inst, solution)
+    assert report.ok, [str(v) for v in report.violations[:5]] + report.kpi_mismatches
+    assert solution.stats.proven_optimal
+    cpsat = _cpsat(inst)
+    assert cpsat.stats.stages[0]["status"] == "OPTIMAL"
+    assert solution.kpis.on_time == cpsat.kpis.on_time
+
+
+def _rows_hold(model: MipModel, values: list[float]) -> bool:
+    starts = [*model.row_start, len(model.row_index)]
+    for i in range(model.num_rows):
+        activity = sum(
+            model.row_value[k] * values[model.row_index[k]] for k in range(starts[i], starts[i + 1])
+        )
+        if not model.row_lower[i] - 1e-9 <= activity <= model.row_upper[i] + 1e-9:
+            return False
+    return True
+
+
+def test_greedy_start_is_a_feasible_plan_that_uses_critical_gaps() -> None:
+    due_tuesday = [_referral(f"R{k}", date(2025, 2, 25), date(2025, 3, 3)) for k in (1, 2, 3)]
+    inst = _instance(1, {"T1": [(TUE, 8, 10), (WED, 8, 9)], "T2": [(TUE, 8, 10)]}, due_tuesday)
+    model = build_mip(prepare(inst, late_days=5))
+    start = greedy_start(model)
+    assert _rows_hold(model, start)
+    chosen = [model.columns[j] for j, v in enumerate(start[:-1]) if v]
+    # Two sessions in the one room on Tuesday (on the grid), the third on Wednesday.
+    assert sorted((c.cand.day, c.start) for c in chosen) == [
+        (TUE, 8 * 60),
+        (TUE, 9 * 60),
+        (WED, None),
+    ]
+    assert start[-1] == 180.0  # T1 takes all three: the busiest therapist's new minutes
+
+
+def test_greedy_start_is_feasible_on_a_generated_instance() -> None:
+    model = build_mip(prepare(generate("soenderborg", 3, load=0.85), late_days=5))
+    start = greedy_start(model)
+    assert _rows_hold(model, start)
+    assert sum(start[:-1]) > 0

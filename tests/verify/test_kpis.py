@@ -1,0 +1,224 @@
+"""KPIs on a hand-computed example: every figure counted on paper first.
+
+Planning Monday 11 May 2026 under the law's policy with a 7-day horizon: Tuesday 12 to Monday
+18 May, where Thursday 14 May is Kristi Himmelfartsdag.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from scheduler.domain import (
+    Absence,
+    Assignment,
+    Booking,
+    BookingStatus,
+    Coordinates,
+    Discipline,
+    Instance,
+    Level,
+    OpeningHours,
+    Outcome,
+    Reason,
+    Referral,
+    RosterEntry,
+    Site,
+    Therapist,
+)
+from scheduler.domain.policy import Policy
+from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.legal import legal_dates
+from scheduler.verify.kpis import compute_kpis, horizon_window, staying_bookings
+
+MON = date(2026, 5, 11)
+TUE, WED, THU, FRI = (MON + timedelta(days=n) for n in (1, 2, 3, 4))
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm))
+
+
+def _referral(rid: str, **extra: object) -> Referral:
+    data: dict[str, object] = {
+        "id": rid,
+        "discharge_date": MON,
+        "received_date": MON,
+        "level": Level.BASAL,
+        "discipline": Discipline.PT,
+        "age": 60,
+    }
+    return Referral.model_validate({**data, **extra})
+
+
+def _instance(referrals: list[Referral] | None = None) -> Instance:
+    morning = {"start": time(8), "end": time(12), "site_id": "S1"}
+    ta = Therapist(
+        id="TA",
+        discipline=Discipline.PT,
+        home_visits=True,
+        roster=[
+            RosterEntry.model_validate({"date": TUE, **morning}),  # 240 min
+            RosterEntry.model_validate({"date": WED, **morning}),  # 240 min
+            RosterEntry.model_validate({"date": THU, **morning}),  # a holiday: not counted
+            RosterEntry.model_validate({"date": FRI, **morning}),  # absent: not counted
+            RosterEntry.model_validate({"date": MON + timedelta(days=8), **morning}),  # after
+        ],
+        absences=[Absence(start=FRI, end=FRI)],
+    )
+    tb = Therapist(id="TB", discipline=Discipline.OT)  # never rostered
+    bookings = [
+        Booking(id="B1", therapist_id="TA", site_id="S1", start=at(TUE, 8), end=at(TUE, 9)),
+        # R2's tentative slot: released, not counted.
+        Booking(
+            id="B2",
+            therapist_id="TA",
+            site_id="S1",
+            start=at(WED, 11),
+            end=at(WED, 12),
+            status=BookingStatus.TENTATIVE,
+            referral_id="R2",
+        ),
+        # R3's communicated first session: counted once, as this booking.
+        Booking(
+            id="B3",
+            therapist_id="TA",
+            site_id="S1",
+            start=at(TUE, 11),
+            end=at(TUE, 11, 30),
+            referral_id="R3",
+        ),
+        # After the horizon: not counted.
+        Booking(
+            id="B4",
+            therapist_id="TA",
+            start=at(MON + timedelta(days=8), 8),
+            end=at(MON + timedelta(days=8), 9),
+        ),
+    ]
+    if referrals is None:
+        referrals = [
+            _referral("R1", home_training=True, location=Coordinates(lat=55.0, lon=10.0)),
+            # Discharged Friday 1 May: deadline Friday 8 May, before planning; frit valg.
+            _referral("R2", discharge_date=date(2026, 5, 1), received_date=date(2026, 5, 4)),
+            _referral("R3", first_session_minutes=30),
+            # The citizen postponed to 1 May: deadline 8 May, no frit valg.
+            _referral(
+                "R4",
+                discharge_date=date(2026, 4, 27),
+                received_date=date(2026, 4, 28),
+                postponed_to=date(2026, 5, 1),
+            ),
+            _referral("R5", level=Level.AVANCERET, specialty="børn"),
+            _referral("R6"),  # no assignment at all
+        ]
+    site = Site(
+        id="S1",
+        name="S1",
+        coordinates=Coordinates(lat=55.0, lon=9.9),
+        opening_hours=[OpeningHours(weekday=d, open=time(8), close=time(16)) for d in range(5)],
+        rooms=2,
+    )
+    return Instance(
+        planning_date=MON,
+        policy=Policy(horizon_days=7),
+        sites=[site],
+        therapists=[ta, tb],
+        bookings=bookings,
+        referrals=referrals,
+    )
+
+
+def _assignment(
+    inst: Instance, rid: str, outcome: Outcome, start: datetime | None = None, **extra: object
+) -> Assignment:
+    ref = next(r for r in inst.referrals if r.id == rid)
+    ld = legal_dates(ref, inst.policy, WorkingCalendar(inst.policy))
+    data: dict[str, object] = {
+        "referral_id": rid,
+        "outcome": outcome,
+        "earliest_start": ld.earliest_start,
+        "deadline": ld.deadline,
+        "free_choice_right": ld.free_choice_right,
+        "letter_by": ld.letter_by,
+    }
+    if start is not None:
+        minutes = ref.first_session_minutes
+        data |= {"therapist_id": "TA", "site_id": "S1", "start": start}
+        data["end"] = start + timedelta(minutes=minutes)
+    return Assignment.model_validate({**data, **extra})
+
+
+def _plan(inst: Instance) -> list[Assignment]:
+    return [
+        _assignment(inst, "R1", Outcome.ON_TIME, at(TUE, 9, 30), at_home=True, travel_minutes=15),
+        _assignment(inst, "R2", Outcome.LATE_FREE_CHOICE, at(WED, 9)),
+        _assignment(inst, "R3", Outcome.ON_TIME, at(TUE, 11), fixed=True),
+        _assignment(inst, "R4", Outcome.LATE_NO_RIGHT, at(WED, 10)),
+        _assignment(inst, "R5", Outcome.NOT_BOOKABLE, reason=Reason.NO_QUALIFIED_THERAPIST),
+    ]
+
+
+def test_the_hand_computed_example() -> None:
+    inst = _instance()
+    kpis = compute_kpis(inst, _plan(inst))
+    assert kpis.referrals == 6
+    assert kpis.booked == 4  # R1, R2, R3, R4
+    assert kpis.on_time == 2  # R1, R3
+    assert kpis.on_time_share == pytest.approx(2 / 6)
+    assert kpis.free_choice_flagged == 1  # R2
+    assert kpis.late_no_right == 1  # R4
+    assert kpis.not_bookable == 2  # R5, and R6 which has no assignment
+    # Waits from discharge: R1 1, R2 12 (1 → 13 May), R3 1, R4 16 (27 Apr → 13 May).
+    assert kpis.wait_days_mean == pytest.approx(7.5)
+    assert kpis.wait_days_median == pytest.approx(6.5)
+    assert kpis.wait_days_max == 16
+    # Both late ones start 13 May, 5 days after their deadline of 8 May.
+    assert kpis.total_lateness_days == 10
+    assert kpis.home_visits == 1
+    assert kpis.travel_minutes_total == 30
+    # TA: B1 60 + B3 30 + R1 90 (60 + 2×15 travel) + R2 60 + R4 60 = 300 of 480 rostered
+    # (Tuesday and Wednesday; the holiday, the absence day and the day after the horizon
+    # do not count, nor B2 that is released, nor B4 after the horizon).
+    assert kpis.utilisation == {"TA": pytest.approx(300 / 480), "TB": 0.0}
+
+
+def test_the_figures_follow_the_start_dates_not_the_labels() -> None:
+    inst = _instance()
+    plan = _plan(inst)
+    mislabelled = [
+        a.model_copy(update={"outcome": Outcome.ON_TIME}) if a.referral_id == "R2" else a
+        for a in plan
+    ]
+    assert compute_kpis(inst, mislabelled) == compute_kpis(inst, plan)
+
+
+def test_repeated_and_unknown_assignments_are_ignored() -> None:
+    inst = _instance()
+    plan = _plan(inst)
+    stranger = plan[1].model_copy(update={"referral_id": "R-STRANGER"})
+    repeat = plan[0].model_copy(update={"start": at(WED, 8), "end": at(WED, 9)})
+    assert compute_kpis(inst, [*plan, stranger, repeat]) == compute_kpis(inst, plan)
+
+
+def test_the_outcome_counts_add_up_to_the_referrals() -> None:
+    inst = _instance()
+    kpis = compute_kpis(inst, _plan(inst)[:2])
+    assert (kpis.on_time, kpis.free_choice_flagged, kpis.late_no_right) == (1, 1, 0)
+    total = kpis.on_time + kpis.free_choice_flagged + kpis.late_no_right + kpis.not_bookable
+    assert total == kpis.referrals == 6
+
+
+def test_no_referrals_is_all_on_time_with_no_waits() -> None:
+    kpis = compute_kpis(_instance(referrals=[]), [])
+    assert (kpis.referrals, kpis.booked, kpis.on_time_share) == (0, 0, 1.0)
+    assert (kpis.wait_days_mean, kpis.wait_days_median, kpis.wait_days_max) == (None,) * 3
+    # Without referrals B2 is not released: it stays and counts (60 + 60 + 30 of 480).
+    assert kpis.utilisation["TA"] == pytest.approx(150 / 480)
+
+
+def test_the_horizon_and_the_bookings_that_stay() -> None:
+    inst = _instance()
+    assert horizon_window(inst) == (TUE, MON + timedelta(days=7))
+    assert [b.id for b in staying_bookings(inst)] == ["B1", "B3", "B4"]
