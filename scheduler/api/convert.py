@@ -52,8 +52,8 @@ from scheduler.domain import (
 )
 from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy
 from scheduler.planning.propose import Calendars, Held, Shift, SlotProposal
-from scheduler.planning.slots import as_minutes
 from scheduler.planning.solve import Progress
+from scheduler.rules.calendar import as_minutes
 from scheduler.rules.legal import LegalDates
 from scheduler.v1 import scheduler_pb2 as pb
 

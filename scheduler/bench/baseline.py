@@ -9,16 +9,16 @@ already made. :func:`solve_baseline` does exactly that, under every rule the opt
   (not on its unavailable dates, at its chosen site if it chose one, at home when it needs
   home training, with the therapist's travel both ways inside the free time), then the
   earliest minute, then the therapist listed first;
-- free time is what :func:`scheduler.planning.slots.prepare` computes (rosters, absences, opening
+- free time is what :func:`scheduler.planning.problem.prepare` computes (rosters, absences, opening
   hours, daytime, staying bookings), with no cut-off after the deadline;
 - a session at a site needs a room for its minutes: rooms taken by staying bookings
-  (:attr:`Problem.room_load <scheduler.planning.slots.Problem.room_load>`) and by sessions placed
+  (:attr:`Problem.room_load <scheduler.planning.problem.Problem.room_load>`) and by sessions placed
   before it count.
 
 The earliest feasible start in a gap is found exactly: it is the gap's start or the end of a
 session of the same therapist or of a room's use at that site, so only those minutes are
 tried. Communicated first sessions stay as booked; a referral with no free slot at all in
-the horizon is not bookable, with the reason :func:`scheduler.planning.slots.prepare` found.
+the horizon is not bookable, with the reason :func:`scheduler.planning.problem.prepare` found.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from __future__ import annotations
 import time as _time
 
 from scheduler.domain import Instance, Solution, SolverStats
-from scheduler.planning.slots import Candidate, FreeTime, Problem, prepare
-from scheduler.verify.kpis import compute_kpis
+from scheduler.planning.greedy import FreeTime
+from scheduler.planning.plan import Placed, make_solution
+from scheduler.planning.problem import Problem, prepare
 
 __all__ = ["arrival_order", "fcfs_plan", "solve_baseline"]
 
@@ -43,10 +44,10 @@ def arrival_order(instance: Instance) -> list[int]:
     )
 
 
-def fcfs_plan(problem: Problem) -> dict[int, tuple[Candidate, int]]:
+def fcfs_plan(problem: Problem) -> Placed:
     """Per referral index, the candidate and gap-start minute FCFS gives it (absent: none)."""
     free = FreeTime(problem)
-    chosen: dict[int, tuple[Candidate, int]] = {}
+    chosen: Placed = {}
     for r in arrival_order(problem.instance):
         if r in problem.fixed:
             continue
@@ -62,14 +63,11 @@ def solve_baseline(instance: Instance) -> Solution:
     began = _time.perf_counter()
     problem = prepare(instance, late_days=None)
     chosen = fcfs_plan(problem)
-    assignments = problem.assignments(chosen)
     wall = _time.perf_counter() - began
-    return Solution(
-        instance_name=instance.name,
-        planning_date=instance.planning_date,
-        assignments=assignments,
-        kpis=compute_kpis(instance, assignments),
-        stats=SolverStats(
+    return make_solution(
+        problem,
+        chosen,
+        SolverStats(
             method=METHOD,
             status="HEURISTIC",
             proven_optimal=False,

@@ -1,7 +1,7 @@
 """A MIP peer of the optimiser: the same decision, solved by HiGHS (`highspy`).
 
 It shows what CP-SAT buys over an off-the-shelf MIP solver on exactly the same problem: the
-free gaps and candidate first sessions of :func:`scheduler.planning.slots.prepare` (with the same
+free gaps and candidate first sessions of :func:`scheduler.planning.problem.prepare` (with the same
 `late_days` cut-off as the optimiser), the same priorities, the same KPIs and checker.
 
 Model (all variables binary unless said):
@@ -11,7 +11,7 @@ Model (all variables binary unless said):
 - Per gap, a knapsack: the minutes used (a session, a home visit with travel both ways) add up
   to at most the gap's length. For one therapist in one contiguous gap this is exact: the
   sessions are placed back to back from the gap's start.
-- Room-critical site-days (:attr:`Problem.critical <scheduler.planning.slots.Problem.critical>`:
+- Room-critical site-days (:attr:`Problem.critical <scheduler.planning.problem.Problem.critical>`:
 there
   every rostered therapist at once could exceed the rooms) are time-indexed instead. Each
   candidate in a gap there gets one variable per start on a grid of `step_minutes` from the gap
@@ -31,7 +31,7 @@ plan, so the order is exact with no big-M weights:
 1. most referrals on time;
 2. least lateness: days past the deadline summed over booked referrals, plus
    :meth:`Problem.unassigned_penalty_days
-   <scheduler.planning.slots.Problem.unassigned_penalty_days>`
+   <scheduler.planning.problem.Problem.unassigned_penalty_days>`
    for each referral left unbooked (worse than any booking in the horizon);
 3. the blended tail with :class:`~scheduler.domain.ObjectiveWeights`: waiting days (from the
    earliest start), travel minutes (the therapist's home-visit driving both ways plus the
@@ -45,7 +45,7 @@ and the HiGHS process's start; placing, repair and KPIs come after it. Sessions 
 to the minute: back to back from the gap start in ordinary gaps, at the chosen grid start in
 critical ones. As in the optimiser, a referral left unbooked because its candidates were cut
 to the first `late_days` late days then gets the first free slot left in the horizon
-(:class:`scheduler.planning.slots.FreeTime`).
+(:class:`scheduler.planning.greedy.FreeTime`).
 
 HiGHS runs in a separate Python process: OR-Tools bundles its own, different ``libhighs.so.1``,
 and whichever of the two is loaded first makes the other fail to import. The model is built
@@ -72,12 +72,13 @@ from typing import Any
 from scheduler.domain import (
     Instance,
     ObjectiveWeights,
-    Outcome,
     Solution,
     SolverStats,
 )
-from scheduler.planning.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
-from scheduler.verify.kpis import compute_kpis
+from scheduler.planning.candidates import Candidate
+from scheduler.planning.greedy import FreeTime, book_leftovers, edf_order
+from scheduler.planning.plan import Placed, make_solution
+from scheduler.planning.problem import Problem, prepare
 
 __all__ = ["MipModel", "build_mip", "greedy_start", "solve_mip"]
 
@@ -222,13 +223,7 @@ def build_mip(
         model.lateness.append(
             float(cand.lateness_days - problem.unassigned_penalty_days(cand.referral))
         )
-        model.tail.append(
-            float(
-                weights.wait_day * cand.wait_days
-                + weights.travel_minute * (2 * cand.travel + cand.citizen_travel)
-                + weights.specialist_on_basal * int(cand.specialist_on_basal)
-            )
-        )
+        model.tail.append(float(cand.tail_cost(weights)))
     model.on_time.append(0.0)
     model.lateness.append(0.0)
     model.tail.append(float(weights.balance_minute))
@@ -370,11 +365,7 @@ def greedy_start(model: MipModel, step_minutes: int = 15) -> list[float]:
     free = FreeTime(problem)
     values = [0.0] * model.num_cols
     load: dict[int, int] = defaultdict(int)
-    order = sorted(
-        (r for r, cands in enumerate(problem.candidates) if cands),
-        key=lambda r: (problem.dates[r].deadline, len(problem.candidates[r]), r),
-    )
-    for r in order:
+    for r in edf_order(problem):
         for cand in problem.candidates[r]:
             gap = problem.gaps[cand.gap]
             timed = gap.index in problem.critical
@@ -448,9 +439,9 @@ def _run_highs(job: _HighsJob) -> _HighsResult:
     return result
 
 
-def _place(model: MipModel, chosen: list[int]) -> dict[int, tuple[Candidate, int]]:
+def _place(model: MipModel, chosen: list[int]) -> Placed:
     """Exact minutes: back to back from the gap start, or the chosen grid start."""
-    placed: dict[int, tuple[Candidate, int]] = {}
+    placed: Placed = {}
     used: dict[int, int] = defaultdict(int)
     for j in sorted(chosen, key=lambda j: (model.columns[j].cand.gap, j)):
         col = model.columns[j]
@@ -506,7 +497,6 @@ def solve_mip(
         stage["gap"] = None if obj is None or bnd is None else abs(obj - bnd) / max(1.0, abs(obj))
     placed = _place(model, result.chosen)
     repaired = book_leftovers(problem, placed)
-    assignments = problem.assignments(placed)
 
     optimal = len(stages) == 3 and all(s["status"] == "OPTIMAL" for s in stages)
     if not stages or stages[0]["objective"] is None:
@@ -517,13 +507,13 @@ def solve_mip(
         status = "FEASIBLE"
     first = stages[0] if stages else {"objective": None, "bound": None}
     objective, bound = first["objective"], first["bound"]
-    fixed_on_time = sum(1 for a in assignments if a.fixed and a.outcome is Outcome.ON_TIME)
-    return Solution(
-        instance_name=instance.name,
-        planning_date=instance.planning_date,
-        assignments=assignments,
-        kpis=compute_kpis(instance, assignments),
-        stats=SolverStats(
+    fixed_on_time = sum(
+        1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
+    )
+    return make_solution(
+        problem,
+        placed,
+        SolverStats(
             method=METHOD,
             status=status,
             proven_optimal=optimal,

@@ -18,8 +18,8 @@ from typing import Any
 
 from scheduler.domain import Instance, Level, PlanStartKind
 from scheduler.domain.files import DataFileError, load_instance
-from scheduler.planning.slots import horizon_days
 from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.commitments import horizon_days
 from scheduler.rules.legal import exclusion, legal_dates
 from scheduler.verify.kpis import calendar_fill
 from scheduler.verify.validation import Problem, Severity, has_errors, validate_instance

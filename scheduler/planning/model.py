@@ -1,8 +1,8 @@
 """The CP-SAT model: which referral's first session goes into which free gap, and when.
 
 Decision: one Boolean per candidate (referral × gap that fits it, see
-:mod:`scheduler.planning.slots`),
-at most one per referral. Constraint families, each a small builder:
+:mod:`scheduler.planning.candidates`), at most one per referral. Constraint families, each
+a small builder:
 
 - :func:`add_one_session_per_referral`
 - :func:`add_gap_capacity`: sessions in one therapist's free gap fit back to back (exact).
@@ -18,15 +18,16 @@ waits, travel, avanceret-approved therapists on basal work, and the busiest ther
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from ortools.graph.python import max_flow
 from ortools.sat.python import cp_model
 
 from scheduler.domain import ObjectiveWeights
-from scheduler.planning.slots import Candidate, Problem, critical_gaps
+from scheduler.planning.candidates import Candidate
+from scheduler.planning.free_time import critical_gaps
+from scheduler.planning.problem import Problem
 
 __all__ = [
     "FirstSessionModel",
@@ -35,7 +36,6 @@ __all__ = [
     "add_one_session_per_referral",
     "add_room_capacity",
     "build_model",
-    "on_time_flow_bound",
 ]
 
 Key = tuple[int, int]
@@ -127,7 +127,7 @@ def add_room_capacity(
     optional interval; a gap's intervals do not overlap (one therapist), and per site and day
     these sessions plus the bookings that stay never use more than `rooms` at once. Home visits
     use the therapist's time but no room. Sessions in other gaps never meet a moment where
-    rooms could run out (see :func:`scheduler.planning.slots.critical_gaps`), so they need no
+    rooms could run out (see :func:`scheduler.planning.free_time.critical_gaps`), so they need no
     interval.
     """
     start: dict[Key, cp_model.IntVar] = {}
@@ -197,11 +197,7 @@ def _objectives(
         elif cand.lateness_days:
             late_vars.append(var)
             late_coeffs.append(cand.lateness_days)
-        cost = (
-            weights.wait_day * cand.wait_days
-            + weights.travel_minute * (2 * cand.travel + cand.citizen_travel)
-            + weights.specialist_on_basal * int(cand.specialist_on_basal)
-        )
+        cost = cand.tail_cost(weights)
         if cost:
             tail_vars.append(var)
             tail_coeffs.append(cost)
@@ -229,74 +225,6 @@ def _objectives(
                 )
         tail += weights.balance_minute * busiest
     return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
-
-
-def sure_on_time(problem: Problem) -> dict[int, int]:
-    """Referrals that are on time in some optimal plan whatever the others do: per referral,
-    the candidate (index) that proves it.
-
-    A referral with an on-time candidate in a gap that could hold every on-time candidate
-    still competing for it at once (and where rooms cannot run out) can always take that slot
-    without displacing anyone, so some plan with the most referrals on time has it there.
-    Fixing it frees its other candidates, which can make further gaps uncontested: repeated
-    to a fixpoint. Stage 1 then decides only the contested referrals, an exact reduction.
-    """
-    demand: dict[int, int] = defaultdict(int)
-    for cands in problem.candidates:
-        for cand in cands:
-            if cand.on_time:
-                demand[cand.gap] += cand.length
-    sure: dict[int, int] = {}
-    changed = True
-    while changed:
-        changed = False
-        for r, cands in enumerate(problem.candidates):
-            if r in sure:
-                continue
-            for k, cand in enumerate(cands):
-                if not cand.on_time:
-                    break
-                gap = problem.gaps[cand.gap]
-                if demand[cand.gap] <= gap.length and cand.gap not in problem.critical:
-                    sure[r] = k
-                    for other in cands:
-                        if other.on_time and other is not cand:
-                            demand[other.gap] -= other.length
-                    changed = True
-                    break
-    return sure
-
-
-def on_time_flow_bound(problem: Problem, leave_out: Container[int] = ()) -> int:
-    """An upper bound on the referrals (outside `leave_out`) that can be on time, from a max
-    flow: each referral sends one unit to a gap it could be on time in, and a gap takes at most
-    as many sessions as its shortest such candidate fits in it. Rooms and the exact lengths are
-    relaxed, so no plan does better; it is cheap even where CP-SAT's own bound is slow to come.
-    """
-    shortest: dict[int, int] = {}
-    arcs: list[tuple[int, int]] = []
-    for r, cands in enumerate(problem.candidates):
-        if r in leave_out:
-            continue
-        for cand in cands:
-            if not cand.on_time:
-                break
-            shortest[cand.gap] = min(shortest.get(cand.gap, cand.length), cand.length)
-            arcs.append((r, cand.gap))
-    if not arcs:
-        return 0
-    source, sink, first_referral = 0, 1, 2
-    first_gap = first_referral + len(problem.candidates)
-    flow = max_flow.SimpleMaxFlow()
-    for r in {r for r, _ in arcs}:
-        flow.add_arc_with_capacity(source, first_referral + r, 1)
-    for r, g in arcs:
-        flow.add_arc_with_capacity(first_referral + r, first_gap + g, 1)
-    for g, length in shortest.items():
-        flow.add_arc_with_capacity(first_gap + g, sink, problem.gaps[g].length // length)
-    if flow.solve(source, sink) != flow.OPTIMAL:
-        return len({r for r, _ in arcs})
-    return int(flow.optimal_flow())
 
 
 def build_model(

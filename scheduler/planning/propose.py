@@ -3,12 +3,12 @@
 A booking system asks this while a planner waits, so nothing is optimised globally and nothing
 moves: every existing booking stays where it is (also other referrals' tentative first sessions),
 and only the referral's own qualified therapists are looked at. Their free time on a day is
-their roster clipped to daytime and the site's opening hours, minus the bookings that stay (as
-:func:`scheduler.planning.slots.free_gaps`); each free stretch the session fits (as
-:func:`scheduler.planning.slots.candidates_for`) offers starts at its start and every 15 minutes
-after
-while the session (with a home visit's travel both ways) still fits; a site session is skipped
-where the site's rooms are already full at some minute of it.
+their session windows (:func:`scheduler.rules.eligibility.session_windows`: the roster clipped to
+daytime and the site's opening hours) minus the bookings that hold time
+(:func:`scheduler.rules.commitments.holds_time`), as the planner's free gaps; each free stretch
+the session fits offers starts at its start and every 15 minutes after while the session (with
+a home visit's travel both ways) still fits; a site session is skipped where the site's rooms
+are already full at some minute of it.
 
 Ranking, best first:
 
@@ -25,8 +25,9 @@ options completely, and stops after the day on which it has `k`. It reads only t
 only what it needs: a day's roster entries of the qualified therapists and the bookings that
 hold their time or the rooms they could use come from :class:`Calendars` when the day is
 reached, so a caller holding the calendars in another form (the gRPC edge holds the request
-message) need not convert the rest. ``tests/test_propose.py`` checks the answer against a
-brute-force ranking of every option of the horizon built with :mod:`scheduler.planning.slots`.
+message) need not convert the rest. ``tests/planning/test_propose.py`` checks the answer against
+a brute-force ranking of every option of the horizon built with the planner's free gaps and
+candidates (:mod:`scheduler.planning.free_time`, :mod:`scheduler.planning.candidates`).
 """
 
 from __future__ import annotations
@@ -36,14 +37,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.domain import BookingStatus, Instance, Level, Outcome, Referral, Site, Therapist
 from scheduler.domain.policy import Policy
-from scheduler.planning.slots import as_minutes, at_minutes, qualifies
-from scheduler.rules.calendar import WorkingCalendar
+from scheduler.planning.free_time import free_stretches
+from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
+from scheduler.rules.commitments import holds_time, planning_window
+from scheduler.rules.eligibility import qualifies, session_windows
 from scheduler.rules.legal import LegalDates, exclusion, legal_dates, outcome
 from scheduler.rules.travel import travel_minutes
 
@@ -110,7 +113,7 @@ class Shift:
     therapist: int
     """The therapist's index in :attr:`Calendars.therapists`."""
     start: int
-    """Minutes since midnight (seconds dropped, as :func:`scheduler.planning.slots.as_minutes`)."""
+    """Minutes since midnight (seconds dropped, as :func:`scheduler.rules.calendar.as_minutes`)."""
     end: int
     site_id: str
 
@@ -123,7 +126,7 @@ class Held:
     site_id: str | None
     at_home: bool
     start: int
-    """Minutes since midnight (seconds dropped, as :func:`scheduler.planning.slots.as_minutes`)."""
+    """Minutes since midnight (seconds dropped, as :func:`scheduler.rules.calendar.as_minutes`)."""
     end: int
     status: BookingStatus
     referral_id: str | None
@@ -196,31 +199,6 @@ def index_calendars(instance: Instance) -> Calendars:
 # --------------------------------------------------------------------------- one day
 
 
-def _free(lo: int, hi: int, busy: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The stretches of [lo, hi) that no busy span covers (as slots.free_gaps)."""
-    free: list[tuple[int, int]] = []
-    cursor = lo
-    for b_start, b_end in sorted(busy):
-        if b_end <= cursor:
-            continue
-        if b_start >= hi:
-            break
-        if b_start > cursor:
-            free.append((cursor, b_start))
-        cursor = max(cursor, b_end)
-    if cursor < hi:
-        free.append((cursor, hi))
-    return free
-
-
-def _opening(site: Site, day: date) -> tuple[int, int] | None:
-    """The site's day from its first opening to its last closing (as slots.free_gaps)."""
-    hours = site.hours_on(day)
-    if not hours:
-        return None
-    return min(as_minutes(h.open) for h in hours), max(as_minutes(h.close) for h in hours)
-
-
 class _FullRooms:
     """The stretches of one site-day when the staying bookings fill every room."""
 
@@ -263,8 +241,6 @@ class _Ranking:
     def __init__(self, calendars: Calendars, referral: Referral) -> None:
         self.calendars = calendars
         self.referral = referral
-        policy = calendars.policy
-        self.daytime = (as_minutes(policy.day_start), as_minutes(policy.day_end))
         self.site_index = {s.id: i for i, s in enumerate(calendars.sites)}
         self.basal = referral.level is Level.BASAL
         self.qualified = frozenset(
@@ -286,6 +262,7 @@ class _Ranking:
     def options_on(self, day: date) -> list[_Option]:
         """Every option of the day, best first."""
         ref, sites, therapists = self.referral, self.calendars.sites, self.calendars.therapists
+        policy = self.calendars.policy
         if not self.qualified:
             return []
         # The stretches each rostered qualified therapist could work on the session today;
@@ -300,13 +277,10 @@ class _Ranking:
                 continue
             if ref.chosen_site_id is not None and sites[site].id != ref.chosen_site_id:
                 continue
-            opening = _opening(sites[site], day)
-            if opening is None:
-                continue
-            lo = max(shift.start, self.daytime[0], opening[0])
-            hi = min(shift.end, self.daytime[1], opening[1])
-            if hi - lo >= ref.first_session_minutes + 2 * self.travel(site):
-                stretches.append((t_idx, site, lo, hi))
+            needed = ref.first_session_minutes + 2 * self.travel(site)
+            for lo, hi in session_windows(policy, sites[site], day, shift.start, shift.end):
+                if hi - lo >= needed:
+                    stretches.append((t_idx, site, lo, hi))
         if not stretches:
             return []
         therapist_ids = {therapists[t_idx].id for t_idx, _, _, _ in stretches}
@@ -314,7 +288,7 @@ class _Ranking:
         busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
         load: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for h in self.calendars.bookings_on(day, therapist_ids, room_sites):
-            if h.status is BookingStatus.TENTATIVE and h.referral_id == ref.id:
+            if not holds_time(h, {ref.id}):
                 continue  # the referral's own tentative first session: released
             busy[h.therapist_id].append((h.start, h.end))
             if h.site_id is not None and not h.at_home and h.site_id in self.site_index:
@@ -322,7 +296,7 @@ class _Ranking:
         gaps: list[tuple[int, int, int, int]] = [
             (g_start, t_idx, g_end, site)
             for t_idx, site, lo, hi in stretches
-            for g_start, g_end in _free(lo, hi, busy[therapists[t_idx].id])
+            for g_start, g_end in free_stretches((lo, hi), busy[therapists[t_idx].id])
         ]
         gaps.sort(key=lambda g: (g[0], g[1]))
         full: dict[int, _FullRooms] = {}
@@ -353,10 +327,9 @@ class _Ranking:
 
 
 def _horizon(calendars: Calendars, cal: WorkingCalendar) -> list[date]:
-    """The working days a first session can be on (as slots.horizon_days)."""
-    planning = calendars.planning_date
-    last = planning + timedelta(days=calendars.policy.horizon_days)
-    return cal.working_days(planning + timedelta(days=1), last)
+    """The working days a first session can be on (the planning horizon's working days)."""
+    window = planning_window(calendars.planning_date, calendars.policy.horizon_days)
+    return cal.working_days(*window)
 
 
 def _why(

@@ -28,15 +28,12 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
-from scheduler.planning.model import (
-    FirstSessionModel,
-    Key,
-    build_model,
-    on_time_flow_bound,
-    sure_on_time,
-)
-from scheduler.planning.slots import Candidate, FreeTime, Problem, book_leftovers, prepare
-from scheduler.verify.kpis import compute_kpis
+from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
+from scheduler.planning.candidates import Candidate
+from scheduler.planning.greedy import Plan, book_leftovers, complete
+from scheduler.planning.model import FirstSessionModel, Key, build_model
+from scheduler.planning.plan import Placed, make_solution
+from scheduler.planning.problem import Problem, prepare
 
 __all__ = ["Progress", "solve"]
 
@@ -77,41 +74,8 @@ def _gap(value: float | None, bound: float | None) -> float | None:
     return abs(bound - value) / max(1.0, abs(bound))
 
 
-Plan = dict[int, tuple[int, int]]
-"""Per booked referral: (candidate index, start minute of its use of the gap)."""
 Selection = Callable[[int, int, Candidate], bool]
 """Which candidates (referral, index, candidate) a model gets."""
-
-
-def _greedy(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool) -> None:
-    """Add to `plan`, earliest deadline first, each unplanned referral's earliest candidate
-    that still fits exactly (therapist and rooms, via `free`). With `on_time_only`, only
-    candidates on or before the deadline are tried."""
-    order = sorted(
-        (r for r, cands in enumerate(problem.candidates) if cands and r not in plan),
-        key=lambda r: (problem.dates[r].deadline, len(problem.candidates[r]), r),
-    )
-    for r in order:
-        for k, cand in enumerate(problem.candidates[r]):
-            if on_time_only and not cand.on_time:
-                break
-            start = free.earliest_start(cand)
-            if start is not None:
-                free.book(cand, start)
-                plan[r] = (k, start)
-                break
-
-
-def _complete(problem: Problem, plan: Plan) -> Plan:
-    """`plan` with every referral it leaves out given its earliest fitting candidate, those
-    that can still be on time first: a complete, feasible plan."""
-    free = FreeTime(problem)
-    for r, (k, start) in plan.items():
-        free.book(problem.candidates[r][k], start)
-    out = dict(plan)
-    _greedy(problem, free, out, on_time_only=True)
-    _greedy(problem, free, out, on_time_only=False)
-    return out
 
 
 def _hint(plan: Plan) -> dict[Key, int]:
@@ -320,7 +284,7 @@ def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int
     return plan
 
 
-def _sessions(problem: Problem, plan: Plan) -> dict[int, tuple[Candidate, int]]:
+def _sessions(problem: Problem, plan: Plan) -> Placed:
     return {r: (problem.candidates[r][k], start) for r, (k, start) in plan.items()}
 
 
@@ -357,7 +321,7 @@ def solve(
     size = {"variables": 0, "constraints": 0}
     try:
         # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
-        plan = _complete(problem, {})
+        plan = complete(problem, {})
         first_solution_s = round(time.monotonic() - run.started, 3)
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
@@ -377,7 +341,7 @@ def solve(
             found = run.stage(solver, first, "on_time", 0.6, _hint(contested))
             if found and (run.on_time or 0) >= greedy_on_time:
                 chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
-                plan = _complete(problem, _place(first, chosen, run.starts))
+                plan = complete(problem, _place(first, chosen, run.starts))
             else:
                 run.on_time = run.objective = greedy_on_time
         else:
@@ -386,7 +350,7 @@ def solve(
             run.objective = run.bound = float(len(sure))
             run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
             run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
-            plan = _complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
+            plan = complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
         if run.stages and run.stages[-1]["stage"] == "on_time":
             run.stages[-1].update(sure_on_time=len(sure), restricted=restricted)
         # A flow bound CP-SAT may not have reached in its time (rooms and lengths relaxed);
@@ -419,7 +383,6 @@ def solve(
 
     placed = _sessions(problem, plan)
     repaired = book_leftovers(problem, placed)
-    assignments = problem.assignments(placed)
     stats = SolverStats(
         method="cp-sat",
         status=run.status,
@@ -436,10 +399,4 @@ def solve(
         seed=options.seed,
         stages=[*run.stages, {"stage": "repair", "booked": repaired}],
     )
-    return Solution(
-        instance_name=instance.name,
-        planning_date=instance.planning_date,
-        assignments=assignments,
-        kpis=compute_kpis(instance, assignments),
-        stats=stats,
-    )
+    return make_solution(problem, placed, stats)

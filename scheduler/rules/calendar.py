@@ -1,4 +1,5 @@
-"""The Danish working calendar: weekdays that are not public holidays or closed days.
+"""The Danish working calendar: weekdays that are not public holidays or closed days; and the
+minutes of a day, the unit every free stretch and session is measured in.
 
 Public holidays come from the maintained `holidays` package (Nytårsdag, Skærtorsdag,
 Langfredag, 2. påskedag, Kristi Himmelfartsdag, 2. pinsedag, 1. and 2. juledag; Store Bededag
@@ -7,14 +8,24 @@ only until 2023, when it was abolished). Grundlovsdag, 24 and 31 December are po
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
 
 from scheduler.domain.policy import DayKind, Policy
 
-__all__ = ["WorkingCalendar"]
+__all__ = ["WorkingCalendar", "as_minutes", "at_minutes"]
+
+
+def as_minutes(t: time) -> int:
+    """Minutes since midnight (seconds dropped)."""
+    return t.hour * 60 + t.minute
+
+
+def at_minutes(day: date, minutes: int) -> datetime:
+    """The moment `minutes` after midnight of `day`."""
+    return datetime.combine(day, time(0)) + timedelta(minutes=minutes)
 
 
 @lru_cache(maxsize=64)

@@ -6,6 +6,7 @@
 - :func:`legal_deadline`: the last working day on or before the day the start is due.
 - :func:`free_choice_right`: whether missing that deadline gives frit valg.
 - :func:`letter_by`: the date by which the citizen must be told the start time.
+- :func:`offer_sent`: when a frit valg offer counts as sent.
 - :func:`answer_by`: when the citizen must answer a frit valg offer.
 - :func:`outcome`: on time, late with or without frit valg.
 - :func:`exclusion`: referrals this scheduler must not take, and where they belong.
@@ -31,6 +32,7 @@ __all__ = [
     "legal_deadline",
     "letter_by",
     "no_right_reason",
+    "offer_sent",
     "outcome",
 ]
 
@@ -117,6 +119,11 @@ def letter_by(referral: Referral, policy: Policy, cal: WorkingCalendar) -> date:
         _anchor(referral, policy.contact_anchor), policy.contact_days, policy.contact_day_kind
     )
     return cal.last_working_day_on_or_before(due)
+
+
+def offer_sent(planning_date: date, policy: Policy) -> datetime:
+    """When a frit valg offer made in a plan counts as sent: at the end of the planning day."""
+    return datetime.combine(planning_date, policy.day_end)
 
 
 def answer_by(policy: Policy, offer_sent: datetime) -> datetime | None:

@@ -1,41 +1,41 @@
 """An independent check of a solution against its instance: every hard rule, re-verified.
 
-This is a second implementation of the rules the optimiser encodes, written from the instance
-and the rules alone: it never imports the optimiser (`slots`, `model`, `solve`). Only the legal
-date rules (:mod:`scheduler.rules.legal`), the working calendar, travel times and the KPI
-definitions
-(:mod:`scheduler.verify.kpis`) are shared, since each of those is single-sourced.
+This is a second implementation of what the optimiser must keep, written from the instance and
+the rules alone: it never imports :mod:`scheduler.planning`. It takes its facts from
+:mod:`scheduler.rules` like everyone else: the legal dates, the working calendar, who may take a
+referral and the window a session must fit in (:mod:`scheduler.rules.eligibility`), which
+bookings hold time (:mod:`scheduler.rules.commitments`), travel times; the KPI definitions come
+from :mod:`scheduler.verify.kpis`.
 
 What is checked (each broken rule is a :class:`Violation` with a :class:`ViolationCode`):
 
 - the solution as a whole: the same planning date; every referral exactly once, none unknown;
 - per referral: the legal dates (earliest start, deadline, frit valg right, letter-by) equal the
   rules' values; the outcome equals :func:`scheduler.rules.legal.outcome` of the start date;
-  answer-by
-  is set exactly for LATE_FREE_CHOICE; a not-bookable referral has no session and a reason;
+  answer-by is set exactly for LATE_FREE_CHOICE; a not-bookable referral has no session and a
+  reason;
 - a referral fixed by a communicated booking keeps exactly that booking, flagged `fixed`;
 - per new first session: a known therapist of the discipline (and for avanceret the specialty),
   a known site, the chosen site, at home exactly for home training and only by a therapist who
   does home visits, with at least the travel time there; exactly `first_session_minutes` long,
-  on a working day of the horizon, in daytime, not before the earliest start, not on a day the
-  therapist is absent or the citizen unavailable, inside one roster entry of the therapist at
-  that site (a home visit with its travel both ways), inside the site's opening hours (a session
-  at the site);
+  on a working day of the horizon, not before the earliest start, not on a day the therapist is
+  absent or the citizen unavailable; the time it holds (a home visit with its travel both ways)
+  inside one session window of a roster entry of the therapist at that site: in daytime, inside
+  the roster entry, inside one of the site's opening-hours stretches;
 - capacity: no two sessions of a therapist overlap (the bookings that stay and the new sessions
   with their travel; sorted per therapist and day), and at no moment does a site use more rooms
   than it has (a sweep line per site and day).
 
 Overlaps among the instance's own bookings are the instance's problem
 (:mod:`scheduler.verify.validation`), not the solution's: only clashes that involve a new first
-session
-are reported.
+session are reported.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -45,7 +45,6 @@ from scheduler.domain import (
     Booking,
     Instance,
     Kpis,
-    Level,
     Outcome,
     Referral,
     RosterEntry,
@@ -53,16 +52,17 @@ from scheduler.domain import (
     Solution,
     Therapist,
 )
-from scheduler.rules.calendar import WorkingCalendar
-from scheduler.rules.legal import LegalDates, answer_by, legal_dates, outcome
-from scheduler.rules.travel import travel_minutes
-from scheduler.verify.kpis import (
-    compute_kpis,
+from scheduler.rules.calendar import WorkingCalendar, as_minutes
+from scheduler.rules.commitments import (
     fixing_bookings,
     horizon_window,
     occupied_interval,
     staying_bookings,
 )
+from scheduler.rules.eligibility import competent, opening_stretches, qualifies, session_windows
+from scheduler.rules.legal import LegalDates, answer_by, legal_dates, offer_sent, outcome
+from scheduler.rules.travel import travel_minutes
+from scheduler.verify.kpis import compute_kpis
 
 __all__ = [
     "KPI_ABS_TOLERANCE",
@@ -199,7 +199,7 @@ class _Checker:
         for t in instance.therapists:
             for entry in t.roster:
                 self.roster[(t.id, entry.date)].append(entry)
-        self.offer_sent = datetime.combine(instance.planning_date, instance.policy.day_end)
+        self.offer_sent = offer_sent(instance.planning_date, instance.policy)
         self.violations: list[Violation] = []
 
     def add(
@@ -358,21 +358,21 @@ class _Checker:
         therapist = self.therapists.get(tid)
         if therapist is None:
             add(ViolationCode.UNKNOWN_THERAPIST, f"therapist {tid} is not in the instance")
-        else:
+        elif not competent(therapist, ref):
             if therapist.discipline is not ref.discipline:
                 add(
                     ViolationCode.WRONG_DISCIPLINE,
                     f"needs {ref.discipline.value}, therapist {tid} is "
                     f"{therapist.discipline.value}",
                 )
-            if ref.level is Level.AVANCERET and ref.specialty not in therapist.specialties:
+            else:
                 add(
                     ViolationCode.MISSING_SPECIALTY,
                     f"avanceret {ref.specialty}: therapist {tid} is not approved for it "
                     f"(specialties: {', '.join(therapist.specialties) or 'none'})",
                 )
-            if a.at_home and not therapist.home_visits:
-                add(ViolationCode.NO_HOME_VISITS, f"home visit by {tid}, who does no home visits")
+        elif a.at_home and not qualifies(therapist, ref):
+            add(ViolationCode.NO_HOME_VISITS, f"home visit by {tid}, who does no home visits")
 
         # Where.
         site = self.sites.get(sid) if sid is not None else None
@@ -415,16 +415,6 @@ class _Checker:
             add(ViolationCode.OUTSIDE_HORIZON, f"on {day}, outside the horizon {lo}–{hi}")
         if not self.cal.is_working_day(day):
             add(ViolationCode.NOT_WORKING_DAY, f"on {day} ({day:%A}), not a working day")
-        if (
-            end.date() != day
-            or start.time() < self.policy.day_start
-            or end.time() > self.policy.day_end
-        ):
-            add(
-                ViolationCode.OUTSIDE_DAYTIME,
-                f"{_t(start)}–{_t(end)} is outside daytime "
-                f"{self.policy.day_start:%H:%M}–{self.policy.day_end:%H:%M}",
-            )
         if day < ld.earliest_start:
             add(
                 ViolationCode.BEFORE_EARLIEST_START,
@@ -436,35 +426,70 @@ class _Checker:
             add(ViolationCode.CITIZEN_UNAVAILABLE, f"the citizen is unavailable on {day}")
         span = occupied_interval(a)
         assert span is not None
-        if therapist is not None and sid is not None:
-            entries = self.roster.get((tid, day), [])
-            inside = any(
-                e.site_id == sid
-                and datetime.combine(day, e.start) <= span[0]
-                and span[1] <= datetime.combine(day, e.end)
-                for e in entries
+        self.window(a, span, site, therapist is not None, add)
+
+    def window(
+        self,
+        a: Assignment,
+        span: tuple[datetime, datetime],
+        site: Site | None,
+        known_therapist: bool,
+        add: Callable[[ViolationCode, str], None],
+    ) -> None:
+        """The time a session holds (with a home visit's travel) lies inside one window of
+        :func:`scheduler.rules.eligibility.session_windows` of a roster entry of the therapist
+        at the site; when it does not, each part it breaks is named."""
+        held_start, held_end = span
+        day = held_start.date()
+        tid, sid = a.therapist_id, a.site_id
+        policy = self.policy
+        travel = " incl. travel" if a.at_home else ""
+        held = f"{_t(held_start)}–{_hm(held_end)}{travel}"
+        if held_end.date() != day:
+            add(ViolationCode.OUTSIDE_DAYTIME, f"{held} does not end on the day it starts")
+            return
+        lo, hi = as_minutes(held_start.time()), as_minutes(held_end.time())
+        entries = [e for e in self.roster.get((tid or "", day), []) if e.site_id == sid]
+        if site is not None and any(
+            w_lo <= lo and hi <= w_hi
+            for e in entries
+            for w_lo, w_hi in session_windows(
+                policy, site, day, as_minutes(e.start), as_minutes(e.end)
             )
-            if not inside:
-                rostered = (
-                    ", ".join(f"{e.site_id} {e.start:%H:%M}–{e.end:%H:%M}" for e in entries)
-                    or "nothing"
+        ):
+            return
+        if lo < as_minutes(policy.day_start) or hi > as_minutes(policy.day_end):
+            add(
+                ViolationCode.OUTSIDE_DAYTIME,
+                f"{held} is outside daytime {policy.day_start:%H:%M}–{policy.day_end:%H:%M}",
+            )
+        if (
+            known_therapist
+            and sid is not None
+            and not any(as_minutes(e.start) <= lo and hi <= as_minutes(e.end) for e in entries)
+        ):
+            rostered = (
+                ", ".join(
+                    f"{e.site_id} {e.start:%H:%M}–{e.end:%H:%M}"
+                    for e in self.roster.get((tid or "", day), [])
                 )
-                travel = " incl. travel" if a.at_home else ""
-                add(
-                    ViolationCode.OUTSIDE_ROSTER,
-                    f"{tid} at {sid} {_t(span[0])}–{_hm(span[1])}{travel} is not inside a "
-                    f"roster entry (rostered on {day}: {rostered})",
+                or "nothing"
+            )
+            add(
+                ViolationCode.OUTSIDE_ROSTER,
+                f"{tid} at {sid} {held} is not inside a roster entry (rostered on {day}: "
+                f"{rostered})",
+            )
+        if site is not None:
+            stretches = opening_stretches(site, day)
+            if not any(o_lo <= lo and hi <= o_hi for o_lo, o_hi in stretches):
+                opening = (
+                    ", ".join(f"{h.open:%H:%M}–{h.close:%H:%M}" for h in site.hours_on(day))
+                    or "closed"
                 )
-        if site is not None and not a.at_home:
-            hours = site.hours_on(day)
-            if not any(
-                datetime.combine(day, h.open) <= start and end <= datetime.combine(day, h.close)
-                for h in hours
-            ):
-                opening = ", ".join(f"{h.open:%H:%M}–{h.close:%H:%M}" for h in hours) or "closed"
                 add(
                     ViolationCode.OUTSIDE_OPENING_HOURS,
-                    f"{_t(start)}–{_hm(end)} outside {sid}'s opening hours ({opening})",
+                    f"{held} outside {sid}'s opening hours ({opening})",
                 )
 
     # ----------------------------------------------------------------------- capacity

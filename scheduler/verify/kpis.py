@@ -13,63 +13,21 @@ that calls a late start "on time" gets a violation from the checker, not a bette
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from scheduler.domain import Assignment, Booking, BookingStatus, Instance, Kpis, Outcome
-from scheduler.rules.calendar import WorkingCalendar
+from scheduler.domain import Assignment, Instance, Kpis, Outcome
+from scheduler.rules.calendar import WorkingCalendar, as_minutes
+from scheduler.rules.commitments import (
+    fixing_bookings,
+    horizon_window,
+    occupied_interval,
+    staying_bookings,
+)
 from scheduler.rules.legal import anchor_date, free_choice_right, legal_deadline, outcome
 
-__all__ = [
-    "calendar_fill",
-    "compute_kpis",
-    "fixing_bookings",
-    "horizon_window",
-    "occupied_interval",
-    "staying_bookings",
-]
-
-
-def horizon_window(instance: Instance) -> tuple[date, date]:
-    """The first and last calendar day of the planning horizon, both inclusive.
-
-    From the day after :attr:`Instance.planning_date` to `planning_date + horizon_days`; only
-    the working days in it can hold a first session.
-    """
-    first = instance.planning_date + timedelta(days=1)
-    return first, instance.planning_date + timedelta(days=instance.policy.horizon_days)
-
-
-def staying_bookings(instance: Instance) -> list[Booking]:
-    """The existing bookings that stay where they are: all of them, except tentative first
-    sessions of referrals in this instance (those are released and planned anew)."""
-    ids = {r.id for r in instance.referrals}
-    return [
-        b
-        for b in instance.bookings
-        if not (b.status is BookingStatus.TENTATIVE and b.referral_id in ids)
-    ]
-
-
-def fixing_bookings(instance: Instance) -> dict[str, list[Booking]]:
-    """Per referral of this instance, the communicated bookings that fix its first session."""
-    ids = {r.id for r in instance.referrals}
-    fixed: dict[str, list[Booking]] = {}
-    for b in instance.bookings:
-        if b.status is BookingStatus.COMMUNICATED and b.referral_id in ids:
-            assert b.referral_id is not None
-            fixed.setdefault(b.referral_id, []).append(b)
-    return fixed
-
-
-def occupied_interval(assignment: Assignment) -> tuple[datetime, datetime] | None:
-    """The time a new first session blocks its therapist: the session, and for a home visit
-    also the travel there before and back after. None when nothing is booked."""
-    if assignment.start is None or assignment.end is None:
-        return None
-    travel = timedelta(minutes=assignment.travel_minutes if assignment.at_home else 0)
-    return assignment.start - travel, assignment.end + travel
+__all__ = ["calendar_fill", "compute_kpis"]
 
 
 def _minutes(start: datetime, end: datetime) -> int:
@@ -174,9 +132,9 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
     )
 
 
-def _utilisation(
-    instance: Instance, cal: WorkingCalendar, first: dict[str, Assignment]
-) -> dict[str, float]:
+def _counting(instance: Instance, cal: WorkingCalendar) -> Callable[[str, date], bool]:
+    """Whether a therapist's minutes on a day count: a therapist of the instance, on a working
+    day of the horizon, not absent."""
     lo, hi = horizon_window(instance)
     therapists = {t.id: t for t in instance.therapists}
 
@@ -186,19 +144,32 @@ def _utilisation(
             t is not None and lo <= day <= hi and cal.is_working_day(day) and not t.is_absent(day)
         )
 
-    rostered = dict.fromkeys(therapists, 0)
+    return counts
+
+
+def _rostered_minutes(instance: Instance, counts: Callable[[str, date], bool]) -> dict[str, int]:
+    rostered = {t.id: 0 for t in instance.therapists}
     for t in instance.therapists:
         for entry in t.roster:
             if counts(t.id, entry.date):
-                rostered[t.id] += _minutes(
-                    datetime.combine(entry.date, entry.start),
-                    datetime.combine(entry.date, entry.end),
-                )
+                rostered[t.id] += as_minutes(entry.end) - as_minutes(entry.start)
+    return rostered
 
-    used = dict.fromkeys(therapists, 0)
+
+def _staying_minutes(instance: Instance, counts: Callable[[str, date], bool]) -> dict[str, int]:
+    used = {t.id: 0 for t in instance.therapists}
     for b in staying_bookings(instance):
         if counts(b.therapist_id, b.start.date()):
             used[b.therapist_id] += _minutes(b.start, b.end)
+    return used
+
+
+def _utilisation(
+    instance: Instance, cal: WorkingCalendar, first: dict[str, Assignment]
+) -> dict[str, float]:
+    counts = _counting(instance, cal)
+    rostered = _rostered_minutes(instance, counts)
+    used = _staying_minutes(instance, counts)
     fixed = fixing_bookings(instance)
     for referral_id, a in first.items():
         span = occupied_interval(a)
@@ -206,29 +177,13 @@ def _utilisation(
             continue
         if counts(a.therapist_id, span[0].date()):
             used[a.therapist_id] += _minutes(*span)
-
-    return {tid: (used[tid] / rostered[tid] if rostered[tid] else 0.0) for tid in therapists}
+    return {tid: (used[tid] / rostered[tid] if rostered[tid] else 0.0) for tid in rostered}
 
 
 def calendar_fill(instance: Instance) -> float:
     """Share of the therapists' rostered minutes in the horizon already booked by the
     bookings that stay (working days only, absence days left out): how full the calendars are."""
-    cal = WorkingCalendar(instance.policy)
-    lo, hi = horizon_window(instance)
-    therapists = {t.id: t for t in instance.therapists}
-
-    def counts(therapist_id: str, day: date) -> bool:
-        t = therapists.get(therapist_id)
-        return (
-            t is not None and lo <= day <= hi and cal.is_working_day(day) and not t.is_absent(day)
-        )
-
-    rostered = booked = 0
-    for t in instance.therapists:
-        for e in t.roster:
-            if counts(t.id, e.date):
-                rostered += (e.end.hour * 60 + e.end.minute) - (e.start.hour * 60 + e.start.minute)
-    for b in staying_bookings(instance):
-        if counts(b.therapist_id, b.start.date()):
-            booked += int((b.end - b.start).total_seconds() // 60)
+    counts = _counting(instance, WorkingCalendar(instance.policy))
+    rostered = sum(_rostered_minutes(instance, counts).values())
+    booked = sum(_staying_minutes(instance, counts).values())
     return booked / rostered if rostered else 0.0

@@ -33,7 +33,9 @@ from scheduler.domain import (
     Referral,
     Therapist,
 )
-from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.calendar import WorkingCalendar, as_minutes
+from scheduler.rules.commitments import holds_time
+from scheduler.rules.eligibility import competent
 from scheduler.rules.legal import earliest_start, exclusion, legal_deadline
 
 __all__ = [
@@ -106,10 +108,6 @@ def _problem(code: str, where: str, message: str) -> Problem:
 
 def _at(collection: str, index: int, ident: str) -> str:
     return f"{collection}[{index}]({ident})"
-
-
-def _minutes(t: time) -> int:
-    return t.hour * 60 + t.minute
 
 
 def _norm(specialty: str) -> str:
@@ -287,11 +285,6 @@ def _check_roster_ahead(ctx: _Context) -> Iterator[Problem]:
 # --------------------------------------------------------------------------- bookings
 
 
-def _blocks_time(booking: Booking) -> bool:
-    """Whether a booking holds its time: all do except a tentative first session (released)."""
-    return not (booking.status is BookingStatus.TENTATIVE and booking.referral_id is not None)
-
-
 def _check_bookings_in_roster(ctx: _Context) -> Iterator[Problem]:
     """A booking lies within its therapist's rostered hours and not during an absence."""
     for index, booking in enumerate(ctx.instance.bookings):
@@ -356,7 +349,7 @@ def _check_double_bookings(ctx: _Context) -> Iterator[Problem]:
     bookings = ctx.instance.bookings
     by_therapist: dict[str, list[tuple[datetime, datetime, int]]] = defaultdict(list)
     for index, booking in enumerate(bookings):
-        if _blocks_time(booking):
+        if holds_time(booking, ctx.referrals):
             by_therapist[booking.therapist_id].append((booking.start, booking.end, index))
     for therapist_id, items in by_therapist.items():
         for first, second in _overlaps(items):
@@ -373,7 +366,7 @@ def _check_site_rooms(ctx: _Context) -> Iterator[Problem]:
     rooms = {s.id: s.rooms for s in ctx.instance.sites}
     events: dict[str, list[tuple[datetime, int, int]]] = defaultdict(list)
     for index, booking in enumerate(ctx.instance.bookings):
-        if booking.site_id in rooms and not booking.at_home and _blocks_time(booking):
+        if booking.site_id in rooms and not booking.at_home and holds_time(booking, ctx.referrals):
             events[booking.site_id].append((booking.start, 1, index))
             events[booking.site_id].append((booking.end, -1, index))
     for site_id, site_events in events.items():
@@ -477,19 +470,13 @@ def _check_specialty_variants(ctx: _Context) -> Iterator[Problem]:
             )
 
 
-def _qualified(therapist: Therapist, referral: Referral) -> bool:
-    if therapist.discipline is not referral.discipline:
-        return False
-    return referral.level is Level.BASAL or referral.specialty in therapist.specialties
-
-
 def _check_qualified_therapists(ctx: _Context) -> Iterator[Problem]:
     """Each referral has a therapist of its discipline (and avanceret specialty), and for home
     training one who does home visits; a specialty spelled unlike every therapist's is named."""
     therapists = ctx.instance.therapists
     for index, referral in enumerate(ctx.instance.referrals):
         where = _at("referrals", index, referral.id)
-        qualified = [t for t in therapists if _qualified(t, referral)]
+        qualified = [t for t in therapists if competent(t, referral)]
         if not qualified:
             yield _no_qualified(where, referral, therapists)
         elif referral.home_training and not any(t.home_visits for t in qualified):
@@ -573,7 +560,7 @@ def _check_referral_dates(ctx: _Context) -> Iterator[Problem]:
 def _check_session_length(ctx: _Context) -> Iterator[Problem]:
     """A first session fits in the policy's daytime window."""
     policy = ctx.instance.policy
-    day = _minutes(policy.day_end) - _minutes(policy.day_start)
+    day = as_minutes(policy.day_end) - as_minutes(policy.day_start)
     for index, referral in enumerate(ctx.instance.referrals):
         if referral.first_session_minutes > day:
             yield _problem(

@@ -25,7 +25,7 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.policy import Policy
-from scheduler.planning.slots import prepare
+from scheduler.planning.problem import prepare
 from scheduler.planning.solve import solve
 from scheduler.verify.checker import check_solution
 

@@ -352,8 +352,8 @@ def test_a_stop_before_or_during_solving_returns_the_best_plan_marked_not_proven
 
 
 def test_flow_bound_never_below_the_optimum_and_counts_one_per_gap_hour() -> None:
-    from scheduler.planning.model import on_time_flow_bound
-    from scheduler.planning.slots import prepare
+    from scheduler.planning.bounds import on_time_flow_bound
+    from scheduler.planning.problem import prepare
 
     # One therapist free only 09-10 on Monday: three referrals due Monday compete for it.
     inst = instance(

@@ -35,6 +35,8 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.policy import Policy
+from scheduler.planning.candidates import candidates_for
+from scheduler.planning.free_time import free_gaps
 from scheduler.planning.propose import (
     ExcludedReferralError,
     SlotProposal,
@@ -44,17 +46,10 @@ from scheduler.planning.propose import (
     propose_slots,
     rank_slots,
 )
-from scheduler.planning.slots import (
-    as_minutes,
-    at_minutes,
-    candidates_for,
-    free_gaps,
-    horizon_days,
-)
-from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
+from scheduler.rules.commitments import horizon_days, staying_bookings
 from scheduler.rules.legal import legal_dates
 from scheduler.rules.travel import travel_minutes
-from scheduler.verify.kpis import staying_bookings
 from scheduler.verify.validation import has_errors, validate_instance
 
 TUE, WED, FRI = date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 13)
@@ -298,7 +293,8 @@ def test_a_referral_the_policy_sends_to_the_childrens_team_is_refused() -> None:
 
 
 def test_seconds_are_dropped_as_the_optimiser_drops_them() -> None:
-    # 09:00:30-09:59:30 blocks 09:00-09:59 (slots.as_minutes): the next option starts at 09:59.
+    # 09:00:30-09:59:30 blocks 09:00-09:59 (rules.calendar.as_minutes): the next option starts
+    # at 09:59.
     instance = _instance(
         [_therapist("T-basal", _shift(TUE, "08:00", "12:00"))],
         bookings=[_booking("B-1", "T-basal", TUE, "09:00:30", "09:59:30")],
@@ -330,7 +326,7 @@ def _reference(instance: Instance, referral_id: str, k: int) -> list[tuple[Any, 
     site_index = {s.id: i for i, s in enumerate(instance.sites)}
     # With only this referral in the instance, its own tentative booking is released.
     alone = instance.model_copy(update={"referrals": [ref]})
-    gaps, _ = free_gaps(alone, cal, horizon_days(alone, cal), site_index)
+    gaps, _ = free_gaps(alone, horizon_days(alone, cal), site_index)
     in_use: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0] * 1440)
     for b in staying_bookings(alone):
         if b.site_id is not None and not b.at_home:

@@ -29,8 +29,9 @@ from scheduler.domain import (
 )
 from scheduler.domain.policy import Policy
 from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.commitments import horizon_window, staying_bookings
 from scheduler.rules.legal import legal_dates
-from scheduler.verify.kpis import compute_kpis, horizon_window, staying_bookings
+from scheduler.verify.kpis import compute_kpis
 
 MON = date(2026, 5, 11)
 TUE, WED, THU, FRI = (MON + timedelta(days=n) for n in (1, 2, 3, 4))

@@ -1,0 +1,86 @@
+"""Bounds and exact reductions of the on-time count, cheap enough to run before any search.
+
+- :func:`sure_on_time`: referrals on time in some optimal plan whatever the others do (an exact
+  reduction: stage 1 then decides only the contested ones);
+- :func:`on_time_flow_bound`: a max-flow upper bound on the on-time count that holds for the
+  full problem (rooms and exact lengths relaxed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Container
+
+from ortools.graph.python import max_flow
+
+from scheduler.planning.problem import Problem
+
+__all__ = ["on_time_flow_bound", "sure_on_time"]
+
+
+def sure_on_time(problem: Problem) -> dict[int, int]:
+    """Referrals that are on time in some optimal plan whatever the others do: per referral,
+    the candidate (index) that proves it.
+
+    A referral with an on-time candidate in a gap that could hold every on-time candidate
+    still competing for it at once (and where rooms cannot run out) can always take that slot
+    without displacing anyone, so some plan with the most referrals on time has it there.
+    Fixing it frees its other candidates, which can make further gaps uncontested: repeated
+    to a fixpoint. Stage 1 then decides only the contested referrals, an exact reduction.
+    """
+    demand: dict[int, int] = defaultdict(int)
+    for cands in problem.candidates:
+        for cand in cands:
+            if cand.on_time:
+                demand[cand.gap] += cand.length
+    sure: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for r, cands in enumerate(problem.candidates):
+            if r in sure:
+                continue
+            for k, cand in enumerate(cands):
+                if not cand.on_time:
+                    break
+                gap = problem.gaps[cand.gap]
+                if demand[cand.gap] <= gap.length and cand.gap not in problem.critical:
+                    sure[r] = k
+                    for other in cands:
+                        if other.on_time and other is not cand:
+                            demand[other.gap] -= other.length
+                    changed = True
+                    break
+    return sure
+
+
+def on_time_flow_bound(problem: Problem, leave_out: Container[int] = ()) -> int:
+    """An upper bound on the referrals (outside `leave_out`) that can be on time, from a max
+    flow: each referral sends one unit to a gap it could be on time in, and a gap takes at most
+    as many sessions as its shortest such candidate fits in it. Rooms and the exact lengths are
+    relaxed, so no plan does better; it is cheap even where CP-SAT's own bound is slow to come.
+    """
+    shortest: dict[int, int] = {}
+    arcs: list[tuple[int, int]] = []
+    for r, cands in enumerate(problem.candidates):
+        if r in leave_out:
+            continue
+        for cand in cands:
+            if not cand.on_time:
+                break
+            shortest[cand.gap] = min(shortest.get(cand.gap, cand.length), cand.length)
+            arcs.append((r, cand.gap))
+    if not arcs:
+        return 0
+    source, sink, first_referral = 0, 1, 2
+    first_gap = first_referral + len(problem.candidates)
+    flow = max_flow.SimpleMaxFlow()
+    for r in {r for r, _ in arcs}:
+        flow.add_arc_with_capacity(source, first_referral + r, 1)
+    for r, g in arcs:
+        flow.add_arc_with_capacity(first_referral + r, first_gap + g, 1)
+    for g, length in shortest.items():
+        flow.add_arc_with_capacity(first_gap + g, sink, problem.gaps[g].length // length)
+    if flow.solve(source, sink) != flow.OPTIMAL:
+        return len({r for r, _ in arcs})
+    return int(flow.optimal_flow())

@@ -1,0 +1,149 @@
+"""Candidate first sessions: every free gap a referral's first session fits into.
+
+The optimiser's real decision is "which referral goes into which gap"; a :class:`Candidate` is
+one such pair, with what it costs. Who may take a referral and where a session may lie come from
+:mod:`scheduler.rules.eligibility`; the gaps from :mod:`scheduler.planning.free_time`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from scheduler.domain import Instance, Level, ObjectiveWeights, Reason
+from scheduler.planning.free_time import Gap
+from scheduler.rules.eligibility import competent, qualifies
+from scheduler.rules.legal import LegalDates
+from scheduler.rules.travel import travel_minutes
+
+__all__ = ["Candidate", "candidates_for", "why_unbookable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A possible first session: referral `referral` in gap `gap`, at the site or at home."""
+
+    referral: int
+    gap: int
+    day: date
+    at_home: bool
+    travel: int
+    """One-way travel minutes of a home visit (0 at a site)."""
+    length: int
+    """Minutes of the gap it uses: the session, plus travel both ways for a home visit."""
+    on_time: bool
+    lateness_days: int
+    wait_days: int
+    """Calendar days from the deadline anchor (discharge or receipt) to the session's day: the
+    same wait as the KPIs' (:func:`scheduler.verify.kpis.compute_kpis`)."""
+    citizen_travel: int
+    """Minutes of the citizen's round trip to the site (0 at home or with no location)."""
+    specialist_on_basal: bool
+    """A therapist approved for avanceret work spent on a basal referral."""
+
+    def tail_cost(self, weights: ObjectiveWeights) -> int:
+        """This candidate's part of the last stage's objective (the busiest therapist's load,
+        a term of the whole plan, comes on top): waits, travel of therapist and citizen, and a
+        specialist on basal work, weighted."""
+        return (
+            weights.wait_day * self.wait_days
+            + weights.travel_minute * (2 * self.travel + self.citizen_travel)
+            + weights.specialist_on_basal * int(self.specialist_on_basal)
+        )
+
+
+def candidates_for(
+    instance: Instance,
+    referral: int,
+    ld: LegalDates,
+    gaps: Iterable[Gap],
+    late_days: int | None = None,
+) -> list[Candidate]:
+    """Every gap a referral's first session fits into, as candidates in time order.
+
+    `late_days` keeps only the candidates on the first that many distinct days after the
+    deadline (None: all); on-time candidates are always all kept.
+    """
+    ref = instance.referrals[referral]
+    unavailable = set(ref.unavailable_dates)
+    chosen = ref.chosen_site_id
+    out: list[Candidate] = []
+    late_seen: list[date] = []
+    qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
+    for g in sorted(gaps, key=lambda g: (g.day, g.start, g.therapist)):
+        if g.therapist not in qualified or g.day < ld.earliest_start or g.day in unavailable:
+            continue
+        site = instance.sites[g.site]
+        if ref.home_training:
+            assert ref.location is not None
+            travel = travel_minutes(site.coordinates, ref.location)
+            citizen_travel = 0
+        else:
+            if chosen is not None and site.id != chosen:
+                continue
+            travel = 0
+            citizen_travel = (
+                2 * travel_minutes(site.coordinates, ref.location) if ref.location else 0
+            )
+        length = ref.first_session_minutes + 2 * travel
+        if length > g.length:
+            continue
+        on_time = g.day <= ld.deadline
+        if not on_time and late_days is not None and g.day not in late_seen:
+            if len(late_seen) >= late_days:
+                break
+            late_seen.append(g.day)
+        out.append(
+            Candidate(
+                referral=referral,
+                gap=g.index,
+                day=g.day,
+                at_home=ref.home_training,
+                travel=travel,
+                length=length,
+                on_time=on_time,
+                lateness_days=max(0, (g.day - ld.deadline).days),
+                wait_days=(g.day - ld.anchor).days,
+                citizen_travel=citizen_travel,
+                specialist_on_basal=(
+                    ref.level is Level.BASAL and bool(instance.therapists[g.therapist].specialties)
+                ),
+            )
+        )
+    return out
+
+
+def why_unbookable(
+    instance: Instance, referral: int, ld: LegalDates, days: Sequence[date], gaps: Sequence[Gap]
+) -> tuple[Reason, str]:
+    """Why a referral with no candidate at all cannot be booked in the horizon."""
+    ref = instance.referrals[referral]
+    if not days or ld.earliest_start > days[-1]:
+        return (
+            Reason.EARLIEST_START_AFTER_HORIZON,
+            f"earliest start {ld.earliest_start} is after the horizon",
+        )
+    same_level = [t for t in instance.therapists if competent(t, ref)]
+    if not same_level:
+        what = f"{ref.discipline.value}" + (
+            f" approved for avanceret {ref.specialty}" if ref.level is Level.AVANCERET else ""
+        )
+        return Reason.NO_QUALIFIED_THERAPIST, f"no {what} therapist"
+    if ref.home_training and not any(t.home_visits for t in same_level):
+        return Reason.NO_HOME_VISIT_THERAPIST, "no qualified therapist does home visits"
+    if ref.chosen_site_id is not None:
+        qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
+        at_site = [
+            g
+            for g in gaps
+            if g.therapist in qualified
+            and instance.sites[g.site].id == ref.chosen_site_id
+            and g.day >= ld.earliest_start
+        ]
+        if not at_site:
+            return (
+                Reason.CHOSEN_SITE_CLOSED,
+                f"no qualified therapist free at chosen site {ref.chosen_site_id} in the horizon",
+            )
+    return Reason.NO_CAPACITY_IN_HORIZON, "no qualified free slot long enough in the horizon"

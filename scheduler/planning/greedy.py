@@ -1,0 +1,165 @@
+"""The greedy engine: exact first-free-slot booking, earliest deadline first, and repair.
+
+:class:`FreeTime` tracks what has been booked on top of the staying bookings (per gap the
+therapist's new sessions, per site-day the rooms in use) and answers "the first free slot"
+exactly, to the minute. On it:
+
+- :func:`edf_order` and :func:`fill_edf`: earliest deadline first, each referral into its
+  earliest candidate that still fits: the optimiser's first plan, hint and fallback, and the
+  MIP peer's start;
+- :func:`complete`: a partial plan made complete and feasible that way;
+- :func:`book_leftovers`: referrals left unbooked because their candidates were cut to the first
+  late days get the first free time left anywhere in the horizon.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from scheduler.planning.candidates import Candidate, candidates_for
+from scheduler.planning.free_time import Gap
+from scheduler.planning.plan import Placed
+from scheduler.planning.problem import Problem
+
+__all__ = ["FreeTime", "Plan", "book_leftovers", "complete", "edf_order", "fill_edf"]
+
+Plan = dict[int, tuple[int, int]]
+"""Per booked referral index: (candidate index, start minute of its use of the gap)."""
+
+
+def _peak(spans: list[tuple[int, int]], lo: int, hi: int) -> int:
+    """The most of `spans` that overlap at one moment within [lo, hi)."""
+    events: list[tuple[int, int]] = []
+    for s, e in spans:
+        s, e = max(s, lo), min(e, hi)
+        if s < e:
+            events += [(s, 1), (e, -1)]
+    level = peak = 0
+    for _, delta in sorted(events, key=lambda x: (x[0], x[1])):
+        level += delta
+        peak = max(peak, level)
+    return peak
+
+
+class FreeTime:
+    """What has been booked so far on top of the staying bookings: per gap the therapist's new
+    sessions, per site-day the rooms in use. Answers "the first free slot" exactly."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.in_gap: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.rooms: dict[tuple[int, date], list[tuple[int, int]]] = {
+            key: list(spans) for key, spans in problem.room_load.items()
+        }
+
+    def earliest_start(self, cand: Candidate, grid: int | None = None) -> int | None:
+        """The earliest minute `cand` can start its use of the gap (travel included), or None.
+
+        With `grid`, only starts on that many minutes' steps from the gap's start are tried.
+        """
+        gap: Gap = self.problem.gaps[cand.gap]
+        own = self.in_gap[cand.gap]
+        room_key = (gap.site, gap.day)
+        # Outside critical gaps rooms cannot run out, whatever is placed: no check needed.
+        binding = not cand.at_home and cand.gap in self.problem.critical
+        rooms = self.rooms.get(room_key, []) if binding else None
+        capacity = self.problem.instance.sites[gap.site].rooms
+        if grid is not None:
+            points = set(range(gap.start, gap.end - cand.length + 1, grid))
+        else:
+            points = {gap.start} | {e for _, e in own}
+            if rooms:
+                points |= {e for _, e in rooms}
+        for start in sorted(p for p in points if gap.start <= p <= gap.end - cand.length):
+            end = start + cand.length
+            if any(s < end and start < e for s, e in own):
+                continue
+            if rooms is not None and _peak(rooms, start, end) + 1 > capacity:
+                continue
+            return start
+        return None
+
+    def first_free(self, cands: Iterable[Candidate]) -> tuple[Candidate, int] | None:
+        """The first free slot among `cands` (in time order): the earliest day, then the
+        earliest minute, then the therapist listed first."""
+        best: tuple[int, int, Candidate] | None = None
+        day: date | None = None
+        for cand in cands:
+            if day is not None and cand.day != day:
+                break
+            start = self.earliest_start(cand)
+            if start is None:
+                continue
+            day = cand.day
+            therapist = self.problem.gaps[cand.gap].therapist
+            if best is None or (start, therapist) < (best[0], best[1]):
+                best = (start, therapist, cand)
+        return None if best is None else (best[2], best[0])
+
+    def book(self, cand: Candidate, start: int) -> None:
+        """Take the gap time from `start` (travel included) and, at a site, a room."""
+        gap = self.problem.gaps[cand.gap]
+        span = (start, start + cand.length)
+        self.in_gap[cand.gap].append(span)
+        if not cand.at_home:
+            self.rooms.setdefault((gap.site, gap.day), []).append(span)
+
+
+def edf_order(problem: Problem, skip: Iterable[int] = ()) -> list[int]:
+    """The referrals with candidates, not in `skip`, most urgent first: earliest deadline, then
+    fewest candidates (least choice), then instance order."""
+    left_out = set(skip)
+    return sorted(
+        (r for r, cands in enumerate(problem.candidates) if cands and r not in left_out),
+        key=lambda r: (problem.dates[r].deadline, len(problem.candidates[r]), r),
+    )
+
+
+def fill_edf(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool) -> None:
+    """Add to `plan`, earliest deadline first, each unplanned referral's earliest candidate
+    that still fits exactly (therapist and rooms, via `free`). With `on_time_only`, only
+    candidates on or before the deadline are tried."""
+    for r in edf_order(problem, plan):
+        for k, cand in enumerate(problem.candidates[r]):
+            if on_time_only and not cand.on_time:
+                break
+            start = free.earliest_start(cand)
+            if start is not None:
+                free.book(cand, start)
+                plan[r] = (k, start)
+                break
+
+
+def complete(problem: Problem, plan: Plan) -> Plan:
+    """`plan` with every referral it leaves out given its earliest fitting candidate, those
+    that can still be on time first: a complete, feasible plan."""
+    free = FreeTime(problem)
+    for r, (k, start) in plan.items():
+        free.book(problem.candidates[r][k], start)
+    out = dict(plan)
+    fill_edf(problem, free, out, on_time_only=True)
+    fill_edf(problem, free, out, on_time_only=False)
+    return out
+
+
+def book_leftovers(problem: Problem, placed: Placed) -> int:
+    """Give every referral `placed` leaves unbooked (their candidates were cut to the first
+    late days) the first free slot left anywhere in the horizon, rooms checked exactly.
+    Updates `placed`; returns how many were booked."""
+    free = FreeTime(problem)
+    for cand, start in placed.values():
+        free.book(cand, start)
+    booked = 0
+    for r, cands in enumerate(problem.candidates):
+        if r in placed or not cands:
+            continue
+        found = free.first_free(
+            candidates_for(problem.instance, r, problem.dates[r], problem.gaps, None)
+        )
+        if found is not None:
+            free.book(*found)
+            placed[r] = found
+            booked += 1
+    return booked

@@ -1,0 +1,95 @@
+"""An instance prepared for optimisation: legal dates, free gaps, candidates and room data."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from scheduler.domain import Booking, BookingStatus, Instance, Reason
+from scheduler.planning.candidates import Candidate, candidates_for, why_unbookable
+from scheduler.planning.free_time import Gap, RoomLoad, critical_gaps, free_gaps
+from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.commitments import horizon_days, horizon_window
+from scheduler.rules.eligibility import qualifies
+from scheduler.rules.legal import LegalDates, exclusion, legal_dates
+
+__all__ = ["Problem", "prepare"]
+
+
+@dataclass
+class Problem:
+    """An instance prepared for optimisation: legal dates, free gaps, candidates, room data."""
+
+    instance: Instance
+    cal: WorkingCalendar
+    days: list[date]
+    dates: list[LegalDates]
+    """Per referral (index into `instance.referrals`)."""
+    fixed: dict[int, Booking]
+    """Referrals whose first session is a communicated booking, by referral index."""
+    gaps: list[Gap]
+    candidates: list[list[Candidate]]
+    """Per referral, its candidates (empty for fixed ones)."""
+    unbookable: dict[int, tuple[Reason, str]]
+    """Referrals with no candidate at all, and why."""
+    critical: set[int]
+    """The gaps whose sessions could meet a full site (:func:`critical_gaps` over all gaps)."""
+    room_load: RoomLoad
+    """Per (site, day): the (start, end) minutes of staying bookings that occupy a room."""
+
+    def unassigned_penalty_days(self, referral: int) -> int:
+        """Lateness charged for a referral left unbooked: worse than any booking in horizon."""
+        horizon_end = horizon_window(self.instance)[1]
+        return max(1, (horizon_end - self.dates[referral].deadline).days + 1)
+
+
+def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
+    """Compute legal dates, free gaps, candidates and room data for an instance."""
+    cal = WorkingCalendar(instance.policy)
+    days = horizon_days(instance, cal)
+    site_index = {s.id: i for i, s in enumerate(instance.sites)}
+    ref_index = {r.id: i for i, r in enumerate(instance.referrals)}
+    fixed = {
+        ref_index[b.referral_id]: b
+        for b in instance.bookings
+        if b.referral_id in ref_index and b.status is BookingStatus.COMMUNICATED
+    }
+    dates = [legal_dates(r, instance.policy, cal) for r in instance.referrals]
+    gaps, room_load = free_gaps(instance, days, site_index)
+    critical = critical_gaps(instance, gaps, room_load)
+    by_therapist: dict[int, list[Gap]] = defaultdict(list)
+    for g in gaps:
+        by_therapist[g.therapist].append(g)
+    candidates: list[list[Candidate]] = []
+    unbookable: dict[int, tuple[Reason, str]] = {}
+    for i, ref in enumerate(instance.referrals):
+        if i in fixed:
+            candidates.append([])
+            continue
+        if (excluded := exclusion(ref, instance.policy)) is not None:
+            candidates.append([])
+            unbookable[i] = (Reason.EXCLUDED, excluded)
+            continue
+        relevant = [
+            g
+            for t_idx, t in enumerate(instance.therapists)
+            if qualifies(t, ref)
+            for g in by_therapist[t_idx]
+        ]
+        cands = candidates_for(instance, i, dates[i], relevant, late_days)
+        candidates.append(cands)
+        if not cands:
+            unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps)
+    return Problem(
+        instance=instance,
+        cal=cal,
+        days=days,
+        dates=dates,
+        fixed=fixed,
+        gaps=gaps,
+        candidates=candidates,
+        unbookable=unbookable,
+        critical=critical,
+        room_load=room_load,
+    )
