@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from ortools.sat.python import cp_model
@@ -61,7 +61,6 @@ class FirstSessionModel:
     start: dict[Key, cp_model.IntVar]
     """Exact start minute (of the gap time used) for candidates in room-critical gaps."""
     objectives: Objectives
-    assigned: dict[int, cp_model.LinearExpr] = field(default_factory=dict)
 
     def candidate(self, key: Key) -> Candidate:
         return self.problem.candidates[key[0]][key[1]]
@@ -254,6 +253,4 @@ def build_model(
     critical = critical_gaps(problem.instance, site_gaps, problem.room_load)
     start = add_room_capacity(model, problem, x, critical)
     objectives = _objectives(model, problem, x, assigned, weights)
-    return FirstSessionModel(
-        problem=problem, model=model, x=x, start=start, objectives=objectives, assigned=assigned
-    )
+    return FirstSessionModel(problem=problem, model=model, x=x, start=start, objectives=objectives)

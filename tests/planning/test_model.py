@@ -6,134 +6,35 @@ Every solution is also re-verified by the independent checker.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import pytest
 
 from scheduler.domain import (
-    Booking,
     Coordinates,
-    Instance,
-    OpeningHours,
     Outcome,
     Reason,
-    Referral,
-    RosterEntry,
-    Site,
-    Solution,
     SolveOptions,
-    Therapist,
 )
-from scheduler.domain.policy import PRESETS, Policy
+from scheduler.domain.policy import PRESETS
 from scheduler.planning.solve import solve
 from scheduler.verify.checker import check_solution
+from tests.builders import (
+    FRIDAY_BEFORE,
+    MONDAY,
+    SITE_B,
+    WEEKDAYS,
+    booking,
+    by_id,
+    fill_day,
+    full_week_but,
+    instance,
+    referral,
+    site,
+    solve_checked,
+    therapist,
+)
 
-MONDAY = date(2026, 11, 30)
-FRIDAY_BEFORE = MONDAY - timedelta(days=3)
-WEEKDAYS = [MONDAY + timedelta(days=i) for i in range(5)]
-SITE_A = Coordinates(lat=54.91, lon=9.79)
-SITE_B = Coordinates(lat=55.05, lon=9.74)
-
-
-def site(id_: str = "A", rooms: int = 4, where: Coordinates = SITE_A) -> Site:
-    return Site(
-        id=id_,
-        name=f"Site {id_}",
-        coordinates=where,
-        opening_hours=[OpeningHours(weekday=d, open=time(7), close=time(17)) for d in range(5)],
-        rooms=rooms,
-    )
-
-
-def therapist(
-    id_: str,
-    *,
-    discipline: str = "PT",
-    specialties: tuple[str, ...] = (),
-    days: list[date] | None = None,
-    hours: tuple[time, time] = (time(8), time(15, 30)),
-    site_id: str = "A",
-    home_visits: bool = False,
-) -> Therapist:
-    return Therapist(
-        id=id_,
-        discipline=discipline,  # type: ignore[arg-type]
-        specialties=list(specialties),
-        roster=[
-            RosterEntry(date=d, start=hours[0], end=hours[1], site_id=site_id)
-            for d in (days if days is not None else WEEKDAYS)
-        ],
-        home_visits=home_visits,
-    )
-
-
-def referral(id_: str, discharge: date = FRIDAY_BEFORE, **kw: Any) -> Referral:
-    fields: dict[str, Any] = {
-        "discharge_date": discharge,
-        "received_date": discharge,
-        "level": "basal",
-        "discipline": "PT",
-        "age": 70,
-    }
-    fields.update(kw)
-    return Referral(id=id_, **fields)
-
-
-def booking(id_: str, therapist_id: str, day: date, start: time, end: time, **kw: Any) -> Booking:
-    return Booking(
-        id=id_,
-        therapist_id=therapist_id,
-        site_id=kw.pop("site_id", "A"),
-        start=datetime.combine(day, start),
-        end=datetime.combine(day, end),
-        **kw,
-    )
-
-
-def instance(
-    therapists: list[Therapist],
-    referrals: list[Referral],
-    bookings: list[Booking] | None = None,
-    sites: list[Site] | None = None,
-    policy: Policy | None = None,
-) -> Instance:
-    return Instance(
-        name="tiny",
-        planning_date=FRIDAY_BEFORE,
-        policy=policy or PRESETS["soenderborg"],
-        sites=sites or [site()],
-        therapists=therapists,
-        bookings=bookings or [],
-        referrals=referrals,
-    )
-
-
-def fill_day(therapist_id: str, day: date, free: tuple[time, time] | None = None) -> list[Booking]:
-    """Hourly bookings from 08:00 to 15:00 on a day, leaving `free` open."""
-    out = []
-    for hour in range(8, 15):
-        start = time(hour)
-        if free and free[0] <= start < free[1]:
-            continue
-        out.append(
-            booking(f"fill-{therapist_id}-{day}-{hour}", therapist_id, day, start, time(hour + 1))
-        )
-    return out
-
-
-def full_week_but(therapist_id: str, free: dict[date, tuple[time, time]]) -> list[Booking]:
-    return [b for day in WEEKDAYS for b in fill_day(therapist_id, day, free.get(day))]
-
-
-def run(inst: Instance, time_limit: float = 5.0) -> Solution:
-    solution = solve(inst, SolveOptions(time_limit_s=time_limit, workers=1, seed=1))
-    report = check_solution(inst, solution)
-    assert report.ok, [str(v) for v in report.violations] + report.kpi_mismatches
-    return solution
-
-
-def by_id(solution: Solution) -> dict[str, Any]:
-    return {a.referral_id: a for a in solution.assignments}
+run = solve_checked
 
 
 def test_avanceret_referral_gets_the_only_avanceret_slot() -> None:
