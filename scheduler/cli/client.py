@@ -185,6 +185,7 @@ def _check(args: argparse.Namespace, stub: Any, instance: Any) -> int:
 def run(args: argparse.Namespace) -> int:
     import grpc
 
+    from scheduler.cli._report import report_unusable
     from scheduler.domain.files import DataFileError, load_instance
     from scheduler.v1 import scheduler_pb2_grpc
 
@@ -194,9 +195,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         instance = load_instance(args.file)
     except DataFileError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source}: {problem}", file=sys.stderr)
-        return 2 if exc.unreadable else 1
+        return report_unusable(exc)
     action = {"optimize": _optimize, "propose": _propose, "check": _check}[args.action]
     try:
         with _channel(args.address) as channel:
@@ -207,6 +206,4 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return 1
     except DataFileError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source}: {problem}", file=sys.stderr)
-        return 2 if exc.unreadable else 1
+        return report_unusable(exc)

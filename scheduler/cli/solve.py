@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from scheduler.cli._report import report_unusable
 from scheduler.domain import ObjectiveWeights, Outcome, Solution, SolveOptions
 from scheduler.domain.files import DataFileError, load_instance, save_solution
 from scheduler.planning.solve import Progress, solve
@@ -150,9 +151,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         instance = load_instance(args.file)
     except DataFileError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source}: {problem}", file=sys.stderr)
-        return 2 if exc.unreadable else 1
+        return report_unusable(exc)
     findings = validate_instance(instance)
     if has_errors(findings):
         for finding in findings:
