@@ -7,17 +7,19 @@ one such pair, with what it costs. Who may take a referral and where a session m
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 
-from scheduler.domain import Instance, Level, ObjectiveWeights, Reason
+from scheduler.domain import Instance, Level, ObjectiveWeights, Reason, Referral
 from scheduler.planning.free_time import Gap
 from scheduler.rules.eligibility import competent, qualifies
 from scheduler.rules.legal import LegalDates
 from scheduler.rules.travel import travel_minutes
 
-__all__ = ["Candidate", "candidates_for", "why_unbookable"]
+__all__ = ["Candidate", "candidates_for", "qualification", "time_order", "why_unbookable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,25 +55,43 @@ class Candidate:
         )
 
 
+def time_order(gap: Gap) -> tuple[date, int, int]:
+    """The order candidates come in: day, start minute, therapist."""
+    return gap.day, gap.start, gap.therapist
+
+
 def candidates_for(
     instance: Instance,
     referral: int,
     ld: LegalDates,
     gaps: Iterable[Gap],
     late_days: int | None = None,
+    *,
+    ordered: bool = False,
+    qualified: AbstractSet[int] | None = None,
 ) -> list[Candidate]:
     """Every gap a referral's first session fits into, as candidates in time order.
 
     `late_days` keeps only the candidates on the first that many distinct days after the
-    deadline (None: all); on-time candidates are always all kept.
+    deadline (None: all); on-time candidates are always all kept. `ordered` says `gaps` are
+    already in :func:`time_order` (then they are not sorted again, and the days before the
+    earliest start are skipped by bisection). `qualified` are the therapists (indices) that may
+    take the referral, when the caller knows them.
     """
     ref = instance.referrals[referral]
     unavailable = set(ref.unavailable_dates)
     chosen = ref.chosen_site_id
     out: list[Candidate] = []
     late_seen: list[date] = []
-    qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
-    for g in sorted(gaps, key=lambda g: (g.day, g.start, g.therapist)):
+    if qualified is None:
+        qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
+    if ordered:
+        in_order = gaps if isinstance(gaps, Sequence) else list(gaps)
+        first = bisect_left(in_order, ld.earliest_start, key=lambda g: g.day)
+        in_order = in_order[first:]
+    else:
+        in_order = sorted(gaps, key=time_order)
+    for g in in_order:
         if g.therapist not in qualified or g.day < ld.earliest_start or g.day in unavailable:
             continue
         site = instance.sites[g.site]
@@ -112,6 +132,17 @@ def candidates_for(
             )
         )
     return out
+
+
+Qualification = tuple[str, str, str | None, bool]
+"""What decides which therapists may take a referral: discipline, level, the avanceret
+specialty, home training (see :func:`scheduler.rules.eligibility.qualifies`)."""
+
+
+def qualification(referral: Referral) -> Qualification:
+    """The referral's :data:`Qualification`: referrals that share it share their therapists."""
+    specialty = referral.specialty if referral.level is Level.AVANCERET else None
+    return referral.discipline.value, referral.level.value, specialty, referral.home_training
 
 
 def why_unbookable(

@@ -155,8 +155,17 @@ def book_leftovers(problem: Problem, placed: Placed) -> int:
     for r, cands in enumerate(problem.candidates):
         if r in placed or not cands:
             continue
+        qualified, in_order = problem.gaps_for(r)
         found = free.first_free(
-            candidates_for(problem.instance, r, problem.dates[r], problem.gaps, None)
+            candidates_for(
+                problem.instance,
+                r,
+                problem.dates[r],
+                in_order,
+                None,
+                ordered=True,
+                qualified=qualified,
+            )
         )
         if found is not None:
             free.book(*found)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from scheduler.domain import Booking, BookingStatus, Instance, Reason
-from scheduler.planning.candidates import Candidate, candidates_for, why_unbookable
+from scheduler.domain import Booking, BookingStatus, Instance, Reason, Referral
+from scheduler.planning.candidates import (
+    Candidate,
+    candidates_for,
+    qualification,
+    time_order,
+    why_unbookable,
+)
 from scheduler.planning.free_time import Gap, RoomLoad, critical_gaps, free_gaps
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.commitments import horizon_days, horizon_window
@@ -37,11 +42,52 @@ class Problem:
     """The gaps whose sessions could meet a full site (:func:`critical_gaps` over all gaps)."""
     room_load: RoomLoad
     """Per (site, day): the (start, end) minutes of staying bookings that occupy a room."""
+    qualified_gaps: dict[GapClass, QualifiedGaps]
+    """Per gap class met so far: its therapists and their gaps in time order."""
+
+    def gaps_for(self, referral: int) -> QualifiedGaps:
+        """The therapists that may take the referral and their gaps, in time order."""
+        ref = self.instance.referrals[referral]
+        known = self.qualified_gaps.get((*qualification(ref), ref.first_session_minutes))
+        if known is not None:
+            return known
+        in_order = sorted(self.gaps, key=time_order)
+        return _qualified_gaps(self.instance, ref, in_order, self.qualified_gaps)
 
     def unassigned_penalty_days(self, referral: int) -> int:
         """Lateness charged for a referral left unbooked: worse than any booking in horizon."""
         horizon_end = horizon_window(self.instance)[1]
         return max(1, (horizon_end - self.dates[referral].deadline).days + 1)
+
+
+QualifiedGaps = tuple[frozenset[int], list[Gap]]
+"""The therapists (indices) that may take referrals of one qualification, and their gaps long
+enough for the session, in time order."""
+
+GapClass = tuple[str, str, str | None, bool, int]
+"""A :data:`~scheduler.planning.candidates.Qualification` and the session's minutes: referrals
+that share it share their gaps."""
+
+
+def _qualified_gaps(
+    instance: Instance,
+    referral: Referral,
+    in_time_order: list[Gap],
+    by_class: dict[GapClass, QualifiedGaps],
+) -> QualifiedGaps:
+    """The referral's therapists and their gaps long enough for the session, in time order,
+    computed once per :data:`GapClass`: no per-referral sorting or scanning of every gap."""
+    key = (*qualification(referral), referral.first_session_minutes)
+    if key not in by_class:
+        qualified = frozenset(
+            t for t, therapist in enumerate(instance.therapists) if qualifies(therapist, referral)
+        )
+        shortest = referral.first_session_minutes
+        by_class[key] = (
+            qualified,
+            [g for g in in_time_order if g.therapist in qualified and g.end - g.start >= shortest],
+        )
+    return by_class[key]
 
 
 def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
@@ -58,9 +104,8 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
     dates = [legal_dates(r, instance.policy, cal) for r in instance.referrals]
     gaps, room_load = free_gaps(instance, days, site_index)
     critical = critical_gaps(instance, gaps, room_load)
-    by_therapist: dict[int, list[Gap]] = defaultdict(list)
-    for g in gaps:
-        by_therapist[g.therapist].append(g)
+    in_time_order = sorted(gaps, key=time_order)
+    by_class: dict[GapClass, QualifiedGaps] = {}
     candidates: list[list[Candidate]] = []
     unbookable: dict[int, tuple[Reason, str]] = {}
     for i, ref in enumerate(instance.referrals):
@@ -71,13 +116,10 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
             candidates.append([])
             unbookable[i] = (Reason.EXCLUDED, excluded)
             continue
-        relevant = [
-            g
-            for t_idx, t in enumerate(instance.therapists)
-            if qualifies(t, ref)
-            for g in by_therapist[t_idx]
-        ]
-        cands = candidates_for(instance, i, dates[i], relevant, late_days)
+        qualified, in_order = _qualified_gaps(instance, ref, in_time_order, by_class)
+        cands = candidates_for(
+            instance, i, dates[i], in_order, late_days, ordered=True, qualified=qualified
+        )
         candidates.append(cands)
         if not cands:
             unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps)
@@ -92,4 +134,5 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
         unbookable=unbookable,
         critical=critical,
         room_load=room_load,
+        qualified_gaps=by_class,
     )
