@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scheduler.bench.runner import METHODS, BenchCase, markdown_table, run_bench, write_reports
+from scheduler.bench.report import markdown_table, write_reports
+from scheduler.bench.runner import METHODS, BenchCase, run_bench
 from scheduler.domain.files import DataFileError, load_instance
 from scheduler.verify.validation import has_errors, validate_instance
 
@@ -104,7 +105,8 @@ def _from_paths(paths: list[Path]) -> tuple[list[BenchCase], int]:
 
 
 def _from_manifest(manifest: Path, only: str) -> tuple[list[BenchCase], int]:
-    from scheduler.bench.generator import GeneratorError, load_manifest, materialise
+    from scheduler.bench.generator import GeneratorError
+    from scheduler.bench.manifest import load_manifest, materialise
 
     try:
         entries = load_manifest(manifest)

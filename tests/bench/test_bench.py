@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import scheduler.cli.bench as bench_cli
-from scheduler.bench.runner import BenchResult, markdown_table
+from scheduler.bench.report import markdown_table
+from scheduler.bench.runner import BenchResult
 from scheduler.cli import main
 from scheduler.domain import (
     Booking,
