@@ -1,6 +1,8 @@
 """Conversion between the gRPC messages (``scheduler.v1``) and the domain models, both ways.
 
-Only the edges (service, server, client) use this; the core never sees a protobuf message.
+Only the edges (service, server, client) use this; the core never sees a protobuf message. The
+lazy reader of ProposeSlots, which reads only the days a proposal asks for, is
+:mod:`scheduler.api.calendars`; the error types are in :mod:`scheduler.api.errors`.
 
 Domain → proto is total for every valid domain object and loses nothing. Proto → domain goes
 through plain data and :meth:`pydantic.BaseModel.model_validate`, so every rule of the domain
@@ -17,13 +19,9 @@ doubles: integral numbers come back as ``int``.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from enum import StrEnum
-from itertools import pairwise
 from typing import Any, TypeVar
 
 from google.protobuf import json_format, struct_pb2
@@ -31,6 +29,7 @@ from google.protobuf.message import Message
 from google.type import date_pb2, datetime_pb2, timeofday_pb2
 from pydantic import BaseModel, ValidationError
 
+from scheduler.api.errors import LOCAL_TIME_ONLY, ConversionError, FieldViolation
 from scheduler.domain import (
     Assignment,
     Booking,
@@ -51,18 +50,14 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy
-from scheduler.planning.propose import Calendars, Held, Shift, SlotProposal
+from scheduler.planning.propose import SlotProposal
 from scheduler.planning.solve import Progress
-from scheduler.rules.calendar import as_minutes
 from scheduler.rules.legal import LegalDates
 from scheduler.v1 import scheduler_pb2 as pb
 
 __all__ = [
     "ENUM_PREFIXES",
-    "ConversionError",
-    "FieldViolation",
     "assignment_to_proto",
-    "calendars_from_proto",
     "date_to_proto",
     "datetime_to_proto",
     "enum_to_proto",
@@ -72,13 +67,16 @@ __all__ = [
     "legal_dates_to_proto",
     "options_from_proto",
     "options_to_proto",
+    "policy_from_proto",
     "policy_to_proto",
     "progress_to_proto",
     "proposal_to_proto",
     "referral_from_proto",
     "referral_to_proto",
+    "site_from_proto",
     "solution_from_proto",
     "solution_to_proto",
+    "therapist_from_proto",
     "time_to_proto",
 ]
 
@@ -107,25 +105,6 @@ _PROTO_ENUMS: dict[type[StrEnum], Any] = {
     Outcome: pb.Outcome,
     Reason: pb.Reason,
 }
-
-
-@dataclass(frozen=True)
-class FieldViolation:
-    """One problem of a request: the field's path and what is wrong with it."""
-
-    field: str
-    description: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.description}"
-
-
-class ConversionError(ValueError):
-    """A message that is not a valid domain object; `violations` lists every problem."""
-
-    def __init__(self, violations: Sequence[FieldViolation]) -> None:
-        self.violations = list(violations)
-        super().__init__("; ".join(str(v) for v in self.violations))
 
 
 # --------------------------------------------------------------------------- scalars
@@ -201,7 +180,7 @@ class _Reader:
 
     def datetime_text(self, msg: datetime_pb2.DateTime, path: str) -> str:
         if msg.HasField("utc_offset") or msg.HasField("time_zone"):
-            self.bad(path, "must be local wall-clock time: leave utc_offset and time_zone unset")
+            self.bad(path, LOCAL_TIME_ONLY)
         return (
             f"{msg.year:04d}-{msg.month:02d}-{msg.day:02d}T"
             f"{msg.hours:02d}:{msg.minutes:02d}:{msg.seconds:02d}{_fraction(msg.nanos)}"
@@ -548,335 +527,23 @@ def referral_from_proto(msg: pb.Referral, path: str = "referral") -> Referral:
     return _validate(Referral, _referral_data(msg, r, path), r, path)
 
 
-# --------------------------------------------------------------------------- proposal calendars
-#
-# ProposeSlots reads a few therapists and a few days of a large instance. Converting the whole
-# message into domain models first costs more than the proposal itself (about 120 ms for a
-# København week), so :func:`calendars_from_proto` reads only what the proposal asks for, checks
-# each record it reads (as the models and scheduler.verify.validation would) and leaves the rest
-# unread.
-
-_OFFSET = "must be local wall-clock time: leave utc_offset and time_zone unset"
-_BOOKING_STATUS: dict[int, BookingStatus] = {
-    0: BookingStatus.COMMUNICATED,  # unset: the domain default
-    **{pb.BookingStatus.Value(enum_to_proto(s)): s for s in BookingStatus},
-}
+def policy_from_proto(msg: pb.Policy, path: str = "policy") -> Policy:
+    r = _Reader()
+    return _validate(Policy, _policy_data(msg, r, path), r, path)
 
 
-def _date_of(msg: date_pb2.Date, path: str, out: list[FieldViolation]) -> date | None:
-    try:
-        return date(msg.year, msg.month, msg.day)
-    except ValueError as exc:
-        out.append(FieldViolation(path, f"not a valid date: {exc}"))
-        return None
+def site_from_proto(msg: pb.Site, path: str = "site") -> Site:
+    r = _Reader()
+    return _validate(Site, _site_data(msg, r), r, path)
 
 
-def _time_of(msg: timeofday_pb2.TimeOfDay, path: str, out: list[FieldViolation]) -> time | None:
-    try:
-        return time(msg.hours, msg.minutes, msg.seconds, msg.nanos // 1000)
-    except ValueError as exc:
-        out.append(FieldViolation(path, f"not a valid time of day: {exc}"))
-        return None
-
-
-def _datetime_of(
-    msg: datetime_pb2.DateTime, path: str, out: list[FieldViolation]
-) -> datetime | None:
-    if msg.WhichOneof("time_offset") is not None:
-        out.append(FieldViolation(path, _OFFSET))
-    try:
-        return datetime(
-            msg.year, msg.month, msg.day, msg.hours, msg.minutes, msg.seconds, msg.nanos // 1000
-        )
-    except ValueError as exc:
-        out.append(FieldViolation(path, f"not a valid date-time: {exc}"))
-        return None
-
-
-def _duplicates(ids: Sequence[str], collection: str, path: str) -> list[FieldViolation]:
-    """As scheduler.verify.validation's duplicate_id: each repeat of an id after its first use."""
-    first: dict[str, int] = {}
-    found: list[FieldViolation] = []
-    for index, ident in enumerate(ids):
-        if ident in first:
-            found.append(
-                FieldViolation(
-                    f"{path}.{collection}[{index}]({ident})",
-                    f"id {ident!r} is used already by {collection}[{first[ident]}] [duplicate_id]",
-                )
-            )
-        else:
-            first[ident] = index
-    return found
-
-
-class _RosterDays:
-    """The rosters of an instance message's therapists, read and checked one day at a time.
-
-    The first call for a therapist indexes their roster entries by the day of the month of
-    their date (one field per entry); a call then reads in full only the entries on its day.
-    """
-
-    def __init__(self, msg: pb.Instance, path: str, site_ids: frozenset[str]) -> None:
-        self._therapists = msg.therapists
-        self._path = path
-        self._site_ids = site_ids
-        self._indexed: set[int] = set()
-        self._index: dict[int, list[tuple[int, int]]] = defaultdict(list)
-
-    def __call__(self, day: date, therapists: AbstractSet[int]) -> list[Shift]:
-        """The roster entries on `day` of `therapists`; raises :class:`ConversionError` with
-        every problem of the entries read."""
-        for t in therapists - self._indexed:
-            for j, e in enumerate(self._therapists[t].roster):
-                self._index[e.date.day].append((t, j))
-            self._indexed.add(t)
-        shifts: list[Shift] = []
-        out: list[FieldViolation] = []
-        by_therapist: dict[int, list[tuple[time, time, int]]] = defaultdict(list)
-        for t, j in self._index.get(day.day, ()):
-            if t not in therapists:
-                continue
-            t_msg = self._therapists[t]
-            e = t_msg.roster[j]
-            if e.date.year != day.year or e.date.month != day.month:
-                continue  # another month's day with the same number
-            where = f"{self._path}.therapists[{t}].roster[{j}]"
-            bad = len(out)
-            times: list[time | None] = []
-            for key in ("start", "end"):
-                if e.HasField(key):
-                    times.append(_time_of(getattr(e, key), f"{where}.{key}", out))
-                else:
-                    out.append(FieldViolation(f"{where}.{key}", "required"))
-            if e.site_id not in self._site_ids:
-                out.append(
-                    FieldViolation(
-                        f"{self._path}.therapists[{t}]({t_msg.id}).roster[{j}].site_id",
-                        f"no site has id {e.site_id!r} [unknown_site]",
-                    )
-                )
-            if len(out) > bad:
-                continue
-            start, end = times
-            assert start is not None and end is not None
-            if end <= start:
-                out.append(FieldViolation(where, f"end {end} is not after start {start}"))
-                continue
-            by_therapist[t].append((start, end, j))
-            shifts.append(Shift(t, as_minutes(start), as_minutes(end), e.site_id))
-        for t, entries in by_therapist.items():
-            entries.sort()
-            for (_, end, first), (start, _, second) in pairwise(entries):
-                if start < end:
-                    out.append(
-                        FieldViolation(
-                            f"{self._path}.therapists[{t}]({self._therapists[t].id})"
-                            f".roster[{second}]",
-                            f"overlaps roster[{first}] on {day}: a therapist works at one site "
-                            "at a time [roster_overlap]",
-                        )
-                    )
-        if out:
-            raise ConversionError(out)
-        return shifts
-
-
-class _BookingDays:
-    """An instance message's bookings, read and checked one day at a time.
-
-    The first call indexes the bookings by the day of the month of their start (one field per
-    booking); a call then reads the bookings in its day's bucket only as far as needed to see
-    whether the proposal asks for them (a therapist or a room site it names), and reads and
-    checks those in full.
-    """
-
-    def __init__(
-        self,
-        msg: pb.Instance,
-        path: str,
-        therapist_ids: frozenset[str],
-        site_ids: frozenset[str],
-    ) -> None:
-        self._bookings = msg.bookings
-        self._path = path
-        self._therapist_ids = therapist_ids
-        self._site_ids = site_ids
-        self._referral_ids = frozenset(r.id for r in msg.referrals)
-        self._index: dict[int, list[int]] | None = None
-
-    def _bucket(self, day_of_month: int) -> list[int]:
-        if self._index is None:
-            # Plain ints: no objects for the garbage collector to walk.
-            index: dict[int, list[int]] = defaultdict(list)
-            for i, b in enumerate(self._bookings):
-                index[b.start.day].append(i)
-            self._index = index
-        return self._index.get(day_of_month, [])
-
-    def __call__(
-        self, day: date, therapist_ids: AbstractSet[str], site_ids: AbstractSet[str]
-    ) -> list[Held]:
-        """The bookings on `day` of `therapist_ids` or with a room at `site_ids`; raises
-        :class:`ConversionError` with every problem of the bookings read."""
-        held: list[Held] = []
-        out: list[FieldViolation] = []
-        bookings, known, statuses = self._bookings, self._therapist_ids, _BOOKING_STATUS
-        year, month = day.year, day.month
-        for i in self._bucket(day.day):
-            b = bookings[i]
-            s = b.start
-            if s.month != month or s.year != year:
-                continue  # another month's day with the same number
-            therapist_id = b.therapist_id
-            if therapist_id not in therapist_ids and (b.at_home or b.site_id not in site_ids):
-                continue  # neither the time of a therapist asked for nor a room asked for
-            # This loop is the service's hot path: the usual, valid booking is checked inline
-            # with plain comparisons; any problem is put in words by _explain.
-            e = b.end
-            sh, sm, ss, sn = s.hours, s.minutes, s.seconds, s.nanos
-            eh, em, es, en = e.hours, e.minutes, e.seconds, e.nanos
-            site_id = b.site_id if b.HasField("site_id") else None
-            referral_id = b.referral_id if b.HasField("referral_id") else None
-            status = statuses.get(b.status)
-            if not (
-                0 <= sh < 24
-                and 0 <= sm < 60
-                and 0 <= ss < 60
-                and 0 <= sn < 1_000_000_000
-                and 0 <= eh < 24
-                and 0 <= em < 60
-                and 0 <= es < 60
-                and 0 <= en < 1_000_000_000
-                and (sh, sm, ss, sn // 1000) < (eh, em, es, en // 1000)
-                and e.day == s.day
-                and e.month == month
-                and e.year == year
-                and s.WhichOneof("time_offset") is None
-                and e.WhichOneof("time_offset") is None
-                and status is not None
-                and therapist_id in known
-                and (site_id is None or site_id in self._site_ids)
-                and (referral_id is None or referral_id in self._referral_ids)
-            ):
-                self._explain(b, f"{self._path}.bookings[{i}]", out)
-                continue
-            held.append(
-                Held(
-                    therapist_id,
-                    site_id,
-                    b.at_home,
-                    sh * 60 + sm,
-                    eh * 60 + em,
-                    status,
-                    referral_id,
-                )
-            )
-        if out:
-            raise ConversionError(out)
-        return held
-
-    def _explain(self, b: pb.Booking, where: str, out: list[FieldViolation]) -> None:
-        """Every problem of a booking, in words."""
-        bad = len(out)
-        start = _datetime_of(b.start, f"{where}.start", out)
-        end = None
-        if b.HasField("end"):
-            end = _datetime_of(b.end, f"{where}.end", out)
-        else:
-            out.append(FieldViolation(f"{where}.end", "required"))
-        if start is not None and end is not None:
-            if end <= start:
-                out.append(FieldViolation(where, f"end {end} is not after start {start}"))
-            elif end.date() != start.date():
-                out.append(FieldViolation(where, "a booking must start and end on the same day"))
-        if b.status not in _BOOKING_STATUS:
-            out.append(FieldViolation(f"{where}.status", f"unknown value {b.status}"))
-        named = f"{where}({b.id})"
-        if b.therapist_id not in self._therapist_ids:
-            out.append(
-                FieldViolation(
-                    f"{named}.therapist_id",
-                    f"no therapist has id {b.therapist_id!r} [unknown_therapist]",
-                )
-            )
-        if b.HasField("site_id") and b.site_id not in self._site_ids:
-            out.append(
-                FieldViolation(f"{named}.site_id", f"no site has id {b.site_id!r} [unknown_site]")
-            )
-        if b.HasField("referral_id") and b.referral_id not in self._referral_ids:
-            out.append(
-                FieldViolation(
-                    f"{named}.referral_id",
-                    f"no referral has id {b.referral_id!r} [unknown_referral]",
-                )
-            )
-        if len(out) == bad:  # cannot happen: the fast check and this one agree
-            out.append(FieldViolation(where, "unreadable booking"))
-
-
-def calendars_from_proto(msg: pb.Instance, path: str = "instance") -> Calendars:
-    """What a proposal reads of an instance message, read straight from the message.
-
-    Read and checked now: the planning date, the policy, the sites and every therapist's
-    identity (id, discipline, approvals, home visits, absences). Read when a proposal asks for a
-    day (``Calendars.shifts_on`` and ``bookings_on``): the roster entries on that day of the
-    therapists it names, and the bookings on that day of those therapists or filling a room at
-    the sites it names. Each record read is checked as the domain models check it, plus the
-    instance errors of :mod:`scheduler.verify.validation` that concern it (a duplicate site or
-    therapist id, an unknown id it names, overlapping roster entries); records not read are not
-    checked. Raises :class:`ConversionError` with every violation found; ``shifts_on`` and
-    ``bookings_on`` raise it for a day with an unreadable record.
-    """
-    out: list[FieldViolation] = []
-    planning: date | None = None
-    if msg.HasField("planning_date"):
-        planning = _date_of(msg.planning_date, f"{path}.planning_date", out)
-    else:
-        out.append(FieldViolation(f"{path}.planning_date", "required"))
-
-    def validated(model: type[_M], data: dict[str, Any], r: _Reader, where: str) -> _M | None:
-        try:
-            return _validate(model, data, r, where)
-        except ConversionError as exc:
-            out.extend(exc.violations)
-            return None
-
-    policy: Policy | None = None
-    if not msg.HasField("policy"):
-        out.append(FieldViolation(f"{path}.policy", "required"))
-    else:
-        r = _Reader()
-        where = f"{path}.policy"
-        policy = validated(Policy, _policy_data(msg.policy, r, where), r, where)
-    sites: list[Site] = []
-    for i, site_msg in enumerate(msg.sites):
-        r = _Reader()
-        site = validated(Site, _site_data(site_msg, r), r, f"{path}.sites[{i}]")
-        if site is not None:
-            sites.append(site)
-    site_ids = [site_msg.id for site_msg in msg.sites]
-    out += _duplicates(site_ids, "sites", path)
-    therapists: list[Therapist] = []
-    for i, t_msg in enumerate(msg.therapists):
-        r = _Reader()
-        where = f"{path}.therapists[{i}]"
-        therapist = validated(Therapist, _therapist_data(t_msg, r, where, roster=False), r, where)
-        if therapist is not None:
-            therapists.append(therapist)
-    therapist_ids = [t.id for t in therapists]
-    out += _duplicates(therapist_ids, "therapists", path)
-    if out:
-        raise ConversionError(out)
-    assert planning is not None and policy is not None
-    return Calendars(
-        planning_date=planning,
-        policy=policy,
-        sites=sites,
-        therapists=therapists,
-        shifts_on=_RosterDays(msg, path, frozenset(site_ids)),
-        bookings_on=_BookingDays(msg, path, frozenset(therapist_ids), frozenset(site_ids)),
-    )
+def therapist_from_proto(
+    msg: pb.Therapist, path: str = "therapist", *, roster: bool = True
+) -> Therapist:
+    """The domain therapist of a message; with ``roster=False`` its roster is left unread
+    (empty). Raises :class:`ConversionError` with every problem."""
+    r = _Reader()
+    return _validate(Therapist, _therapist_data(msg, r, path, roster=roster), r, path)
 
 
 # --------------------------------------------------------------------------- options

@@ -19,7 +19,7 @@ deadline passes, the server shuts down), the solve's ``stop`` event is set and C
 
 ProposeSlots does not convert the whole instance: it reads the referral, the policy, the sites,
 the therapists and, day by day as the ranking needs them, the qualified therapists' rosters and
-the bookings (:func:`scheduler.api.convert.calendars_from_proto`), and checks what it reads. A
+the bookings (:func:`scheduler.api.calendars.calendars_from_proto`), and checks what it reads. A
 København week costs a few milliseconds per call, whether or not the server has seen the
 calendars before, so there is no cache.
 """
@@ -35,13 +35,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
 import grpc
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
+from scheduler.api.calendars import calendars_from_proto
 from scheduler.api.convert import (
-    ConversionError,
-    FieldViolation,
-    calendars_from_proto,
     instance_from_proto,
     kpis_to_proto,
     legal_dates_to_proto,
@@ -52,6 +50,7 @@ from scheduler.api.convert import (
     solution_from_proto,
     solution_to_proto,
 )
+from scheduler.api.errors import ConversionError, FieldViolation, bad_request
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
 from scheduler.planning.propose import (
     Calendars,
@@ -126,18 +125,7 @@ class _Rejected(Exception):
 
 
 def _invalid(violations: list[FieldViolation], summary: str = "invalid request") -> _Rejected:
-    detail = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in violations
-        ]
-    )
-    status = status_pb2.Status(
-        code=code_pb2.INVALID_ARGUMENT,
-        message=f"{summary}: {len(violations)} field violation(s); first: {violations[0]}",
-    )
-    status.details.add().Pack(detail)
-    return _Rejected(status)
+    return _Rejected(bad_request(violations, summary))
 
 
 def _status(code: int, message: str) -> _Rejected:

@@ -1,4 +1,8 @@
-"""The benchmark: instance profiles and the generator, the bench manifest, the first-come-first-
-served baseline and the HiGHS MIP peer, the runner and its reports. Needs the ``bench`` extra
-(highspy, matplotlib); nothing in the core or the service imports it.
+"""The benchmark: instance profiles (``profiles``) and the generator (``generator``), the bench
+manifest (``manifest``), the first-come-first-served baseline and the HiGHS MIP peer
+(``baseline``, ``mip``), the runner (``runner``) and its reports (``report``).
+
+The MIP peer and the plots need the ``bench`` extra (highspy, numpy, matplotlib), imported only
+where used; ``scheduler bench`` says so when it is missing. Nothing in the core or the service
+imports this package.
 """

@@ -29,8 +29,9 @@ What the calendars look like (every booking `communicated`, so it stays fixed):
   the busiest hours; the existing bookings never use more rooms than a site has (a session that
   would is done as office work instead).
 
-:class:`BenchEntry`, :func:`load_manifest` and :func:`materialise` regenerate the benchmark
-families of ``instances/bench/manifest.json`` by seed, so no large instance file is stored.
+The profiles themselves (municipalities, their sites and sizes) are data in
+:mod:`scheduler.bench.profiles`; the benchmark families regenerated from this generator by seed
+are :mod:`scheduler.bench.manifest`.
 """
 
 from __future__ import annotations
@@ -41,11 +42,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from scheduler.bench.profiles import PROFILES, Profile, SiteSpec, small_room
 from scheduler.domain import (
     Absence,
     Booking,
@@ -60,190 +59,28 @@ from scheduler.domain import (
     Site,
     Therapist,
 )
-from scheduler.domain.policy import Policy, preset
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.legal import earliest_start, legal_deadline
 
 __all__ = [
     "DEFAULT_PLANNING_DATE",
-    "PROFILES",
-    "BenchEntry",
-    "BenchOverrides",
+    "MAX_FILL",
     "GeneratorError",
-    "Profile",
-    "SiteSpec",
     "generate",
     "instance_json",
-    "load_manifest",
-    "materialise",
 ]
 
 DEFAULT_PLANNING_DATE = date(2026, 11, 27)
 """A Friday: the weekly batch is planned at the end of the week for the weeks ahead."""
 
 _GRID = 15  # minutes: bookings start and end on a quarter-hour grid
-_MAX_FILL = 0.97  # no therapist-day is booked fuller than this
+MAX_FILL = 0.97
+"""No therapist-day is booked fuller than this; the highest `load` the generator accepts."""
 _SLOTS_PER_DAY = 24 * 60 // _GRID
 
 
 class GeneratorError(ValueError):
     """A profile or a parameter the generator cannot use; the message says why."""
-
-
-# --------------------------------------------------------------------------- profiles
-
-
-@dataclass(frozen=True)
-class SiteSpec:
-    """A training site of a profile: where it is, when it is open, its share of the therapists."""
-
-    id: str
-    name: str
-    address: str
-    lat: float
-    lon: float
-    weight: float = 1.0
-    opens: time = time(7, 30)
-    closes: time = time(16, 0)
-    friday_closes: time = time(15, 30)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A municipality: its policy, its sites (the main one first) and its default sizes."""
-
-    name: str
-    policy: Policy
-    sites: tuple[SiteSpec, ...]
-    inhabitants: int
-    referrals: int
-    therapists: int
-    default_sites: int
-    load: float
-    description: str
-
-
-def _small_room(site_id: str, name: str, address: str, lat: float, lon: float) -> SiteSpec:
-    """A training room at a care centre or health house: smaller, shorter hours."""
-    return SiteSpec(
-        site_id,
-        name,
-        address,
-        lat,
-        lon,
-        weight=0.5,
-        opens=time(8, 0),
-        closes=time(15, 30),
-        friday_closes=time(15, 0),
-    )
-
-
-_VEJEN_SITES = (
-    SiteSpec("broerup", "Brørup Sundhedscenter, Træning & Livsstil", "6650 Brørup", 55.4817, 9.0177,
-             weight=3.0),
-    _small_room("vejen-plejecenter", "Træningslokale, plejecenter i Vejen", "6600 Vejen",
-                55.4795, 9.1390),
-    _small_room("roedding-plejecenter", "Træningslokale, plejecenter i Rødding", "6630 Rødding",
-                55.3660, 9.0630),
-    _small_room("holsted-plejecenter", "Træningslokale, plejecenter i Holsted", "6670 Holsted",
-                55.5105, 8.9190),
-)  # fmt: skip
-
-_NAESTVED_SITES = (
-    SiteSpec("naestved", "Sundhedscenter Næstved, Træning", "4700 Næstved", 55.2305, 11.7640,
-             weight=4.0),
-    _small_room("glumsoe", "Træningslokale Glumsø", "4171 Glumsø", 55.3535, 11.6940),
-    _small_room("fuglebjerg", "Træningslokale Fuglebjerg", "4250 Fuglebjerg", 55.3045, 11.5490),
-    _small_room("fensmark", "Træningslokale Fensmark", "4684 Holmegaard", 55.2790, 11.8050),
-)  # fmt: skip
-
-_REBILD_SITES = (
-    SiteSpec("stoevring", "Træningscenter Støvring", "9530 Støvring", 56.8855, 9.8385,
-             weight=3.0),
-    _small_room("skoerping", "Træningslokale Skørping", "9520 Skørping", 56.8365, 9.8920),
-    _small_room("noerager", "Træningslokale Nørager", "9610 Nørager", 56.7060, 9.7350),
-)  # fmt: skip
-
-_SOENDERBORG_SITES = (
-    SiteSpec("soenderborg", "Træningsenheden Sønderborg",
-             "Grundtvigs Allé 150, 6400 Sønderborg", 54.9160, 9.7785, weight=3.0),
-    SiteSpec("nordborg", "Træningsenheden Nordborg", "Tangshave 1, 6430 Nordborg",
-             55.0585, 9.7410, weight=1.0),
-    SiteSpec("graasten", "Træningsenheden Gråsten",
-             "Sundhedshuset Gråsten, Ulsnæs 6, 6300 Gråsten", 54.9195, 9.5985, weight=1.0),
-)  # fmt: skip
-
-_HJOERRING_SITES = (
-    SiteSpec("hjoerring", "Træningsenheden Hjørring", "9800 Hjørring", 57.4640, 9.9820,
-             weight=4.0),
-    _small_room("sindal", "Træningslokale Sindal", "9870 Sindal", 57.4705, 10.2005),
-    _small_room("hirtshals", "Træningslokale Hirtshals", "9850 Hirtshals", 57.5875, 9.9600),
-    _small_room("vraa", "Træningslokale Vrå", "9760 Vrå", 57.3540, 9.9420),
-)  # fmt: skip
-
-_AARHUS_SITES = (
-    SiteSpec("aarhus-c", "Træning Aarhus C", "8000 Aarhus C", 56.1560, 10.2050, weight=2.0),
-    SiteSpec("viby", "Træning Viby", "8260 Viby J", 56.1280, 10.1620),
-    SiteSpec("risskov", "Træning Risskov", "8240 Risskov", 56.1920, 10.2290),
-    SiteSpec("brabrand", "Træning Brabrand", "8220 Brabrand", 56.1560, 10.1090),
-    SiteSpec("lystrup", "Træning Lystrup", "8520 Lystrup", 56.2370, 10.2370),
-    SiteSpec("tilst", "Træning Tilst", "8381 Tilst", 56.1880, 10.1100),
-    SiteSpec("beder", "Træning Beder", "8330 Beder", 56.0610, 10.2120),
-    SiteSpec("skejby", "Træning Skejby", "8200 Aarhus N", 56.1950, 10.1800),
-)
-
-_KOEBENHAVN_SITES = (
-    SiteSpec("oesterbro", "Træningscenter Østerbro", "2100 København Ø", 55.7060, 12.5760),
-    SiteSpec("noerrebro", "Træningscenter Nørrebro", "2200 København N", 55.6960, 12.5480),
-    SiteSpec("vesterbro", "Træningscenter Vesterbro", "1620 København V", 55.6690, 12.5480),
-    SiteSpec("amager", "Træningscenter Amager", "2300 København S", 55.6600, 12.6040),
-    SiteSpec("valby", "Træningscenter Valby", "2500 Valby", 55.6640, 12.5150),
-    SiteSpec("bispebjerg", "Træningscenter Bispebjerg", "2400 København NV", 55.7140, 12.5380),
-    SiteSpec("vanloese", "Træningscenter Vanløse", "2720 Vanløse", 55.6870, 12.4900),
-    SiteSpec("sydhavn", "Træningscenter Sydhavn", "2450 København SV", 55.6500, 12.5400),
-)
-
-_STRESS_SITES = (
-    SiteSpec("odense-c", "Træningscenter Odense C", "5000 Odense C", 55.3960, 10.3880),
-    SiteSpec("dalum", "Træningscenter Dalum", "5250 Odense SV", 55.3700, 10.3650),
-    SiteSpec("vollsmose", "Træningscenter Vollsmose", "5240 Odense NØ", 55.4070, 10.4330),
-    SiteSpec("tarup", "Træningscenter Tarup", "5210 Odense NV", 55.4050, 10.3350),
-    SiteSpec("hjallese", "Træningscenter Hjallese", "5260 Odense S", 55.3540, 10.3980),
-    SiteSpec("bolbro", "Træningscenter Bolbro", "5200 Odense V", 55.3880, 10.3480),
-    SiteSpec("hoejby", "Træningscenter Højby", "5260 Odense S", 55.3340, 10.4390),
-    SiteSpec("korup", "Træningscenter Korup", "5210 Odense NV", 55.4240, 10.3110),
-    SiteSpec("bellinge", "Træningscenter Bellinge", "5250 Odense SV", 55.3470, 10.3190),
-    SiteSpec("holluf-pile", "Træningscenter Holluf Pile", "5220 Odense SØ", 55.3530, 10.4520),
-)
-
-
-def _weekly(inhabitants: int) -> int:
-    """A week's new almen plans at about 27 per 1,000 inhabitants a year."""
-    return round(inhabitants * 27 / 1000 / 52)
-
-
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        Profile("vejen", preset("vejen"), _VEJEN_SITES, 43_000, 25, 13, 4, 0.75,
-                "Vejen: Brørup Sundhedscenter and care-centre training rooms"),
-        Profile("naestved", preset("naestved"), _NAESTVED_SITES, 83_000, _weekly(83_000), 21, 3,
-                0.80, "Næstved: the health centre and local training rooms"),
-        Profile("rebild", preset("rebild"), _REBILD_SITES, 30_000, _weekly(30_000), 8, 2, 0.70,
-                "Rebild: Støvring and Skørping"),
-        Profile("soenderborg", preset("soenderborg"), _SOENDERBORG_SITES, 74_000, 40, 20, 3,
-                0.80, "Sønderborg: Træningsenheden in Sønderborg, Nordborg and Gråsten"),
-        Profile("hjoerring", preset("hjoerring"), _HJOERRING_SITES, 64_000, _weekly(64_000), 17,
-                3, 0.85, "Hjørring: Træningsenheden and local training rooms"),
-        Profile("aarhus", Policy(name="aarhus"), _AARHUS_SITES, 360_000, 190, 90, 6, 0.80,
-                "Aarhus: six district training centres, law defaults"),
-        Profile("koebenhavn", Policy(name="koebenhavn"), _KOEBENHAVN_SITES, 650_000, 340, 100, 8,
-                0.85, "København: eight district training centres, law defaults"),
-        Profile("stress", Policy(name="stress"), _STRESS_SITES, 0, 1000, 250, 10, 0.85,
-                "a synthetic large municipality on Odense's districts, for stress tests"),
-    )
-}  # fmt: skip
-"""The generator's profiles by name: the five seed municipalities, aarhus, koebenhavn, stress."""
 
 
 # --------------------------------------------------------------------------- specialties
@@ -322,7 +159,7 @@ def _check_params(
     bounded("referrals", referrals, 0, 20_000)
     bounded("therapists", therapists, 1, 5_000)
     bounded("sites", sites, 1, 200)
-    bounded("load", load, 0.0, _MAX_FILL)
+    bounded("load", load, 0.0, MAX_FILL)
     bounded("avanceret_share", avanceret_share, 0.0, 1.0)
     bounded("home_share", home_share, 0.0, 1.0)
     n_therapists = prof.therapists if therapists is None else therapists
@@ -414,7 +251,7 @@ def _site_specs(params: _Params, rng: random.Random) -> list[SiteSpec]:
     for k in range(len(specs) + 1, params.sites + 1):
         lat, lon = _offset(main.lat, main.lon, rng.uniform(3.0, 12.0), rng.uniform(0, 2 * math.pi))
         specs.append(
-            _small_room(
+            small_room(
                 f"{params.profile.name}-{k}", f"Træningslokale {k}", "", round(lat, 4),
                 round(lon, 4),
             )
@@ -568,12 +405,12 @@ def _day_targets(
     total = sum(lengths)
     scale = 1.0
     for _ in range(8):
-        booked = sum(min(_MAX_FILL, r * scale) * n for r, n in zip(raw, lengths, strict=True))
+        booked = sum(min(MAX_FILL, r * scale) * n for r, n in zip(raw, lengths, strict=True))
         if booked <= 0:
             break
         scale *= load * total / booked
     return [
-        _GRID * round(min(_MAX_FILL, r * scale) * n / _GRID)
+        _GRID * round(min(MAX_FILL, r * scale) * n / _GRID)
         for r, n in zip(raw, lengths, strict=True)
     ]
 
@@ -968,84 +805,3 @@ def instance_json(instance: Instance) -> str:
     data = instance.model_dump(mode="json", exclude_defaults=True)
     data["policy"] = instance.policy.model_dump(mode="json")
     return _format(data, 0) + "\n"
-
-
-# --------------------------------------------------------------------------- benchmark families
-
-
-class BenchOverrides(BaseModel):
-    """Generator arguments a benchmark entry sets beyond the profile's defaults."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    referrals: int | None = Field(default=None, ge=0, le=20_000)
-    therapists: int | None = Field(default=None, ge=1, le=5_000)
-    sites: int | None = Field(default=None, ge=1, le=200)
-    avanceret_share: float | None = Field(default=None, ge=0.0, le=1.0)
-    home_share: float | None = Field(default=None, ge=0.0, le=1.0)
-    planning_date: date | None = None
-
-
-class BenchEntry(BaseModel):
-    """One benchmark instance, regenerated by :func:`materialise` from profile, seed and load."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    profile: str
-    seed: int = Field(ge=0)
-    load: float = Field(ge=0.0, le=_MAX_FILL)
-    overrides: BenchOverrides = Field(default_factory=BenchOverrides)
-
-
-class _Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    description: str = ""
-    entries: list[BenchEntry]
-
-
-def load_manifest(path: Path) -> list[BenchEntry]:
-    """The benchmark entries of a manifest file (``{"description": ..., "entries": [...]}``).
-
-    Raises :class:`GeneratorError` naming every problem: unreadable file, bad JSON, a bad
-    entry, an unknown profile, a name used twice.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GeneratorError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise GeneratorError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
-    try:
-        manifest = _Manifest.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(manifest)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise GeneratorError(f"{path}: invalid manifest: {problems}") from None
-    problems_found: list[str] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(manifest.entries):
-        if entry.profile not in PROFILES:
-            problems_found.append(
-                f"entries.{index} ({entry.name}): unknown profile {entry.profile!r}; "
-                f"known: {', '.join(PROFILES)}"
-            )
-        if entry.name in seen:
-            problems_found.append(f"entries.{index}: name {entry.name!r} is used twice")
-        seen.add(entry.name)
-    if problems_found:
-        raise GeneratorError(f"{path}: invalid manifest: " + "; ".join(problems_found))
-    return list(manifest.entries)
-
-
-def materialise(entry: BenchEntry) -> Instance:
-    """The instance of a benchmark entry, generated afresh from its profile, seed and load."""
-    return generate(
-        entry.profile,
-        entry.seed,
-        load=entry.load,
-        **entry.overrides.model_dump(exclude_none=True),
-    )

@@ -5,25 +5,40 @@ independent checker, prints a progress line per run to stderr and writes results
 results.json, results.md and two PNG plots into --out. With no PATHS it regenerates the
 benchmark families of the manifest by seed. Exit code 0: every solution valid; 1: a solution
 failed the check, a run crashed, or an instance has problems; 2: usage (unreadable file, bad
-option).
+option, or the ``bench`` extra not installed).
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import importlib.util
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-from scheduler.bench.runner import METHODS, BenchCase, markdown_table, run_bench, write_reports
+from scheduler.bench.report import markdown_table, write_reports
+from scheduler.bench.runner import METHODS, BenchCase, run_bench
 from scheduler.domain.files import DataFileError, load_instance
 from scheduler.verify.validation import has_errors, validate_instance
 
 __all__ = ["register", "run"]
 
 DEFAULT_MANIFEST = Path("instances/bench/manifest.json")
+
+_EXTRA_MODULES = {"highspy": "mip", "matplotlib": None, "numpy": "mip"}
+"""The bench extra's libraries, and the method that needs each (None: every run, for the
+plots)."""
+
+
+def _missing_extra(methods: list[str]) -> list[str]:
+    """The bench extra's libraries this run needs that are not installed (none imported)."""
+    return [
+        module
+        for module, method in _EXTRA_MODULES.items()
+        if (method is None or method in methods) and importlib.util.find_spec(module) is None
+    ]
 
 
 def register(sub: Any) -> None:
@@ -104,7 +119,8 @@ def _from_paths(paths: list[Path]) -> tuple[list[BenchCase], int]:
 
 
 def _from_manifest(manifest: Path, only: str) -> tuple[list[BenchCase], int]:
-    from scheduler.bench.generator import GeneratorError, load_manifest, materialise
+    from scheduler.bench.generator import GeneratorError
+    from scheduler.bench.manifest import load_manifest, materialise
 
     try:
         entries = load_manifest(manifest)
@@ -158,6 +174,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.time_limit <= 0 or args.time_limit > 3600 or args.workers < 0 or args.workers > 64:
         print("--time-limit must be in (0, 3600], --workers in [0, 64]", file=sys.stderr)
+        return 2
+    missing = _missing_extra(methods)
+    if missing:
+        print(
+            f"scheduler bench needs the benchmark libraries ({', '.join(missing)} missing): "
+            "pip install 'scheduler[bench]'",
+            file=sys.stderr,
+        )
         return 2
     if args.paths:
         if args.only:

@@ -13,13 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scheduler.bench.generator import (
-    DEFAULT_PLANNING_DATE,
-    PROFILES,
-    GeneratorError,
-    generate,
-    instance_json,
-)
+from scheduler.bench.generator import DEFAULT_PLANNING_DATE, GeneratorError, generate, instance_json
+from scheduler.bench.profiles import PROFILES
 from scheduler.domain import Instance, Level
 from scheduler.verify.kpis import calendar_fill
 

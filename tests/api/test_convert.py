@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from scheduler.api.convert import (
     ENUM_PREFIXES,
-    ConversionError,
     enum_to_proto,
     instance_from_proto,
     instance_to_proto,
@@ -22,6 +21,7 @@ from scheduler.api.convert import (
     solution_from_proto,
     solution_to_proto,
 )
+from scheduler.api.errors import ConversionError
 from scheduler.domain import (
     Absence,
     Assignment,

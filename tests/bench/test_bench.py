@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
 
 import scheduler.cli.bench as bench_cli
-from scheduler.bench.runner import BenchResult, markdown_table
+from scheduler.bench.report import markdown_table
+from scheduler.bench.runner import BenchResult
 from scheduler.cli import main
 from scheduler.domain import (
     Booking,
@@ -171,6 +174,36 @@ def test_bench_cli_usage_errors(
     assert main(["bench", str(path), "--out", str(tmp_path / "out"), *extra]) == code
     assert capsys.readouterr().err.strip()
     assert not (tmp_path / "out").exists()
+
+
+# `scheduler bench` as if the extra were not installed: a None entry in sys.modules makes both
+# importlib.util.find_spec and import see the module as absent.
+_BENCH_WITHOUT_EXTRA = """
+import sys
+sys.modules["highspy"] = None
+sys.modules["matplotlib"] = None
+from scheduler.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def test_bench_cli_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.json"
+    save_instance(tiny(), path)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", _BENCH_WITHOUT_EXTRA, "bench", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "pip install 'scheduler[bench]'" in lines[0]
+    assert "highspy" in lines[0] and "matplotlib" in lines[0]
+    assert not out.exists()
 
 
 def test_bench_cli_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,16 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.bench.generator import (
-    DEFAULT_PLANNING_DATE,
-    PROFILES,
-    BenchEntry,
-    GeneratorError,
-    generate,
-    instance_json,
-    load_manifest,
-    materialise,
-)
+from scheduler.bench.generator import DEFAULT_PLANNING_DATE, GeneratorError, generate, instance_json
+from scheduler.bench.manifest import BenchEntry, load_manifest, materialise
+from scheduler.bench.profiles import PROFILES
 from scheduler.cli import main
 from scheduler.domain import Discipline, Instance, Level, PlanStartKind, Referral
 from scheduler.domain.policy import Policy, preset

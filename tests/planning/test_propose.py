@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scheduler.api.convert import calendars_from_proto, instance_to_proto
+from scheduler.api.calendars import calendars_from_proto
+from scheduler.api.convert import instance_to_proto
 from scheduler.bench.generator import generate
 from scheduler.domain import (
     Absence,
@@ -312,8 +313,8 @@ def test_seconds_are_dropped_as_the_optimiser_drops_them() -> None:
 # builds every option of the whole horizon with scheduler.planning.slots (free_gaps,
 # candidates_for),
 # checks rooms minute by minute, ranks them all by the full key and takes the first k. Both
-# ways in (a domain instance, and the request message read by scheduler.api.convert) must give the
-# reference's answer.
+# ways in (a domain instance, and the request message read by scheduler.api.calendars) must give
+# the reference's answer.
 
 PLANNING = date(2026, 3, 6)  # a Friday
 _MOSTLY_PT = [Discipline.PT, Discipline.PT, Discipline.OT]
