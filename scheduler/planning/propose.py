@@ -137,7 +137,7 @@ class Calendars:
     """What a proposal reads of an instance; rosters and bookings a day at a time.
 
     :func:`index_calendars` builds it from a domain instance; the gRPC edge builds it from the
-    request message (:func:`scheduler.api.convert.calendars_from_proto`), reading a day's rosters
+    request message (:func:`scheduler.api.calendars.calendars_from_proto`), reading a day's rosters
     and bookings only when a proposal asks for that day. Each proposal asks for at most one day
     at a time, in day order, and names what it needs, so a reader need not read the rest.
     """

@@ -310,7 +310,7 @@ def test_seconds_are_dropped_as_the_optimiser_drops_them() -> None:
 # --------------------------------------------------------------------------- against brute force
 #
 # The ranking walks the days in order and reads only as far as it needs; the reference below
-# builds every option of the whole horizon with scheduler.planning.slots (free_gaps,
+# builds every option of the whole horizon with the planner's free_time and candidates (free_gaps,
 # candidates_for),
 # checks rooms minute by minute, ranks them all by the full key and takes the first k. Both
 # ways in (a domain instance, and the request message read by scheduler.api.calendars) must give
