@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime, time
-from itertools import pairwise
 from typing import TypeVar
 
 from google.type import date_pb2, datetime_pb2, timeofday_pb2
@@ -32,6 +31,13 @@ from scheduler.domain.policy import Policy
 from scheduler.planning.propose import Calendars, Held, Shift
 from scheduler.rules.calendar import as_minutes
 from scheduler.v1 import scheduler_pb2 as pb
+from scheduler.verify.validation import (
+    duplicate_id_message,
+    overlapping,
+    repeated_ids,
+    roster_overlap_message,
+    unknown_reference,
+)
 
 __all__ = ["calendars_from_proto"]
 
@@ -74,20 +80,20 @@ def _datetime_of(
 
 
 def _duplicates(ids: Sequence[str], collection: str, path: str) -> list[FieldViolation]:
-    """As scheduler.verify.validation's duplicate_id: each repeat of an id after its first use."""
-    first: dict[str, int] = {}
-    found: list[FieldViolation] = []
-    for index, ident in enumerate(ids):
-        if ident in first:
-            found.append(
-                FieldViolation(
-                    f"{path}.{collection}[{index}]({ident})",
-                    f"id {ident!r} is used already by {collection}[{first[ident]}] [duplicate_id]",
-                )
-            )
-        else:
-            first[ident] = index
-    return found
+    """Validation's duplicate_id, as field violations."""
+    return [
+        FieldViolation(
+            f"{path}.{collection}[{index}]({ids[index]})",
+            f"{duplicate_id_message(collection, ids[index], first)} [duplicate_id]",
+        )
+        for index, first in repeated_ids(ids)
+    ]
+
+
+def _unknown(where: str, kind: str, ident: str) -> FieldViolation:
+    """Validation's unknown reference, as a field violation."""
+    code, message = unknown_reference(kind, ident)
+    return FieldViolation(where, f"{message} [{code}]")
 
 
 class _RosterDays:
@@ -131,9 +137,10 @@ class _RosterDays:
                     out.append(FieldViolation(f"{where}.{key}", "required"))
             if e.site_id not in self._site_ids:
                 out.append(
-                    FieldViolation(
+                    _unknown(
                         f"{self._path}.therapists[{t}]({t_msg.id}).roster[{j}].site_id",
-                        f"no site has id {e.site_id!r} [unknown_site]",
+                        "site",
+                        e.site_id,
                     )
                 )
             if len(out) > bad:
@@ -146,17 +153,13 @@ class _RosterDays:
             by_therapist[t].append((start, end, j))
             shifts.append(Shift(t, as_minutes(start), as_minutes(end), e.site_id))
         for t, entries in by_therapist.items():
-            entries.sort()
-            for (_, end, first), (start, _, second) in pairwise(entries):
-                if start < end:
-                    out.append(
-                        FieldViolation(
-                            f"{self._path}.therapists[{t}]({self._therapists[t].id})"
-                            f".roster[{second}]",
-                            f"overlaps roster[{first}] on {day}: a therapist works at one site "
-                            "at a time [roster_overlap]",
-                        )
+            for first, second in overlapping(entries):
+                out.append(
+                    FieldViolation(
+                        f"{self._path}.therapists[{t}]({self._therapists[t].id}).roster[{second}]",
+                        f"{roster_overlap_message(first, day)} [roster_overlap]",
                     )
+                )
         if out:
             raise ConversionError(out)
         return shifts
@@ -274,23 +277,11 @@ class _BookingDays:
             out.append(FieldViolation(f"{where}.status", f"unknown value {b.status}"))
         named = f"{where}({b.id})"
         if b.therapist_id not in self._therapist_ids:
-            out.append(
-                FieldViolation(
-                    f"{named}.therapist_id",
-                    f"no therapist has id {b.therapist_id!r} [unknown_therapist]",
-                )
-            )
+            out.append(_unknown(f"{named}.therapist_id", "therapist", b.therapist_id))
         if b.HasField("site_id") and b.site_id not in self._site_ids:
-            out.append(
-                FieldViolation(f"{named}.site_id", f"no site has id {b.site_id!r} [unknown_site]")
-            )
+            out.append(_unknown(f"{named}.site_id", "site", b.site_id))
         if b.HasField("referral_id") and b.referral_id not in self._referral_ids:
-            out.append(
-                FieldViolation(
-                    f"{named}.referral_id",
-                    f"no referral has id {b.referral_id!r} [unknown_referral]",
-                )
-            )
+            out.append(_unknown(f"{named}.referral_id", "referral", b.referral_id))
         if len(out) == bad:  # cannot happen: the fast check and this one agree
             out.append(FieldViolation(where, "unreadable booking"))
 

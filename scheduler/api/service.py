@@ -64,7 +64,13 @@ from scheduler.rules.legal import legal_dates
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
 from scheduler.verify.checker import check_solution
-from scheduler.verify.validation import Problem, Severity, validate_instance
+from scheduler.verify.validation import (
+    Problem,
+    Severity,
+    duplicate_id_message,
+    unknown_reference,
+    validate_instance,
+)
 
 __all__ = [
     "DEFAULT_K",
@@ -167,7 +173,7 @@ def _proposal_referral(
             out.append(
                 FieldViolation(
                     f"instance.referrals[{i}]({referral_id})",
-                    f"id {referral_id!r} is used already by referrals[{found[0]}] [duplicate_id]",
+                    f"{duplicate_id_message('referrals', referral_id, found[0])} [duplicate_id]",
                 )
             )
         at, path = instance.referrals[found[0]], f"instance.referrals[{found[0]}]"
@@ -194,11 +200,8 @@ def _proposal_inputs(
         and referral.chosen_site_id is not None
         and all(s.id != referral.chosen_site_id for s in request.instance.sites)
     ):
-        out.append(
-            FieldViolation(
-                f"{path}.chosen_site_id", f"unknown site {referral.chosen_site_id!r} [unknown_site]"
-            )
-        )
+        code, message = unknown_reference("site", referral.chosen_site_id)
+        out.append(FieldViolation(f"{path}.chosen_site_id", f"{message} [{code}]"))
     if out:
         raise _invalid(out)
     assert referral is not None and calendars is not None

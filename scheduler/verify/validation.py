@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -42,7 +42,12 @@ __all__ = [
     "PROBLEM_CODES",
     "Problem",
     "Severity",
+    "duplicate_id_message",
     "has_errors",
+    "overlapping",
+    "repeated_ids",
+    "roster_overlap_message",
+    "unknown_reference",
     "validate_instance",
 ]
 
@@ -139,6 +144,47 @@ class _Context:
 _Check = Callable[[_Context], Iterable[Problem]]
 
 
+# --------------------------------------------------------------------------- record checks
+#
+# The checks below that look at one record or one list of ids are public, so that a reader that
+# checks a request record by record (the gRPC edge's lazy calendar reader) applies the same
+# rules with the same codes and words, and each rule has one owner.
+
+
+def repeated_ids(ids: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """Each repeat of an id after its first use: (index, index of the first use)."""
+    first: dict[str, int] = {}
+    for index, ident in enumerate(ids):
+        if ident in first:
+            yield index, first[ident]
+        else:
+            first[ident] = index
+
+
+def duplicate_id_message(collection: str, ident: str, first: int) -> str:
+    """The words of a `duplicate_id` problem."""
+    return f"id {ident!r} is used already by {collection}[{first}]"
+
+
+def unknown_reference(kind: str, ident: str) -> tuple[str, str]:
+    """The code and words of a reference to a `kind` (site, therapist, referral) that the
+    instance does not have."""
+    return f"unknown_{kind}", f"no {kind} has id {ident!r}"
+
+
+def overlapping(entries: Sequence[tuple[time, time, int]]) -> Iterator[tuple[int, int]]:
+    """Pairs (first, second) of one therapist's roster entries on one day that overlap; each
+    entry is (start, end, index)."""
+    for (_, end, first), (start, _, second) in pairwise(sorted(entries)):
+        if start < end:
+            yield first, second
+
+
+def roster_overlap_message(first: int, day: date) -> str:
+    """The words of a `roster_overlap` problem."""
+    return f"overlaps roster[{first}] on {day}: a therapist works at one site at a time"
+
+
 # --------------------------------------------------------------------------- ids and references
 
 
@@ -152,57 +198,39 @@ def _check_unique_ids(ctx: _Context) -> Iterator[Problem]:
         ("referrals", [r.id for r in inst.referrals]),
     )
     for collection, ids in kinds:
-        counts = Counter(ids)
-        first: dict[str, int] = {}
-        for index, ident in enumerate(ids):
-            if counts[ident] < 2:
-                continue
-            if ident not in first:
-                first[ident] = index
-                continue
+        for index, first in repeated_ids(ids):
             yield _problem(
                 "duplicate_id",
-                _at(collection, index, ident),
-                f"id {ident!r} is used already by {collection}[{first[ident]}]",
+                _at(collection, index, ids[index]),
+                duplicate_id_message(collection, ids[index], first),
             )
 
 
 def _check_references(ctx: _Context) -> Iterator[Problem]:
     """Every site, therapist and referral an entry names exists in the instance."""
     inst = ctx.instance
+
+    def unknown(kind: str, where: str, ident: str) -> Problem:
+        code, message = unknown_reference(kind, ident)
+        return _problem(code, where, message)
+
     for t_index, therapist in enumerate(inst.therapists):
         for r_index, entry in enumerate(therapist.roster):
             if entry.site_id not in ctx.site_ids:
-                yield _problem(
-                    "unknown_site",
-                    f"{_at('therapists', t_index, therapist.id)}.roster[{r_index}].site_id",
-                    f"no site has id {entry.site_id!r}",
-                )
+                where = f"{_at('therapists', t_index, therapist.id)}.roster[{r_index}].site_id"
+                yield unknown("site", where, entry.site_id)
     for index, booking in enumerate(inst.bookings):
         where = _at("bookings", index, booking.id)
         if booking.therapist_id not in ctx.therapists:
-            yield _problem(
-                "unknown_therapist",
-                f"{where}.therapist_id",
-                f"no therapist has id {booking.therapist_id!r}",
-            )
+            yield unknown("therapist", f"{where}.therapist_id", booking.therapist_id)
         if booking.site_id is not None and booking.site_id not in ctx.site_ids:
-            yield _problem(
-                "unknown_site", f"{where}.site_id", f"no site has id {booking.site_id!r}"
-            )
+            yield unknown("site", f"{where}.site_id", booking.site_id)
         if booking.referral_id is not None and booking.referral_id not in ctx.referrals:
-            yield _problem(
-                "unknown_referral",
-                f"{where}.referral_id",
-                f"no referral has id {booking.referral_id!r}",
-            )
+            yield unknown("referral", f"{where}.referral_id", booking.referral_id)
     for index, referral in enumerate(inst.referrals):
         if referral.chosen_site_id is not None and referral.chosen_site_id not in ctx.site_ids:
-            yield _problem(
-                "unknown_site",
-                f"{_at('referrals', index, referral.id)}.chosen_site_id",
-                f"no site has id {referral.chosen_site_id!r}",
-            )
+            where = f"{_at('referrals', index, referral.id)}.chosen_site_id"
+            yield unknown("site", where, referral.chosen_site_id)
 
 
 # --------------------------------------------------------------------------- sites and rosters
@@ -255,15 +283,10 @@ def _check_rosters(ctx: _Context) -> Iterator[Problem]:
                     f"not within the opening hours of site {site.id!r} that day ({opening})",
                 )
         for day, entries in sorted(by_day.items()):
-            entries.sort()
-            for (_, end, first), (start, _, second) in pairwise(entries):
-                if start < end:
-                    yield _problem(
-                        "roster_overlap",
-                        f"{base}.roster[{second}]",
-                        f"overlaps roster[{first}] on {day}: a therapist works at one site at a "
-                        "time",
-                    )
+            for first, second in overlapping(entries):
+                yield _problem(
+                    "roster_overlap", f"{base}.roster[{second}]", roster_overlap_message(first, day)
+                )
 
 
 def _check_roster_ahead(ctx: _Context) -> Iterator[Problem]:
