@@ -152,8 +152,8 @@ def _dates_table(instance: Instance) -> list[str]:
                 str(dates.letter_by),
             )
         )
-        if (reason := exclusion(referral, policy)) is not None:
-            notes.append(f"  {referral.id}: not planned: {reason}")
+        if (rejected := exclusion(referral, policy)) is not None:
+            notes.append(f"  {referral.id}: rejected ({rejected[0].value}): {rejected[1]}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return [line.rstrip() for line in lines] + notes
