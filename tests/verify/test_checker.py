@@ -36,7 +36,7 @@ from scheduler.domain import (
 )
 from scheduler.domain.policy import preset
 from scheduler.rules.calendar import WorkingCalendar
-from scheduler.rules.legal import answer_by, legal_dates, outcome
+from scheduler.rules.legal import answer_by, legal_dates, letter_send_by, outcome
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.checker import CheckReport, ViolationCode, check_solution, compare_kpis
 from scheduler.verify.kpis import compute_kpis
@@ -182,6 +182,7 @@ def book(
         deadline=ld.deadline,
         free_choice_right=ld.free_choice_right,
         letter_by=ld.letter_by,
+        letter_send_by=letter_send_by(ld.letter_by, start.date(), cal),
         answer_by=answer_by(inst.policy, offer) if result is Outcome.LATE_FREE_CHOICE else None,
         reason=ld.no_right_reason if result is not Outcome.ON_TIME else None,
         fixed=fixed,
@@ -190,7 +191,8 @@ def book(
 
 def unbooked(inst: Instance, rid: str, reason: Reason) -> Assignment:
     ref = next(r for r in inst.referrals if r.id == rid)
-    ld = legal_dates(ref, inst.policy, WorkingCalendar(inst.policy))
+    cal = WorkingCalendar(inst.policy)
+    ld = legal_dates(ref, inst.policy, cal)
     return Assignment(
         referral_id=rid,
         outcome=Outcome.NOT_BOOKABLE,
@@ -198,6 +200,7 @@ def unbooked(inst: Instance, rid: str, reason: Reason) -> Assignment:
         deadline=ld.deadline,
         free_choice_right=ld.free_choice_right,
         letter_by=ld.letter_by,
+        letter_send_by=letter_send_by(ld.letter_by, None, cal),
         reason=reason,
     )
 
