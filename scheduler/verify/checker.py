@@ -574,7 +574,7 @@ class _Checker:
             )
         if (
             known_therapist
-            and sid is not None
+            and site is not None
             and not any(as_minutes(e.start) <= lo and hi <= as_minutes(e.end) for e in entries)
         ):
             rostered = (
