@@ -122,11 +122,7 @@ def format_summary(solution: Solution) -> str:
             f"  utilisation      min {values[0]:.0%}, median {values[len(values) // 2]:.0%}, "
             f"max {values[-1]:.0%}"
         )
-    flagged = [
-        a
-        for a in solution.assignments
-        if a.outcome is not Outcome.ON_TIME
-    ]
+    flagged = [a for a in solution.assignments if a.outcome is not Outcome.ON_TIME]
     if flagged:
         lines += ["", f"{'referral':<14} {'outcome':<17} {'deadline':<10} {'offer':<16} reason"]
         for a in sorted(flagged, key=lambda a: (a.outcome.value, a.deadline, a.referral_id)):

@@ -84,9 +84,7 @@ def _answer_by(problem: Problem, result: Outcome) -> object:
     if result is not Outcome.LATE_FREE_CHOICE:
         return None
     inst = problem.instance
-    return answer_by(
-        inst.policy, offer_sent(inst.planning_date, inst.policy, inst.offers_sent_at)
-    )
+    return answer_by(inst.policy, offer_sent(inst.planning_date, inst.policy, inst.offers_sent_at))
 
 
 def _rejected(problem: Problem, referral: int) -> Assignment:

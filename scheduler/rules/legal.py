@@ -172,9 +172,9 @@ def no_right_reason(referral: Referral, policy: Policy, cal: WorkingCalendar) ->
 def free_choice_right(referral: Referral, policy: Policy, cal: WorkingCalendar) -> bool:
     """Whether a start after the legal deadline gives the citizen frit valg.
 
-    Not when the citizen's own postponement counts (:func:`citizen_delay`); not when the plan asked for a later start and the
-    policy (Rebild, Vejen, Næstved) takes frit valg away then; not for chronic-disease courses
-    where they stay with the municipal provider (Rebild).
+    Not when the citizen's own postponement counts (:func:`citizen_delay`); not when the plan
+    asked for a later start and the policy (Rebild, Vejen, Næstved) takes frit valg away then;
+    not for chronic-disease courses where they stay with the municipal provider (Rebild).
     """
     if no_right_reason(referral, policy, cal) is not None:
         return False

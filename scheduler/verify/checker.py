@@ -366,8 +366,7 @@ class _Checker:
             assert a.reason is not None
             self.add(
                 ViolationCode.WRONG_REASON,
-                f"{rid}: late with frit valg, but the reason {a.reason.value} takes frit valg "
-                "away",
+                f"{rid}: late with frit valg, but the reason {a.reason.value} takes frit valg away",
                 rid,
             )
 

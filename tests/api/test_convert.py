@@ -205,6 +205,7 @@ def instances(draw: st.DrawFn) -> Instance:
     sent = draw(st.none() | st.datetimes(min_value=day, max_value=day + timedelta(days=3)))
     return inst.model_copy(update={"offers_sent_at": sent})
 
+
 naive_datetimes = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31))
 
 

@@ -227,7 +227,9 @@ def test_citizen_postponement_past_the_deadline_takes_free_choice_away_everywher
     ref = referral(postponed_to=date(2026, 3, 18))
     for policy in (LAW, *PRESETS.values()):
         assert not free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
-        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is Reason.CITIZEN_POSTPONED, policy.name
+        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is Reason.CITIZEN_POSTPONED, (
+            policy.name
+        )
 
 
 def test_plan_later_start_keeps_free_choice_in_law_soenderborg_and_hjoerring_only() -> None:
@@ -236,7 +238,9 @@ def test_plan_later_start_keeps_free_choice_in_law_soenderborg_and_hjoerring_onl
         assert free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
     for policy in (REBILD, VEJEN, NAESTVED):
         assert not free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
-        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is Reason.PLAN_LATER_START, policy.name
+        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is Reason.PLAN_LATER_START, (
+            policy.name
+        )
 
 
 def test_plan_earlier_start_keeps_free_choice() -> None:
@@ -500,7 +504,9 @@ def test_a_postponement_to_the_weekend_after_the_deadline_counts() -> None:
     # Discharged Fri 6 March: deadline Fri 13 March. A wish for Sat 14 March means Monday: the
     # citizen's own wish makes the start late; the target counts from the requested date.
     ref = referral(
-        discharge_date=date(2026, 3, 6), received_date=date(2026, 3, 6), postponed_to=date(2026, 3, 14)
+        discharge_date=date(2026, 3, 6),
+        received_date=date(2026, 3, 6),
+        postponed_to=date(2026, 3, 14),
     )
     cal = WorkingCalendar(VEJEN)
     assert statutory_deadline(ref, VEJEN, cal) == date(2026, 3, 13)
@@ -521,7 +527,9 @@ def test_the_strict_reading_lets_any_postponement_take_free_choice_away() -> Non
     assert citizen_delay(early, strict, cal) is None
 
 
-def test_unavailable_on_every_working_day_to_the_deadline_is_the_citizens_own_postponement() -> None:
+def test_unavailable_on_every_working_day_to_the_deadline_is_the_citizens_own_postponement() -> (
+    None
+):
     # "Days the citizen cannot come work the same way" (Vejen: "Det gælder dog ikke, hvis
     # borgeren selv udsætter opstarten"): earliest Thu 5 March, deadline Wed 11 March.
     days = [date(2026, 3, d) for d in (5, 6, 9, 10, 11)]

@@ -725,9 +725,7 @@ def test_travel_on_a_session_at_the_site(inst: Instance) -> None:
 def _with_site_hours(open_: time, close: time) -> Instance:
     inst = make_instance()
     hours = [OpeningHours(weekday=d, open=open_, close=close) for d in range(5)]
-    return make_instance(
-        sites=[s.model_copy(update={"opening_hours": hours}) for s in inst.sites]
-    )
+    return make_instance(sites=[s.model_copy(update={"opening_hours": hours}) for s in inst.sites])
 
 
 def test_a_session_outside_the_sites_opening_hours() -> None:
