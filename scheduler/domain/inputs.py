@@ -225,7 +225,10 @@ class Referral(DomainModel):
 
     `id` is pseudonymous: a CPR number is rejected. `plan_start_date` with `plan_start_kind`
     is a start date the hospital specified for a health reason; `postponed_to` is the
-    citizen's own request to start later (the guarantee then lapses).
+    citizen's own request to start later, and `unavailable_dates` the days they cannot come
+    (whether these take the guarantee away is :func:`scheduler.rules.legal.citizen_delay`).
+    `level` accepts the seeds' wordings (:data:`LEVEL_WORDINGS`); a specialiseret level is
+    parsed, and the referral rejected by the planner, never an error that stops the batch.
     """
 
     id: Id
