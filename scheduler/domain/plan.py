@@ -29,7 +29,8 @@ class Outcome(StrEnum):
 
 
 class Reason(StrEnum):
-    """Why a referral is not bookable, or late (in the spirit of skipped-shipment codes)."""
+    """Why a referral is late, not bookable, or rejected; each names the real cause (in the
+    spirit of the KL Gateway's status reasons)."""
 
     NO_QUALIFIED_THERAPIST = "no_qualified_therapist"
     """No therapist of the discipline (and, for avanceret, the specialty) at all."""
