@@ -394,7 +394,10 @@ def test_propose_slots_checks_a_new_referral(stub: Any, small: Instance) -> None
         stub.ProposeSlots(
             pb.ProposeSlotsRequest(instance=instance_to_proto(small), referral=new), timeout=10
         )
-    assert "no site has id 'nowhere' [unknown_site]" in _violations(exc.value)["referral.chosen_site_id"]
+    assert (
+        "no site has id 'nowhere' [unknown_site]"
+        in _violations(exc.value)["referral.chosen_site_id"]
+    )
 
 
 def test_check_reports_what_a_tampered_solution_breaks(stub: Any, small: Instance) -> None:
