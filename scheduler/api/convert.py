@@ -49,7 +49,7 @@ from scheduler.domain import (
     SolverStats,
     Therapist,
 )
-from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy
+from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy, Postponement
 from scheduler.planning.propose import SlotProposal
 from scheduler.planning.solve import Progress
 from scheduler.rules.legal import LegalDates
@@ -90,6 +90,7 @@ ENUM_PREFIXES: dict[type[StrEnum], str] = {
     BookingStatus: "BOOKING_STATUS",
     Anchor: "ANCHOR",
     DayKind: "DAY_KIND",
+    Postponement: "POSTPONEMENT",
     Outcome: "OUTCOME",
     Reason: "REASON",
 }
@@ -102,6 +103,7 @@ _PROTO_ENUMS: dict[type[StrEnum], Any] = {
     BookingStatus: pb.BookingStatus,
     Anchor: pb.Anchor,
     DayKind: pb.DayKind,
+    Postponement: pb.Postponement,
     Outcome: pb.Outcome,
     Reason: pb.Reason,
 }
@@ -289,6 +291,7 @@ def policy_to_proto(policy: Policy) -> pb.Policy:
         min_notice_days=policy.min_notice_days,
         minors_to_childrens_team=policy.minors_to_childrens_team,
         chronic_courses_municipal_only=policy.chronic_courses_municipal_only,
+        citizen_postponement=enum_to_proto(policy.citizen_postponement),
     )
 
 
@@ -375,6 +378,7 @@ def instance_to_proto(instance: Instance) -> pb.Instance:
         therapists=[_therapist_to_proto(t) for t in instance.therapists],
         bookings=[_booking_to_proto(b) for b in instance.bookings],
         referrals=[referral_to_proto(r) for r in instance.referrals],
+        offers_sent_at=_opt_datetime(instance.offers_sent_at),
     )
 
 
@@ -413,6 +417,7 @@ def _policy_data(msg: pb.Policy, r: _Reader, path: str) -> dict[str, Any]:
         r.put_enum(out, key, Anchor, msg, path, required=False)
     for key in ("deadline_day_kind", "contact_day_kind"):
         r.put_enum(out, key, DayKind, msg, path, required=False)
+    r.put_enum(out, "citizen_postponement", Postponement, msg, path, required=False)
     r.put_time(out, "day_start", msg)
     r.put_time(out, "day_end", msg)
     if msg.closed_days:
@@ -508,6 +513,7 @@ def _instance_data(msg: pb.Instance, r: _Reader, path: str) -> dict[str, Any]:
         ],
     }
     r.put_date(out, "planning_date", msg)
+    r.put_datetime(out, "offers_sent_at", msg, path)
     if msg.HasField("policy"):
         out["policy"] = _policy_data(msg.policy, r, f"{path}.policy")
     return out
@@ -600,6 +606,7 @@ def assignment_to_proto(a: Assignment) -> pb.Assignment:
         deadline=date_to_proto(a.deadline),
         free_choice_right=a.free_choice_right,
         letter_by=date_to_proto(a.letter_by),
+        letter_send_by=date_to_proto(a.letter_send_by),
         answer_by=_opt_datetime(a.answer_by),
         reason=_opt_enum(a.reason),
         detail=a.detail,
@@ -616,6 +623,7 @@ def kpis_to_proto(k: Kpis) -> pb.Kpis:
         free_choice_flagged=k.free_choice_flagged,
         late_no_right=k.late_no_right,
         not_bookable=k.not_bookable,
+        rejected=k.rejected,
         wait_days_mean=k.wait_days_mean,
         wait_days_median=k.wait_days_median,
         wait_days_max=k.wait_days_max,
@@ -686,7 +694,7 @@ def _assignment_data(msg: pb.Assignment, r: _Reader, path: str) -> dict[str, Any
     _put_optional(out, msg, "therapist_id", "site_id")
     for key in ("start", "end", "answer_by"):
         r.put_datetime(out, key, msg, path)
-    for key in ("earliest_start", "deadline", "letter_by"):
+    for key in ("earliest_start", "deadline", "letter_by", "letter_send_by"):
         r.put_date(out, key, msg)
     return out
 
@@ -702,6 +710,7 @@ def _kpis_data(msg: pb.Kpis) -> dict[str, Any]:
             "free_choice_flagged",
             "late_no_right",
             "not_bookable",
+            "rejected",
             "total_lateness_days",
             "home_visits",
             "travel_minutes_total",

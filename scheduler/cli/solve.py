@@ -99,7 +99,8 @@ class _ProgressPrinter:
 
 
 def format_summary(solution: Solution) -> str:
-    """A readable summary: KPIs, the flagged and not bookable referrals, solver statistics."""
+    """A readable summary: KPIs, the flagged, not bookable and rejected referrals, solver
+    statistics."""
     k, st = solution.kpis, solution.stats
     lines = [
         f"Solution for {solution.instance_name or 'instance'} (planned {solution.planning_date})",
@@ -108,6 +109,7 @@ def format_summary(solution: Solution) -> str:
         f"  frit valg        {k.free_choice_flagged}  (late, the citizen may choose a provider)",
         f"  late, no right   {k.late_no_right}",
         f"  not bookable     {k.not_bookable}",
+        f"  rejected         {k.rejected}  (not for this scheduler: see where they belong)",
     ]
     if k.wait_days_mean is not None:
         lines.append(
@@ -120,11 +122,7 @@ def format_summary(solution: Solution) -> str:
             f"  utilisation      min {values[0]:.0%}, median {values[len(values) // 2]:.0%}, "
             f"max {values[-1]:.0%}"
         )
-    flagged = [
-        a
-        for a in solution.assignments
-        if a.outcome in (Outcome.LATE_FREE_CHOICE, Outcome.NOT_BOOKABLE, Outcome.LATE_NO_RIGHT)
-    ]
+    flagged = [a for a in solution.assignments if a.outcome is not Outcome.ON_TIME]
     if flagged:
         lines += ["", f"{'referral':<14} {'outcome':<17} {'deadline':<10} {'offer':<16} reason"]
         for a in sorted(flagged, key=lambda a: (a.outcome.value, a.deadline, a.referral_id)):

@@ -20,7 +20,7 @@ from scheduler.domain import Instance, Level, PlanStartKind
 from scheduler.domain.files import DataFileError, load_instance
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.commitments import horizon_days
-from scheduler.rules.legal import exclusion, legal_dates
+from scheduler.rules.legal import exclusion, legal_dates, letter_send_by
 from scheduler.verify.kpis import calendar_fill
 from scheduler.verify.validation import Problem, Severity, has_errors, validate_instance
 
@@ -122,7 +122,8 @@ def _details(instance: Instance) -> list[str]:
         f"  calendars   {len(instance.bookings)} bookings, "
         f"{calendar_fill(instance):.0%} of rostered time in the horizon booked",
         f"  referrals   {len(refs)}: {sum(r.level is Level.BASAL for r in refs)} basal, "
-        f"{sum(r.level is Level.AVANCERET for r in refs)} avanceret; "
+        f"{sum(r.level is Level.AVANCERET for r in refs)} avanceret, "
+        f"{sum(not r.level.almen for r in refs)} specialiseret (rejected); "
         f"{sum(r.home_training for r in refs)} home training; "
         f"{sum(r.chosen_site_id is not None for r in refs)} chose a site; "
         f"plan start {plan_later} later, {plan_earlier} earlier; "
@@ -135,7 +136,16 @@ def _details(instance: Instance) -> list[str]:
 def _dates_table(instance: Instance) -> list[str]:
     policy = instance.policy
     cal = WorkingCalendar(policy)
-    header = ("referral", "level", "anchor", "earliest", "deadline", "frit valg", "letter by")
+    header = (
+        "referral",
+        "level",
+        "anchor",
+        "earliest",
+        "deadline",
+        "frit valg",
+        "letter by",
+        "send by",
+    )
     rows: list[tuple[str, ...]] = [header]
     notes: list[str] = []
     for referral in instance.referrals:
@@ -150,10 +160,11 @@ def _dates_table(instance: Instance) -> list[str]:
                 str(dates.deadline),
                 right,
                 str(dates.letter_by),
+                str(letter_send_by(dates.letter_by, None, cal)),
             )
         )
-        if (reason := exclusion(referral, policy)) is not None:
-            notes.append(f"  {referral.id}: not planned: {reason}")
+        if (rejected := exclusion(referral, policy)) is not None:
+            notes.append(f"  {referral.id}: rejected ({rejected[0].value}): {rejected[1]}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return [line.rstrip() for line in lines] + notes

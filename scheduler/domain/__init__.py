@@ -12,7 +12,7 @@ The names below are re-exported so that ``from scheduler.domain import Instance`
 from __future__ import annotations
 
 from scheduler.domain.inputs import (
-    EXCLUDED_LEVELS,
+    LEVEL_WORDINGS,
     Absence,
     Booking,
     BookingStatus,
@@ -32,7 +32,7 @@ from scheduler.domain.plan import Assignment, Kpis, Outcome, Reason, Solution, S
 from scheduler.domain.policy import Policy
 
 __all__ = [
-    "EXCLUDED_LEVELS",
+    "LEVEL_WORDINGS",
     "Absence",
     "Assignment",
     "Booking",

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scheduler.domain.policy import Policy
 
 __all__ = [
-    "EXCLUDED_LEVELS",
+    "LEVEL_WORDINGS",
     "Absence",
     "Booking",
     "BookingStatus",
@@ -48,18 +48,15 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-
 # A Danish CPR number: ddmmyy-xxxx or ddmmyyxxxx. Referral ids must be pseudonymous.
 _CPR = re.compile(r"(?<!\d)[0-3]\d[01]\d\d\d-?\d{4}(?!\d)")
 
-# Levels that exist in Danish rehabilitation but are not almen genoptræning: where they belong.
-EXCLUDED_LEVELS: dict[str, str] = {
-    "specialiseret": (
-        "specialiseret genoptræning takes place at the hospital (region), not in the municipality"
-    ),
-    "specialiseret genoptræning": (
-        "specialiseret genoptræning takes place at the hospital (region), not in the municipality"
-    ),
-    "rehabilitering på specialiseret niveau": (
-        "rehabilitering på specialiseret niveau is delivered by external providers, "
-        "not by the municipal training unit"
-    ),
+# The seeds' own wordings of the levels (lower case, spaces collapsed), by the level they name.
+# Only basal and avanceret are almen genoptræning; the others are parsed so that a referral at
+# such a level is rejected with its own outcome instead of failing the whole instance.
+LEVEL_WORDINGS: dict[str, str] = {
+    "specialiseret": "specialiseret",
+    "specialiseret genoptræning": "specialiseret",
+    "genoptræning på specialiseret niveau": "specialiseret",
+    "rehabilitering på specialiseret niveau": "rehabilitering_specialiseret",
+    "specialiseret rehabilitering": "rehabilitering_specialiseret",
 }
 
 
@@ -77,10 +74,25 @@ class Discipline(StrEnum):
 
 
 class Level(StrEnum):
-    """The level of almen genoptræning the training unit has assigned (visiteret)."""
+    """The level the hospital referred to and the training unit assigned (visiteret).
+
+    Basal and avanceret are the two levels of almen genoptræning, the only ones this scheduler
+    books. The two specialiseret levels are recognised so that such a referral gets the outcome
+    `rejected` with where it belongs (:func:`scheduler.rules.legal.exclusion`), never an error
+    that stops the batch.
+    """
 
     BASAL = "basal"
     AVANCERET = "avanceret"
+    SPECIALISERET = "specialiseret"
+    """Genoptræning på specialiseret niveau: takes place at the hospital (the region)."""
+    REHABILITERING_SPECIALISERET = "rehabilitering_specialiseret"
+    """Rehabilitering på specialiseret niveau: delivered by external providers."""
+
+    @property
+    def almen(self) -> bool:
+        """Whether the level is almen genoptræning (basal or avanceret)."""
+        return self in (Level.BASAL, Level.AVANCERET)
 
 
 class PlanStartKind(StrEnum):
@@ -213,7 +225,10 @@ class Referral(DomainModel):
 
     `id` is pseudonymous: a CPR number is rejected. `plan_start_date` with `plan_start_kind`
     is a start date the hospital specified for a health reason; `postponed_to` is the
-    citizen's own request to start later (the guarantee then lapses).
+    citizen's own request to start later, and `unavailable_dates` the days they cannot come
+    (whether these take the guarantee away is :func:`scheduler.rules.legal.citizen_delay`).
+    `level` accepts the seeds' wordings (:data:`LEVEL_WORDINGS`); a specialiseret level is
+    parsed, and the referral rejected by the planner, never an error that stops the batch.
     """
 
     id: Id
@@ -248,12 +263,11 @@ class Referral(DomainModel):
 
     @field_validator("level", mode="before")
     @classmethod
-    def _almen_only(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in EXCLUDED_LEVELS:
-            raise ValueError(
-                f"level {value!r} is not almen genoptræning and not for this scheduler: "
-                f"{EXCLUDED_LEVELS[value.strip().lower()]}"
-            )
+    def _level_wording(cls, value: Any) -> Any:
+        """Accept the seeds' own wordings of the levels (see :data:`LEVEL_WORDINGS`)."""
+        if isinstance(value, str):
+            key = " ".join(value.split()).lower()
+            return LEVEL_WORDINGS.get(key, key)
         return value
 
     @model_validator(mode="after")
@@ -290,3 +304,19 @@ class Instance(DomainModel):
     therapists: list[Therapist]
     bookings: list[Booking] = Field(default_factory=list)
     referrals: list[Referral] = Field(default_factory=list)
+    offers_sent_at: datetime | None = Field(
+        default=None,
+        description=(
+            "When this run's frit valg offers go out to citizens; the answer-by time counts from "
+            "it. None: at the end of the planning day (the policy's day_end)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _offers_after_planning(self) -> Instance:
+        if self.offers_sent_at is not None and self.offers_sent_at.date() < self.planning_date:
+            raise ValueError(
+                f"offers_sent_at {self.offers_sent_at} is before the planning date "
+                f"{self.planning_date}"
+            )
+        return self

@@ -22,10 +22,15 @@ class Outcome(StrEnum):
     LATE_NO_RIGHT = "late_no_right"
     """Booked after the deadline, but the plan or the citizen moved the date: no frit valg."""
     NOT_BOOKABLE = "not_bookable"
+    """Almen genoptræning, but no first session fits in the horizon; the reason says why."""
+    REJECTED = "rejected"
+    """Not for this scheduler (a specialiseret level, or under 18 where the children's team
+    takes it): the reason says where it belongs; no session is booked."""
 
 
 class Reason(StrEnum):
-    """Why a referral is not bookable, or late (in the spirit of skipped-shipment codes)."""
+    """Why a referral is late, not bookable, or rejected; each names the real cause (in the
+    spirit of the KL Gateway's status reasons)."""
 
     NO_QUALIFIED_THERAPIST = "no_qualified_therapist"
     """No therapist of the discipline (and, for avanceret, the specialty) at all."""
@@ -38,15 +43,32 @@ class Reason(StrEnum):
     EARLIEST_START_AFTER_HORIZON = "earliest_start_after_horizon"
     """The plan or the citizen asks for a start after the planning horizon."""
     NO_CAPACITY_BY_DEADLINE = "no_capacity_by_deadline"
-    """Booked late: every qualified slot before the deadline is taken."""
+    """Booked late: on the days the citizen could come up to the deadline, no qualified
+    therapist had a free slot long enough."""
+    DEADLINE_SLOTS_TAKEN = "deadline_slots_taken"
+    """Booked late: free qualified slots on days the citizen could come existed up to the
+    deadline, but the plan gave them to other referrals (it maximises on-time starts overall)."""
+    CITIZEN_UNAVAILABLE_ON_FREE_DAYS = "citizen_unavailable_on_free_days"
+    """Booked late: the only free qualified slots up to the deadline were on days the citizen
+    said they could not come. The citizen could come on other days, so frit valg remains."""
+    EARLIEST_START_AFTER_DEADLINE = "earliest_start_after_deadline"
+    """Booked late: the plan arrived too late (receipt plus notice) to start by the deadline."""
     DEADLINE_BEFORE_PLANNING = "deadline_before_planning"
     """Booked late: the deadline had passed before the plan could be made."""
     PLAN_LATER_START = "plan_later_start"
     """Udskudt opstart påkrævet som specificeret i GGOP."""
     CITIZEN_POSTPONED = "citizen_postponed"
-    """The citizen asked to start later: the guarantee lapsed."""
-    EXCLUDED = "excluded"
-    """Not for this scheduler under the policy (e.g. under 18 in Rebild: the children's team)."""
+    """The citizen asked to start after the deadline: the guarantee lapsed (Vejen: "Det gælder
+    dog ikke, hvis borgeren selv udsætter opstarten")."""
+    CITIZEN_UNAVAILABLE = "citizen_unavailable"
+    """The citizen cannot come on any working day up to the deadline: their own postponement,
+    the guarantee lapsed."""
+    SPECIALISED_AT_HOSPITAL = "specialised_at_hospital"
+    """Rejected: genoptræning på specialiseret niveau takes place at the hospital."""
+    SPECIALISED_REHAB_EXTERNAL = "specialised_rehab_external"
+    """Rejected: rehabilitering på specialiseret niveau is delivered by external providers."""
+    CHILDRENS_TEAM = "childrens_team"
+    """Rejected: under 18 goes to the municipal children's team (Rebild)."""
 
 
 class Assignment(DomainModel):
@@ -67,7 +89,18 @@ class Assignment(DomainModel):
     earliest_start: date
     deadline: date
     free_choice_right: bool = Field(description="Whether missing the deadline gives frit valg.")
-    letter_by: date = Field(description="The date by which the citizen must be told the start.")
+    letter_by: date = Field(
+        description=(
+            "The date the standard states for telling the citizen the start (or contacting "
+            "them), counted as the standard counts; it may fall on a weekend."
+        )
+    )
+    letter_send_by: date = Field(
+        description=(
+            "The working day the letter must go out: on or before letter_by and before the "
+            "working day of the booked start."
+        )
+    )
     answer_by: datetime | None = Field(
         default=None, description="For a frit valg offer: when the citizen must answer."
     )
@@ -86,6 +119,9 @@ class Kpis(DomainModel):
     free_choice_flagged: int
     late_no_right: int
     not_bookable: int
+    rejected: int = Field(
+        default=0, description="Referrals not for this scheduler (outcome `rejected`)."
+    )
     wait_days_mean: float | None
     wait_days_median: float | None
     wait_days_max: int | None

@@ -20,6 +20,7 @@ __all__ = [
     "DayKind",
     "Policy",
     "PolicyError",
+    "Postponement",
     "load_policy",
     "preset",
 ]
@@ -39,6 +40,21 @@ class DayKind(StrEnum):
     WEEKDAYS = "weekdays"
 
 
+class Postponement(StrEnum):
+    """Which of the citizen's own postponements take the frit valg guarantee away.
+
+    `past_deadline` (the default, every preset): only a wish to start after the statutory
+    deadline, or unavailable dates covering every working day up to it; then the
+    municipality's own target of `deadline_days` counts from the requested date. A wish for a
+    day on or before the deadline (or one the plan already rules out) postpones nothing the law
+    counts: the deadline and frit valg stay. `any`: every postponement takes frit valg away and
+    the deadline counts from the requested date (a strict reading no seed states).
+    """
+
+    PAST_DEADLINE = "past_deadline"
+    ANY = "any"
+
+
 class Policy(BaseModel):
     """The settings that differ between municipalities. Defaults follow the law (§140)."""
 
@@ -53,6 +69,14 @@ class Policy(BaseModel):
         description=(
             "A plan-specified later start: the days run from that date and missing them still "
             "gives frit valg (law, Sønderborg), or it gives no frit valg at all (Rebild)."
+        ),
+    )
+    citizen_postponement: Postponement = Field(
+        default=Postponement.PAST_DEADLINE,
+        description=(
+            "Which citizen postponements take frit valg away: only one past the statutory "
+            "deadline (Vejen: 'Det gælder dog ikke, hvis borgeren selv udsætter opstarten'), "
+            "or any."
         ),
     )
     contact_days: int = Field(default=4, ge=0, le=30)
@@ -103,6 +127,10 @@ def _vejen() -> Policy:
         # "Det gælder heller ikke, hvis genoptræningsplanen angiver, at genoptræningen af
         # sundhedsfaglige grunde først bør starte op på et senere tidspunkt."
         plan_later_keeps_free_choice=False,
+        # "Hvis fristen ikke kan overholdes, har borgeren ret til at vælge en privat leverandør.
+        # ... Det gælder dog ikke, hvis borgeren selv udsætter opstarten." Read: the citizen's
+        # own wish must be what makes the start late, so only a wish past the deadline counts.
+        citizen_postponement=Postponement.PAST_DEADLINE,
         # "Genoptræningsplanen modtages på Brørup Sundhedscenter ..., hvorefter en
         # sundhedsfaglig person kontakter borgeren med en tid for opstart." (no number of days
         # is given: the default of 4 days after discharge, as in Sønderborg, is kept)

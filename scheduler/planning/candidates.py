@@ -69,6 +69,7 @@ def candidates_for(
     *,
     ordered: bool = False,
     qualified: AbstractSet[int] | None = None,
+    ignore_unavailable: bool = False,
 ) -> list[Candidate]:
     """Every gap a referral's first session fits into, as candidates in time order.
 
@@ -76,10 +77,11 @@ def candidates_for(
     deadline (None: all); on-time candidates are always all kept. `ordered` says `gaps` are
     already in :func:`time_order` (then they are not sorted again, and the days before the
     earliest start are skipped by bisection). `qualified` are the therapists (indices) that may
-    take the referral, when the caller knows them.
+    take the referral, when the caller knows them. `ignore_unavailable` also keeps the days the
+    citizen cannot come (to tell why a referral is late, never to book).
     """
     ref = instance.referrals[referral]
-    unavailable = set(ref.unavailable_dates)
+    unavailable = set() if ignore_unavailable else set(ref.unavailable_dates)
     chosen = ref.chosen_site_id
     out: list[Candidate] = []
     late_seen: list[date] = []

@@ -3,7 +3,8 @@
 Every way of planning (the staged CP-SAT solve, the greedy baseline, the MIP peer) ends in a
 :data:`Placed` map and calls :func:`make_solution`, so an Assignment means the same whoever made
 it: legal dates from :mod:`scheduler.rules.legal`, the outcome of the booked day, the reason a
-late or unbooked referral gives, and the frit valg answer-by time.
+late, unbooked or rejected referral gives (each computed from the facts of the plan), the
+working day the letter must go out, and the frit valg answer-by time.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 from datetime import date
 
 from scheduler.domain import Assignment, Outcome, Reason, Solution, SolverStats
-from scheduler.planning.candidates import Candidate
+from scheduler.planning.candidates import Candidate, candidates_for
 from scheduler.planning.problem import Problem
 from scheduler.rules.calendar import at_minutes
-from scheduler.rules.legal import LegalDates, answer_by, offer_sent, outcome
+from scheduler.rules.legal import LegalDates, answer_by, letter_send_by, offer_sent, outcome
 from scheduler.verify.kpis import compute_kpis
 
 __all__ = ["Placed", "assignments", "make_solution"]
@@ -24,7 +25,7 @@ Placed = dict[int, tuple[Candidate, int]]
 there included for a home visit)."""
 
 
-def _common(problem: Problem, referral: int) -> dict[str, object]:
+def _common(problem: Problem, referral: int, start: date | None) -> dict[str, object]:
     ld = problem.dates[referral]
     return {
         "referral_id": problem.instance.referrals[referral].id,
@@ -32,22 +33,70 @@ def _common(problem: Problem, referral: int) -> dict[str, object]:
         "deadline": ld.deadline,
         "free_choice_right": ld.free_choice_right,
         "letter_by": ld.letter_by,
+        "letter_send_by": letter_send_by(ld.letter_by, start, problem.cal),
     }
 
 
-def _late_reason(problem: Problem, ld: LegalDates) -> Reason:
-    return ld.no_right_reason or (
-        Reason.DEADLINE_BEFORE_PLANNING
-        if problem.days and ld.deadline < problem.days[0]
-        else Reason.NO_CAPACITY_BY_DEADLINE
-    )
+_LATE_DETAIL: dict[Reason, str] = {
+    Reason.CITIZEN_POSTPONED: "the citizen asked to start after the deadline",
+    Reason.CITIZEN_UNAVAILABLE: "the citizen cannot come on any working day up to the deadline",
+    Reason.PLAN_LATER_START: "the plan asked for a later start; the policy gives no frit valg",
+    Reason.DEADLINE_BEFORE_PLANNING: "the deadline had passed before the plan could be made",
+    Reason.EARLIEST_START_AFTER_DEADLINE: (
+        "the plan arrived too late (receipt plus notice) to start by the deadline"
+    ),
+    Reason.DEADLINE_SLOTS_TAKEN: (
+        "free qualified time on days the citizen could come up to the deadline went to other "
+        "referrals (or their rooms were full)"
+    ),
+    Reason.CITIZEN_UNAVAILABLE_ON_FREE_DAYS: (
+        "the only free qualified time up to the deadline was on days the citizen cannot come"
+    ),
+    Reason.NO_CAPACITY_BY_DEADLINE: (
+        "no qualified therapist had a free slot on the days the citizen could come up to the "
+        "deadline"
+    ),
+}
+
+
+def _late_reason(problem: Problem, referral: int, ld: LegalDates) -> Reason:
+    """The real cause of a late start, from the facts: the citizen's or the plan's own date,
+    a deadline already past or out of reach, free slots given to others, free slots only on
+    the citizen's unavailable days, or no free slot at all."""
+    if ld.no_right_reason is not None:
+        return ld.no_right_reason
+    if problem.days and ld.deadline < problem.days[0]:
+        return Reason.DEADLINE_BEFORE_PLANNING
+    if ld.earliest_start > ld.deadline:
+        return Reason.EARLIEST_START_AFTER_DEADLINE
+    if any(c.on_time for c in problem.candidates[referral]):
+        return Reason.DEADLINE_SLOTS_TAKEN
+    inst = problem.instance
+    if inst.referrals[referral].unavailable_dates and any(
+        c.on_time
+        for c in candidates_for(inst, referral, ld, problem.gaps, 0, ignore_unavailable=True)
+    ):
+        return Reason.CITIZEN_UNAVAILABLE_ON_FREE_DAYS
+    return Reason.NO_CAPACITY_BY_DEADLINE
 
 
 def _answer_by(problem: Problem, result: Outcome) -> object:
     if result is not Outcome.LATE_FREE_CHOICE:
         return None
     inst = problem.instance
-    return answer_by(inst.policy, offer_sent(inst.planning_date, inst.policy))
+    return answer_by(inst.policy, offer_sent(inst.planning_date, inst.policy, inst.offers_sent_at))
+
+
+def _rejected(problem: Problem, referral: int) -> Assignment:
+    why, detail = problem.rejected[referral]
+    return Assignment.model_validate(
+        {
+            **_common(problem, referral, None),
+            "outcome": Outcome.REJECTED,
+            "reason": why,
+            "detail": detail,
+        }
+    )
 
 
 def _unbooked(problem: Problem, referral: int) -> Assignment:
@@ -57,7 +106,7 @@ def _unbooked(problem: Problem, referral: int) -> Assignment:
     )
     return Assignment.model_validate(
         {
-            **_common(problem, referral),
+            **_common(problem, referral, None),
             "outcome": Outcome.NOT_BOOKABLE,
             "reason": why,
             "detail": detail,
@@ -72,9 +121,10 @@ def _booked(problem: Problem, referral: int, cand: Candidate, start: int) -> Ass
     gap = problem.gaps[cand.gap]
     session_start = start + cand.travel
     result = outcome(cand.day, ld.deadline, ld.free_choice_right)
+    why = None if result is Outcome.ON_TIME else _late_reason(problem, referral, ld)
     return Assignment.model_validate(
         {
-            **_common(problem, referral),
+            **_common(problem, referral, cand.day),
             "outcome": result,
             "therapist_id": inst.therapists[gap.therapist].id,
             "site_id": inst.sites[gap.site].id,
@@ -83,7 +133,8 @@ def _booked(problem: Problem, referral: int, cand: Candidate, start: int) -> Ass
             "end": at_minutes(cand.day, session_start + ref.first_session_minutes),
             "travel_minutes": cand.travel,
             "answer_by": _answer_by(problem, result),
-            "reason": None if result is Outcome.ON_TIME else _late_reason(problem, ld),
+            "reason": why,
+            "detail": "" if why is None else _LATE_DETAIL[why],
         }
     )
 
@@ -97,7 +148,7 @@ def _fixed(problem: Problem, referral: int) -> Assignment:
     travel -= problem.instance.referrals[referral].first_session_minutes
     return Assignment.model_validate(
         {
-            **_common(problem, referral),
+            **_common(problem, referral, day),
             "outcome": result,
             "therapist_id": booking.therapist_id,
             "site_id": booking.site_id,
@@ -114,11 +165,14 @@ def _fixed(problem: Problem, referral: int) -> Assignment:
 
 def assignments(problem: Problem, placed: Placed) -> list[Assignment]:
     """Every referral's Assignment, in instance order: fixed ones from their communicated
-    booking, the `placed` ones, the rest not bookable with their reason."""
+    booking, the rejected ones with where they belong, the `placed` ones, the rest not
+    bookable with their reason."""
     out: list[Assignment] = []
     for r in range(len(problem.instance.referrals)):
         if r in problem.fixed:
             out.append(_fixed(problem, r))
+        elif r in problem.rejected:
+            out.append(_rejected(problem, r))
         elif r in placed:
             out.append(_booked(problem, r, *placed[r]))
         else:

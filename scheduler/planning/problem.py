@@ -17,7 +17,7 @@ from scheduler.planning.free_time import Gap, RoomLoad, critical_gaps, free_gaps
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.commitments import horizon_days, horizon_window
 from scheduler.rules.eligibility import qualifies
-from scheduler.rules.legal import LegalDates, exclusion, legal_dates
+from scheduler.rules.legal import LegalDates, legal_dates
 
 __all__ = ["Problem", "prepare"]
 
@@ -37,7 +37,10 @@ class Problem:
     candidates: list[list[Candidate]]
     """Per referral, its candidates (empty for fixed ones)."""
     unbookable: dict[int, tuple[Reason, str]]
-    """Referrals with no candidate at all, and why."""
+    """Referrals the scheduler takes with no candidate at all, and why."""
+    rejected: dict[int, tuple[Reason, str]]
+    """Referrals not for this scheduler (:func:`scheduler.rules.legal.exclusion`), and where
+    they belong; they get no candidates and never block the others."""
     critical: set[int]
     """The gaps whose sessions could meet a full site (:func:`critical_gaps` over all gaps)."""
     room_load: RoomLoad
@@ -108,13 +111,14 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
     by_class: dict[GapClass, QualifiedGaps] = {}
     candidates: list[list[Candidate]] = []
     unbookable: dict[int, tuple[Reason, str]] = {}
+    rejected: dict[int, tuple[Reason, str]] = {}
     for i, ref in enumerate(instance.referrals):
         if i in fixed:
             candidates.append([])
             continue
-        if (excluded := exclusion(ref, instance.policy)) is not None:
+        if (where := dates[i].rejected) is not None:
             candidates.append([])
-            unbookable[i] = (Reason.EXCLUDED, excluded)
+            rejected[i] = where
             continue
         qualified, in_order = _qualified_gaps(instance, ref, in_time_order, by_class)
         cands = candidates_for(
@@ -132,6 +136,7 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
         gaps=gaps,
         candidates=candidates,
         unbookable=unbookable,
+        rejected=rejected,
         critical=critical,
         room_load=room_load,
         qualified_gaps=by_class,

@@ -377,9 +377,12 @@ def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[Slo
     if k < 1:
         raise ProposalError(f"k must be at least 1, got {k}")
     policy = calendars.policy
-    reason = exclusion(referral, policy)
-    if reason is not None:
-        raise ExcludedReferralError(f"referral {referral.id!r} is not for this scheduler: {reason}")
+    rejected = exclusion(referral, policy)
+    if rejected is not None:
+        raise ExcludedReferralError(
+            f"referral {referral.id!r} is not for this scheduler ({rejected[0].value}): "
+            f"{rejected[1]}"
+        )
     cal = WorkingCalendar(policy)
     ld = legal_dates(referral, policy, cal)
     ranking = _Ranking(calendars, referral)

@@ -22,6 +22,8 @@ class Level(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LEVEL_UNSPECIFIED: _ClassVar[Level]
     LEVEL_BASAL: _ClassVar[Level]
     LEVEL_AVANCERET: _ClassVar[Level]
+    LEVEL_SPECIALISERET: _ClassVar[Level]
+    LEVEL_REHABILITERING_SPECIALISERET: _ClassVar[Level]
 
 class PlanStartKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -54,6 +56,7 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_LATE_FREE_CHOICE: _ClassVar[Outcome]
     OUTCOME_LATE_NO_RIGHT: _ClassVar[Outcome]
     OUTCOME_NOT_BOOKABLE: _ClassVar[Outcome]
+    OUTCOME_REJECTED: _ClassVar[Outcome]
 
 class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -67,13 +70,27 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_DEADLINE_BEFORE_PLANNING: _ClassVar[Reason]
     REASON_PLAN_LATER_START: _ClassVar[Reason]
     REASON_CITIZEN_POSTPONED: _ClassVar[Reason]
-    REASON_EXCLUDED: _ClassVar[Reason]
+    REASON_DEADLINE_SLOTS_TAKEN: _ClassVar[Reason]
+    REASON_CITIZEN_UNAVAILABLE_ON_FREE_DAYS: _ClassVar[Reason]
+    REASON_EARLIEST_START_AFTER_DEADLINE: _ClassVar[Reason]
+    REASON_CITIZEN_UNAVAILABLE: _ClassVar[Reason]
+    REASON_SPECIALISED_AT_HOSPITAL: _ClassVar[Reason]
+    REASON_SPECIALISED_REHAB_EXTERNAL: _ClassVar[Reason]
+    REASON_CHILDRENS_TEAM: _ClassVar[Reason]
+
+class Postponement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    POSTPONEMENT_UNSPECIFIED: _ClassVar[Postponement]
+    POSTPONEMENT_PAST_DEADLINE: _ClassVar[Postponement]
+    POSTPONEMENT_ANY: _ClassVar[Postponement]
 DISCIPLINE_UNSPECIFIED: Discipline
 DISCIPLINE_PT: Discipline
 DISCIPLINE_OT: Discipline
 LEVEL_UNSPECIFIED: Level
 LEVEL_BASAL: Level
 LEVEL_AVANCERET: Level
+LEVEL_SPECIALISERET: Level
+LEVEL_REHABILITERING_SPECIALISERET: Level
 PLAN_START_KIND_UNSPECIFIED: PlanStartKind
 PLAN_START_KIND_EARLIER: PlanStartKind
 PLAN_START_KIND_LATER: PlanStartKind
@@ -91,6 +108,7 @@ OUTCOME_ON_TIME: Outcome
 OUTCOME_LATE_FREE_CHOICE: Outcome
 OUTCOME_LATE_NO_RIGHT: Outcome
 OUTCOME_NOT_BOOKABLE: Outcome
+OUTCOME_REJECTED: Outcome
 REASON_UNSPECIFIED: Reason
 REASON_NO_QUALIFIED_THERAPIST: Reason
 REASON_NO_HOME_VISIT_THERAPIST: Reason
@@ -101,10 +119,19 @@ REASON_NO_CAPACITY_BY_DEADLINE: Reason
 REASON_DEADLINE_BEFORE_PLANNING: Reason
 REASON_PLAN_LATER_START: Reason
 REASON_CITIZEN_POSTPONED: Reason
-REASON_EXCLUDED: Reason
+REASON_DEADLINE_SLOTS_TAKEN: Reason
+REASON_CITIZEN_UNAVAILABLE_ON_FREE_DAYS: Reason
+REASON_EARLIEST_START_AFTER_DEADLINE: Reason
+REASON_CITIZEN_UNAVAILABLE: Reason
+REASON_SPECIALISED_AT_HOSPITAL: Reason
+REASON_SPECIALISED_REHAB_EXTERNAL: Reason
+REASON_CHILDRENS_TEAM: Reason
+POSTPONEMENT_UNSPECIFIED: Postponement
+POSTPONEMENT_PAST_DEADLINE: Postponement
+POSTPONEMENT_ANY: Postponement
 
 class Policy(_message.Message):
-    __slots__ = ("preset", "name", "deadline_anchor", "deadline_days", "deadline_day_kind", "plan_later_keeps_free_choice", "contact_days", "contact_anchor", "contact_day_kind", "free_choice_answer_hours", "day_start", "day_end", "grundlovsdag_closed", "christmas_eve_closed", "new_years_eve_closed", "closed_days", "horizon_days", "min_notice_days", "minors_to_childrens_team", "chronic_courses_municipal_only")
+    __slots__ = ("preset", "name", "deadline_anchor", "deadline_days", "deadline_day_kind", "plan_later_keeps_free_choice", "contact_days", "contact_anchor", "contact_day_kind", "free_choice_answer_hours", "day_start", "day_end", "grundlovsdag_closed", "christmas_eve_closed", "new_years_eve_closed", "closed_days", "horizon_days", "min_notice_days", "minors_to_childrens_team", "chronic_courses_municipal_only", "citizen_postponement")
     PRESET_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_ANCHOR_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +152,7 @@ class Policy(_message.Message):
     MIN_NOTICE_DAYS_FIELD_NUMBER: _ClassVar[int]
     MINORS_TO_CHILDRENS_TEAM_FIELD_NUMBER: _ClassVar[int]
     CHRONIC_COURSES_MUNICIPAL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_POSTPONEMENT_FIELD_NUMBER: _ClassVar[int]
     preset: str
     name: str
     deadline_anchor: Anchor
@@ -145,7 +173,8 @@ class Policy(_message.Message):
     min_notice_days: int
     minors_to_childrens_team: bool
     chronic_courses_municipal_only: bool
-    def __init__(self, preset: _Optional[str] = ..., name: _Optional[str] = ..., deadline_anchor: _Optional[_Union[Anchor, str]] = ..., deadline_days: _Optional[int] = ..., deadline_day_kind: _Optional[_Union[DayKind, str]] = ..., plan_later_keeps_free_choice: _Optional[bool] = ..., contact_days: _Optional[int] = ..., contact_anchor: _Optional[_Union[Anchor, str]] = ..., contact_day_kind: _Optional[_Union[DayKind, str]] = ..., free_choice_answer_hours: _Optional[int] = ..., day_start: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., day_end: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., grundlovsdag_closed: _Optional[bool] = ..., christmas_eve_closed: _Optional[bool] = ..., new_years_eve_closed: _Optional[bool] = ..., closed_days: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., horizon_days: _Optional[int] = ..., min_notice_days: _Optional[int] = ..., minors_to_childrens_team: _Optional[bool] = ..., chronic_courses_municipal_only: _Optional[bool] = ...) -> None: ...
+    citizen_postponement: Postponement
+    def __init__(self, preset: _Optional[str] = ..., name: _Optional[str] = ..., deadline_anchor: _Optional[_Union[Anchor, str]] = ..., deadline_days: _Optional[int] = ..., deadline_day_kind: _Optional[_Union[DayKind, str]] = ..., plan_later_keeps_free_choice: _Optional[bool] = ..., contact_days: _Optional[int] = ..., contact_anchor: _Optional[_Union[Anchor, str]] = ..., contact_day_kind: _Optional[_Union[DayKind, str]] = ..., free_choice_answer_hours: _Optional[int] = ..., day_start: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., day_end: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., grundlovsdag_closed: _Optional[bool] = ..., christmas_eve_closed: _Optional[bool] = ..., new_years_eve_closed: _Optional[bool] = ..., closed_days: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., horizon_days: _Optional[int] = ..., min_notice_days: _Optional[int] = ..., minors_to_childrens_team: _Optional[bool] = ..., chronic_courses_municipal_only: _Optional[bool] = ..., citizen_postponement: _Optional[_Union[Postponement, str]] = ...) -> None: ...
 
 class Coordinates(_message.Message):
     __slots__ = ("lat", "lon")
@@ -280,7 +309,7 @@ class Referral(_message.Message):
     def __init__(self, id: _Optional[str] = ..., discharge_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., received_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., level: _Optional[_Union[Level, str]] = ..., discipline: _Optional[_Union[Discipline, str]] = ..., specialty: _Optional[str] = ..., forloebskode: _Optional[str] = ..., plan_start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., plan_start_kind: _Optional[_Union[PlanStartKind, str]] = ..., postponed_to: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., unavailable_dates: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., home_training: _Optional[bool] = ..., chosen_site_id: _Optional[str] = ..., location: _Optional[_Union[Coordinates, _Mapping]] = ..., age: _Optional[int] = ..., chronic_course: _Optional[bool] = ..., first_session_minutes: _Optional[int] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("name", "planning_date", "policy", "sites", "therapists", "bookings", "referrals")
+    __slots__ = ("name", "planning_date", "policy", "sites", "therapists", "bookings", "referrals", "offers_sent_at")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PLANNING_DATE_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +317,7 @@ class Instance(_message.Message):
     THERAPISTS_FIELD_NUMBER: _ClassVar[int]
     BOOKINGS_FIELD_NUMBER: _ClassVar[int]
     REFERRALS_FIELD_NUMBER: _ClassVar[int]
+    OFFERS_SENT_AT_FIELD_NUMBER: _ClassVar[int]
     name: str
     planning_date: _date_pb2.Date
     policy: Policy
@@ -295,7 +325,8 @@ class Instance(_message.Message):
     therapists: _containers.RepeatedCompositeFieldContainer[Therapist]
     bookings: _containers.RepeatedCompositeFieldContainer[Booking]
     referrals: _containers.RepeatedCompositeFieldContainer[Referral]
-    def __init__(self, name: _Optional[str] = ..., planning_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ..., therapists: _Optional[_Iterable[_Union[Therapist, _Mapping]]] = ..., bookings: _Optional[_Iterable[_Union[Booking, _Mapping]]] = ..., referrals: _Optional[_Iterable[_Union[Referral, _Mapping]]] = ...) -> None: ...
+    offers_sent_at: _datetime_pb2.DateTime
+    def __init__(self, name: _Optional[str] = ..., planning_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ..., therapists: _Optional[_Iterable[_Union[Therapist, _Mapping]]] = ..., bookings: _Optional[_Iterable[_Union[Booking, _Mapping]]] = ..., referrals: _Optional[_Iterable[_Union[Referral, _Mapping]]] = ..., offers_sent_at: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ...) -> None: ...
 
 class ObjectiveWeights(_message.Message):
     __slots__ = ("wait_day", "travel_minute", "specialist_on_basal", "balance_minute")
@@ -324,7 +355,7 @@ class SolveOptions(_message.Message):
     def __init__(self, time_limit_s: _Optional[float] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., late_days: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("referral_id", "outcome", "therapist_id", "site_id", "at_home", "start", "end", "travel_minutes", "earliest_start", "deadline", "free_choice_right", "letter_by", "answer_by", "reason", "detail", "fixed")
+    __slots__ = ("referral_id", "outcome", "therapist_id", "site_id", "at_home", "start", "end", "travel_minutes", "earliest_start", "deadline", "free_choice_right", "letter_by", "answer_by", "reason", "detail", "fixed", "letter_send_by")
     REFERRAL_ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     THERAPIST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -341,6 +372,7 @@ class Assignment(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     FIXED_FIELD_NUMBER: _ClassVar[int]
+    LETTER_SEND_BY_FIELD_NUMBER: _ClassVar[int]
     referral_id: str
     outcome: Outcome
     therapist_id: str
@@ -357,10 +389,11 @@ class Assignment(_message.Message):
     reason: Reason
     detail: str
     fixed: bool
-    def __init__(self, referral_id: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., therapist_id: _Optional[str] = ..., site_id: _Optional[str] = ..., at_home: _Optional[bool] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., end: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., travel_minutes: _Optional[int] = ..., earliest_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., free_choice_right: _Optional[bool] = ..., letter_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., answer_by: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., reason: _Optional[_Union[Reason, str]] = ..., detail: _Optional[str] = ..., fixed: _Optional[bool] = ...) -> None: ...
+    letter_send_by: _date_pb2.Date
+    def __init__(self, referral_id: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., therapist_id: _Optional[str] = ..., site_id: _Optional[str] = ..., at_home: _Optional[bool] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., end: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., travel_minutes: _Optional[int] = ..., earliest_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., free_choice_right: _Optional[bool] = ..., letter_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., answer_by: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., reason: _Optional[_Union[Reason, str]] = ..., detail: _Optional[str] = ..., fixed: _Optional[bool] = ..., letter_send_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class Kpis(_message.Message):
-    __slots__ = ("referrals", "booked", "on_time", "on_time_share", "free_choice_flagged", "late_no_right", "not_bookable", "wait_days_mean", "wait_days_median", "wait_days_max", "total_lateness_days", "home_visits", "travel_minutes_total", "utilisation")
+    __slots__ = ("referrals", "booked", "on_time", "on_time_share", "free_choice_flagged", "late_no_right", "not_bookable", "wait_days_mean", "wait_days_median", "wait_days_max", "total_lateness_days", "home_visits", "travel_minutes_total", "utilisation", "rejected")
     class UtilisationEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -382,6 +415,7 @@ class Kpis(_message.Message):
     HOME_VISITS_FIELD_NUMBER: _ClassVar[int]
     TRAVEL_MINUTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     UTILISATION_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
     referrals: int
     booked: int
     on_time: int
@@ -396,7 +430,8 @@ class Kpis(_message.Message):
     home_visits: int
     travel_minutes_total: int
     utilisation: _containers.ScalarMap[str, float]
-    def __init__(self, referrals: _Optional[int] = ..., booked: _Optional[int] = ..., on_time: _Optional[int] = ..., on_time_share: _Optional[float] = ..., free_choice_flagged: _Optional[int] = ..., late_no_right: _Optional[int] = ..., not_bookable: _Optional[int] = ..., wait_days_mean: _Optional[float] = ..., wait_days_median: _Optional[float] = ..., wait_days_max: _Optional[int] = ..., total_lateness_days: _Optional[int] = ..., home_visits: _Optional[int] = ..., travel_minutes_total: _Optional[int] = ..., utilisation: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    rejected: int
+    def __init__(self, referrals: _Optional[int] = ..., booked: _Optional[int] = ..., on_time: _Optional[int] = ..., on_time_share: _Optional[float] = ..., free_choice_flagged: _Optional[int] = ..., late_no_right: _Optional[int] = ..., not_bookable: _Optional[int] = ..., wait_days_mean: _Optional[float] = ..., wait_days_median: _Optional[float] = ..., wait_days_max: _Optional[int] = ..., total_lateness_days: _Optional[int] = ..., home_visits: _Optional[int] = ..., travel_minutes_total: _Optional[int] = ..., utilisation: _Optional[_Mapping[str, float]] = ..., rejected: _Optional[int] = ...) -> None: ...
 
 class SolverStats(_message.Message):
     __slots__ = ("method", "status", "proven_optimal", "objective", "best_bound", "gap", "on_time_bound", "wall_time_s", "first_solution_s", "variables", "constraints", "workers", "seed", "stages")

@@ -10,10 +10,17 @@ from :mod:`scheduler.verify.kpis`.
 What is checked (each broken rule is a :class:`Violation` with a :class:`ViolationCode`):
 
 - the solution as a whole: the same planning date; every referral exactly once, none unknown;
-- per referral: the legal dates (earliest start, deadline, frit valg right, letter-by) equal the
-  rules' values; the outcome equals :func:`scheduler.rules.legal.outcome` of the start date;
-  answer-by is set exactly for LATE_FREE_CHOICE; a not-bookable referral has no session and a
+- per referral: the legal dates (earliest start, deadline, frit valg right, letter-by, and the
+  working day the letter goes out before the start) equal the rules' values; the outcome equals
+  :func:`scheduler.rules.legal.outcome` of the start date; answer-by is set exactly for
+  LATE_FREE_CHOICE, counted from when offers go out; a late start without frit valg names the
+  rules' cause (the citizen's postponement or unavailability, the plan's later start), a late
+  start with frit valg names none of those; a not-bookable referral has no session and a
   reason;
+- exclusions (:func:`scheduler.rules.legal.exclusion`): a referral not for this scheduler (a
+  specialiseret level, under 18 where the children's team takes it) is `rejected` with where it
+  belongs and has no session; booking one is a violation, and so is rejecting one the
+  scheduler takes;
 - a referral fixed by a communicated booking keeps exactly that booking, flagged `fixed`;
 - per new first session: a known therapist of the discipline (and for avanceret the specialty),
   a known site, the chosen site, at home exactly for home training and only by a therapist who
@@ -46,6 +53,7 @@ from scheduler.domain import (
     Instance,
     Kpis,
     Outcome,
+    Reason,
     Referral,
     RosterEntry,
     Site,
@@ -60,7 +68,14 @@ from scheduler.rules.commitments import (
     staying_bookings,
 )
 from scheduler.rules.eligibility import competent, opening_stretches, qualifies, session_windows
-from scheduler.rules.legal import LegalDates, answer_by, legal_dates, offer_sent, outcome
+from scheduler.rules.legal import (
+    LegalDates,
+    answer_by,
+    legal_dates,
+    letter_send_by,
+    offer_sent,
+    outcome,
+)
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.kpis import compute_kpis
 
@@ -78,6 +93,11 @@ KPI_ABS_TOLERANCE = 1e-6
 
 _SHOWN = 8  # sessions named in a rooms message
 
+_NO_RIGHT_REASONS = frozenset(
+    {Reason.CITIZEN_POSTPONED, Reason.CITIZEN_UNAVAILABLE, Reason.PLAN_LATER_START}
+)
+"""Reasons that take frit valg away: never the reason of a late start with frit valg."""
+
 
 class ViolationCode(StrEnum):
     """The rule a solution breaks."""
@@ -92,11 +112,17 @@ class ViolationCode(StrEnum):
     WRONG_DEADLINE = "wrong_deadline"
     WRONG_FREE_CHOICE_RIGHT = "wrong_free_choice_right"
     WRONG_LETTER_BY = "wrong_letter_by"
+    WRONG_LETTER_SEND_BY = "wrong_letter_send_by"
     WRONG_ANSWER_BY = "wrong_answer_by"
     WRONG_OUTCOME = "wrong_outcome"
     NOT_BOOKABLE_WITH_SESSION = "not_bookable_with_session"
     NOT_BOOKABLE_WITHOUT_REASON = "not_bookable_without_reason"
     BOOKED_WITHOUT_SESSION = "booked_without_session"
+    WRONG_REASON = "wrong_reason"
+    # Exclusions.
+    REJECTED_REFERRAL_BOOKED = "rejected_referral_booked"
+    REJECTED_WITH_SESSION = "rejected_with_session"
+    WRONG_REJECTION = "wrong_rejection"
     # Communicated bookings stay.
     FIXED_BOOKING_MOVED = "fixed_booking_moved"
     FIXED_FLAG_WRONG = "fixed_flag_wrong"
@@ -199,7 +225,9 @@ class _Checker:
         for t in instance.therapists:
             for entry in t.roster:
                 self.roster[(t.id, entry.date)].append(entry)
-        self.offer_sent = offer_sent(instance.planning_date, instance.policy)
+        self.offer_sent = offer_sent(
+            instance.planning_date, instance.policy, instance.offers_sent_at
+        )
         self.violations: list[Violation] = []
 
     def add(
@@ -267,7 +295,18 @@ class _Checker:
                 self.add(code, f"{rid}: {name} is {reported}, the rules say {expected}", rid)
 
         booked = a.start is not None
-        if a.outcome is Outcome.NOT_BOOKABLE:
+        send_by = letter_send_by(ld.letter_by, a.start.date() if a.start else None, self.cal)
+        if a.letter_send_by != send_by:
+            self.add(
+                ViolationCode.WRONG_LETTER_SEND_BY,
+                f"{rid}: letter_send_by is {a.letter_send_by}, the rules say {send_by} (the "
+                "working day on or before letter_by and before the start)",
+                rid,
+            )
+        self.rejection(ref, a, ld)
+        if a.outcome is Outcome.REJECTED:
+            pass  # checked by rejection()
+        elif a.outcome is Outcome.NOT_BOOKABLE:
             if booked or a.end is not None or a.therapist_id is not None:
                 self.add(
                     ViolationCode.NOT_BOOKABLE_WITH_SESSION,
@@ -286,7 +325,7 @@ class _Checker:
                 f"{rid}: outcome {a.outcome.value} without a therapist, start and end",
                 rid,
             )
-        if a.start is not None and a.outcome is not Outcome.NOT_BOOKABLE:
+        if a.start is not None and a.outcome not in (Outcome.NOT_BOOKABLE, Outcome.REJECTED):
             expected_outcome = outcome(a.start.date(), ld.deadline, ld.free_choice_right)
             if a.outcome is not expected_outcome:
                 self.add(
@@ -304,6 +343,75 @@ class _Checker:
             self.add(
                 ViolationCode.WRONG_ANSWER_BY,
                 f"{rid}: answer_by is {a.answer_by}, expected {expected_answer}",
+                rid,
+            )
+
+        self.late_reason(ref, a, ld)
+
+    def late_reason(self, ref: Referral, a: Assignment, ld: LegalDates) -> None:
+        """A late start's reason where the rules determine it: without frit valg it is the
+        rules' cause (the citizen's postponement or unavailability, the plan's later start);
+        with frit valg it is none of those (the municipality's capacity or timing)."""
+        rid = ref.id
+        if a.outcome is Outcome.LATE_NO_RIGHT and ld.no_right_reason is not None:
+            if a.reason is not ld.no_right_reason:
+                self.add(
+                    ViolationCode.WRONG_REASON,
+                    f"{rid}: late without frit valg with reason "
+                    f"{a.reason.value if a.reason else None}; the rules say "
+                    f"{ld.no_right_reason.value}",
+                    rid,
+                )
+        elif a.outcome is Outcome.LATE_FREE_CHOICE and a.reason in _NO_RIGHT_REASONS:
+            assert a.reason is not None
+            self.add(
+                ViolationCode.WRONG_REASON,
+                f"{rid}: late with frit valg, but the reason {a.reason.value} takes frit valg away",
+                rid,
+            )
+
+    def rejection(self, ref: Referral, a: Assignment, ld: LegalDates) -> None:
+        """A referral not for this scheduler is rejected, with where it belongs and no session;
+        one the scheduler takes is never rejected."""
+        rid = ref.id
+        has_session = a.start is not None or a.end is not None or a.therapist_id is not None
+        if ld.rejected is None:
+            if a.outcome is Outcome.REJECTED:
+                self.add(
+                    ViolationCode.WRONG_REJECTION,
+                    f"{rid}: rejected, but the rules give it to this scheduler",
+                    rid,
+                )
+            return
+        why, where = ld.rejected
+        if a.outcome is not Outcome.REJECTED:
+            if has_session:
+                self.add(
+                    ViolationCode.REJECTED_REFERRAL_BOOKED,
+                    f"{rid}: booked, but not for this scheduler ({why.value}): {where}",
+                    rid,
+                    a.therapist_id,
+                    a.site_id,
+                )
+            else:
+                self.add(
+                    ViolationCode.WRONG_REJECTION,
+                    f"{rid}: outcome {a.outcome.value}; not for this scheduler, it must be "
+                    f"rejected ({why.value})",
+                    rid,
+                )
+            return
+        if has_session:
+            self.add(
+                ViolationCode.REJECTED_WITH_SESSION,
+                f"{rid}: rejected, yet has a therapist or a session time",
+                rid,
+            )
+        if a.reason is not why:
+            self.add(
+                ViolationCode.WRONG_REASON,
+                f"{rid}: rejected with reason {a.reason.value if a.reason else None}; the "
+                f"rules say {why.value}",
                 rid,
             )
 
@@ -465,7 +573,7 @@ class _Checker:
             )
         if (
             known_therapist
-            and sid is not None
+            and site is not None
             and not any(as_minutes(e.start) <= lo and hi <= as_minutes(e.end) for e in entries)
         ):
             rostered = (
@@ -640,7 +748,7 @@ def check_solution(instance: Instance, solution: Solution) -> CheckReport:
         if ref.id in c.fixing:
             c.fixed(ref, a, c.fixing[ref.id])
             continue
-        if a.outcome is Outcome.NOT_BOOKABLE or a.start is None:
+        if a.outcome in (Outcome.NOT_BOOKABLE, Outcome.REJECTED) or a.start is None:
             if a.fixed:
                 c.add(
                     ViolationCode.FIXED_FLAG_WRONG,

@@ -25,7 +25,13 @@ from scheduler.rules.commitments import (
     occupied_interval,
     staying_bookings,
 )
-from scheduler.rules.legal import anchor_date, free_choice_right, legal_deadline, outcome
+from scheduler.rules.legal import (
+    anchor_date,
+    exclusion,
+    free_choice_right,
+    legal_deadline,
+    outcome,
+)
 
 __all__ = ["calendar_fill", "compute_kpis"]
 
@@ -59,8 +65,8 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
     Each referral of the instance is judged by its first assignment in `assignments`;
     assignments of referrals not in the instance, and repeats, are ignored (the checker reports
     them). A referral is *booked* when its assignment has a start and an end; a referral without
-    an assignment counts as not bookable. So ``on_time + free_choice_flagged + late_no_right +
-    not_bookable == referrals`` always holds.
+    an assignment counts as not bookable (or rejected). So ``on_time + free_choice_flagged +
+    late_no_right + not_bookable + rejected == referrals`` always holds.
 
     - `referrals`: the referrals in the instance.
     - `booked`: referrals with a first session (start and end).
@@ -71,7 +77,11 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
       (:func:`scheduler.rules.legal.free_choice_right`): the LATE_FREE_CHOICE outcomes.
     - `late_no_right`: booked after the deadline without frit valg (citizen postponed, plan
       asked for a later start under a policy that takes frit valg away, chronic course).
-    - `not_bookable`: referrals without a first session.
+    - `not_bookable`: referrals the scheduler takes, without a first session.
+    - `rejected`: referrals without a first session that are not for this scheduler
+      (:func:`scheduler.rules.legal.exclusion`: a specialiseret level, or under 18 where the
+      children's team takes it). One booked anyway counts by its start date; the checker
+      reports it.
     - `wait_days_mean`, `wait_days_median`, `wait_days_max`: over booked referrals, calendar
       days from the deadline anchor (:func:`scheduler.rules.legal.anchor_date`: discharge or
       receipt,
@@ -100,7 +110,7 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
             continue
         day = a.start.date()
         deadline = legal_deadline(ref, policy, cal)
-        result = outcome(day, deadline, free_choice_right(ref, policy))
+        result = outcome(day, deadline, free_choice_right(ref, policy, cal))
         booked.append(
             _Booked(
                 assignment=a,
@@ -111,6 +121,12 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
         )
 
     n = len(instance.referrals)
+    booked_ids = {b.assignment.referral_id for b in booked}
+    rejected = sum(
+        1
+        for ref in instance.referrals
+        if ref.id not in booked_ids and exclusion(ref, policy) is not None
+    )
     on_time = sum(1 for b in booked if b.outcome is Outcome.ON_TIME)
     waits = [b.wait_days for b in booked]
     home = [b.assignment for b in booked if b.assignment.at_home]
@@ -121,7 +137,8 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
         on_time_share=on_time / n if n else 1.0,
         free_choice_flagged=sum(1 for b in booked if b.outcome is Outcome.LATE_FREE_CHOICE),
         late_no_right=sum(1 for b in booked if b.outcome is Outcome.LATE_NO_RIGHT),
-        not_bookable=n - len(booked),
+        not_bookable=n - len(booked) - rejected,
+        rejected=rejected,
         wait_days_mean=statistics.fmean(waits) if waits else None,
         wait_days_median=float(statistics.median(waits)) if waits else None,
         wait_days_max=max(waits) if waits else None,

@@ -36,7 +36,7 @@ from scheduler.domain import (
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import holds_time
 from scheduler.rules.eligibility import competent
-from scheduler.rules.legal import earliest_start, exclusion, legal_deadline
+from scheduler.rules.legal import earliest_start, exclusion, statutory_deadline
 
 __all__ = [
     "PROBLEM_CODES",
@@ -532,14 +532,16 @@ def _no_qualified(where: str, referral: Referral, therapists: Sequence[Therapist
 
 
 def _check_exclusions(ctx: _Context) -> Iterator[Problem]:
-    """Referrals the policy sends elsewhere (e.g. children to the børneteam) are named."""
+    """Referrals not for this scheduler (a specialiseret level; under 18 where the policy sends
+    children to the børneteam) are named with where they belong: they are rejected, the others
+    planned."""
     for index, referral in enumerate(ctx.instance.referrals):
-        reason = exclusion(referral, ctx.instance.policy)
-        if reason is not None:
+        rejected = exclusion(referral, ctx.instance.policy)
+        if rejected is not None:
             yield _problem(
                 "excluded_referral",
                 _at("referrals", index, referral.id),
-                f"will not be planned: {reason}",
+                f"will be rejected ({rejected[0].value}), the others planned: {rejected[1]}",
             )
 
 
@@ -569,7 +571,7 @@ def _check_referral_dates(ctx: _Context) -> Iterator[Problem]:
                 )
         elif referral.plan_start_kind is PlanStartKind.LATER:
             plain = referral.model_copy(update={"plan_start_date": None, "plan_start_kind": None})
-            deadline = legal_deadline(plain, policy, ctx.cal)
+            deadline = statutory_deadline(plain, policy, ctx.cal)
             if referral.plan_start_date <= deadline:
                 yield _problem(
                     "plan_later_not_later",

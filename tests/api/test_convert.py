@@ -45,7 +45,7 @@ from scheduler.domain import (
     SolverStats,
     Therapist,
 )
-from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy
+from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy, Postponement
 from scheduler.v1 import scheduler_pb2 as pb
 
 # --------------------------------------------------------------------------- strategies
@@ -181,10 +181,11 @@ def policies(draw: st.DrawFn) -> Policy:
         min_notice_days=draw(st.integers(0, 14)),
         minors_to_childrens_team=draw(st.booleans()),
         chronic_courses_municipal_only=draw(st.booleans()),
+        citizen_postponement=draw(st.sampled_from(Postponement)),
     )
 
 
-instances = st.builds(
+_instances = st.builds(
     Instance,
     name=texts,
     planning_date=days,
@@ -194,6 +195,16 @@ instances = st.builds(
     bookings=st.lists(bookings(), max_size=4),
     referrals=st.lists(referrals(), max_size=4),
 )
+
+
+@st.composite
+def instances(draw: st.DrawFn) -> Instance:
+    """An instance, with or without a time the offers go out (on or after its planning day)."""
+    inst = draw(_instances)
+    day = datetime.combine(inst.planning_date, datetime.min.time())
+    sent = draw(st.none() | st.datetimes(min_value=day, max_value=day + timedelta(days=3)))
+    return inst.model_copy(update={"offers_sent_at": sent})
+
 
 naive_datetimes = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31))
 
@@ -215,6 +226,7 @@ def assignments(draw: st.DrawFn) -> Assignment:
         deadline=draw(days),
         free_choice_right=draw(st.booleans()),
         letter_by=draw(days),
+        letter_send_by=draw(days),
         answer_by=draw(st.none() | naive_datetimes),
         reason=draw(st.none() | st.sampled_from(Reason)),
         detail=draw(texts),
@@ -232,6 +244,7 @@ kpis = st.builds(
     free_choice_flagged=counts,
     late_no_right=counts,
     not_bookable=counts,
+    rejected=counts,
     wait_days_mean=st.none() | finite,
     wait_days_median=st.none() | finite,
     wait_days_max=st.none() | counts,
@@ -305,7 +318,7 @@ def _wire(message: Any) -> Any:
 
 
 @_SETTINGS
-@given(instances)
+@given(instances())
 def test_instance_round_trip_is_lossless(instance: Instance) -> None:
     back = instance_from_proto(_wire(instance_to_proto(instance)))
     assert back == instance
@@ -333,6 +346,7 @@ def test_every_domain_enum_member_has_a_proto_value_and_back() -> None:
         BookingStatus: pb.BookingStatus,
         Anchor: pb.Anchor,
         DayKind: pb.DayKind,
+        Postponement: pb.Postponement,
         Outcome: pb.Outcome,
         Reason: pb.Reason,
     }

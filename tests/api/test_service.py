@@ -35,7 +35,7 @@ from scheduler.api.convert import (
 from scheduler.api.server import SERVICE_NAME, JsonFormatter, RunningServer, start_server
 from scheduler.api.service import SchedulerService, solve_time_limit
 from scheduler.bench.generator import generate
-from scheduler.domain import Booking, Instance, Solution, SolveOptions
+from scheduler.domain import Booking, Instance, Level, Solution, SolveOptions
 from scheduler.planning.propose import proposal_dates, propose_slots
 from scheduler.planning.solve import Progress, solve
 from scheduler.v1 import scheduler_pb2 as pb
@@ -170,6 +170,21 @@ def test_optimize_returns_a_solution_the_checker_accepts(stub: Any, small: Insta
     check = stub.Check(pb.CheckRequest(instance=_request(small).instance, solution=answer.solution))
     assert check.ok, [v.message for v in check.violations]
     assert check.kpis.on_time == solution.kpis.on_time
+
+
+def test_a_specialised_referral_is_rejected_over_grpc_and_the_rest_planned(
+    stub: Any, small: Instance
+) -> None:
+    first = small.referrals[0].model_copy(update={"level": Level.REHABILITERING_SPECIALISERET})
+    inst = small.model_copy(update={"referrals": [first, *small.referrals[1:]]})
+    answer = stub.Optimize(_request(inst), timeout=30)
+    assert answer.solution.assignments[0].outcome == pb.OUTCOME_REJECTED
+    assert answer.solution.assignments[0].reason == pb.REASON_SPECIALISED_REHAB_EXTERNAL
+    assert answer.solution.kpis.rejected == 1
+    booked = [a for a in answer.solution.assignments[1:] if a.HasField("start")]
+    assert booked and all(a.HasField("letter_send_by") for a in answer.solution.assignments)
+    check = stub.Check(pb.CheckRequest(instance=_request(inst).instance, solution=answer.solution))
+    assert check.ok, [v.message for v in check.violations]
 
 
 def test_optimize_stream_sends_progress_then_the_solution_last(stub: Any, small: Instance) -> None:

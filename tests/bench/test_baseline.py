@@ -121,7 +121,7 @@ def test_fcfs_earlier_referral_takes_the_only_slot_the_later_one_needs() -> None
     assert got["R1"].outcome is Outcome.ON_TIME
     assert got["R2"].start == datetime(2025, 3, 6, 8, 0)
     assert got["R2"].outcome is Outcome.LATE_FREE_CHOICE
-    assert got["R2"].reason is Reason.NO_CAPACITY_BY_DEADLINE
+    assert got["R2"].reason is Reason.DEADLINE_SLOTS_TAKEN  # R1 took the free slot
     assert solution.kpis.on_time == 1
     assert solution.stats.method == "baseline-fcfs"
     assert check_solution(inst, solution).ok

@@ -51,6 +51,24 @@ def test_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "no/such/file.json" in err and "Traceback" not in err
 
 
+def test_a_specialised_referral_is_rejected_and_the_others_solved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(TINY.read_text(encoding="utf-8"))
+    data["referrals"][0]["level"] = "genoptræning på specialiseret niveau"
+    path = tmp_path / "with-specialised.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "solution.json"
+    assert main(["solve", str(path), "-o", str(out), "-q", "--workers", "1"]) == 0
+    summary = capsys.readouterr().out
+    assert "rejected         1" in summary and "specialised_at_hospital" in summary
+    solution = load_solution(out)
+    first, *others = solution.assignments
+    assert first.outcome.value == "rejected" and "hospital" in first.detail
+    assert any(a.start is not None for a in others)
+    assert check_solution(load_instance(path), solution).ok
+
+
 def test_an_instance_with_errors_is_not_solved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -47,10 +47,13 @@ def test_dates_lists_each_referrals_legal_dates(capsys: pytest.CaptureFixture[st
     assert main(["validate", "--dates", str(TINY)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split() == [
-        "referral", "level", "anchor", "earliest", "deadline", "frit", "valg", "letter", "by"
+        "referral", "level", "anchor", "earliest", "deadline", "frit", "valg", "letter", "by",
+        "send", "by",
     ]  # fmt: skip
+    # Letter by Sun 8 March as Sønderborg states it; it goes out on Friday 6 March.
     assert lines[2].split() == [
-        "R-1", "basal", "PT", "2026-03-04", "2026-03-06", "2026-03-11", "yes", "2026-03-06"
+        "R-1", "basal", "PT", "2026-03-04", "2026-03-06", "2026-03-11", "yes", "2026-03-08",
+        "2026-03-06",
     ]  # fmt: skip
     assert lines[3].split()[5:7] == ["2026-03-23", "yes"]  # 7 days after the plan's start
 
@@ -64,7 +67,7 @@ def test_dates_names_why_there_is_no_frit_valg_and_who_is_not_planned(
     assert main(["validate", "--dates", str(write(tmp_path, data))]) == 0
     out = capsys.readouterr().out
     assert "no (plan_later_start)" in out  # R-2 under Rebild
-    assert "R-1: not planned: citizen is 15" in out
+    assert "R-1: rejected (childrens_team): citizen is 15" in out
 
 
 def test_warnings_pass_unless_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,7 +96,7 @@ def test_an_invalid_file_lists_every_problem_and_exits_1(
 ) -> None:
     data = tiny()
     data["policy"] = "sonderborg"
-    data["referrals"][0]["level"] = "specialiseret"
+    data["referrals"][0]["level"] = "ekstra"
     path = write(tmp_path, data)
     assert main(["validate", str(path)]) == 1
     captured = capsys.readouterr()
@@ -101,7 +104,26 @@ def test_an_invalid_file_lists_every_problem_and_exits_1(
     lines = captured.out.splitlines()
     assert lines[0] == f"{path}: not a valid instance file (2 problems)"
     assert lines[1].startswith("  error    policy: unknown preset 'sonderborg'")
-    assert lines[2].startswith("  error    referrals[0](R-1).level: level 'specialiseret' is not")
+    assert lines[2].startswith("  error    referrals[0](R-1).level: ")
+
+
+@pytest.mark.parametrize(
+    ("wording", "reason"),
+    [
+        ("specialiseret genoptræning", "specialised_at_hospital"),
+        ("genoptræning på specialiseret niveau", "specialised_at_hospital"),
+        ("rehabilitering på specialiseret niveau", "specialised_rehab_external"),
+    ],
+)
+def test_a_specialised_referral_is_a_warning_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], wording: str, reason: str
+) -> None:
+    data = tiny()
+    data["referrals"][0]["level"] = wording
+    assert main(["validate", str(write(tmp_path, data))]) == 0
+    out = capsys.readouterr().out
+    assert "warning  referrals[0](R-1): will be rejected" in out
+    assert f"({reason})" in out and "[excluded_referral]" in out
 
 
 def test_not_json_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

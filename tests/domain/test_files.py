@@ -83,6 +83,7 @@ def a_solution() -> Solution:
                 deadline=date(2026, 3, 11),
                 free_choice_right=True,
                 letter_by=date(2026, 3, 6),
+                letter_send_by=date(2026, 3, 6),
             )
         ],
         kpis=Kpis(

@@ -191,8 +191,90 @@ def test_discipline_chosen_site_and_unavailable_dates_are_respected() -> None:
 def test_rebild_minor_is_not_planned_but_sent_to_the_childrens_team() -> None:
     inst = instance([therapist("T1")], [referral("R-minor", age=16)], policy=PRESETS["rebild"])
     a = by_id(run(inst))["R-minor"]
-    assert a.outcome is Outcome.NOT_BOOKABLE and a.reason is Reason.EXCLUDED
+    assert a.outcome is Outcome.REJECTED and a.reason is Reason.CHILDRENS_TEAM
     assert "children's team" in a.detail
+    assert a.start is None and a.therapist_id is None
+
+
+def test_one_specialised_referral_never_blocks_the_batch() -> None:
+    inst = instance(
+        [therapist("T1")],
+        [
+            referral("R-1"),
+            referral("R-hosp", level="genoptræning på specialiseret niveau"),
+            referral("R-ext", level="rehabilitering på specialiseret niveau"),
+            referral("R-2"),
+        ],
+    )
+    solution = run(inst)
+    result = by_id(solution)
+    assert result["R-1"].start is not None and result["R-2"].start is not None
+    assert result["R-hosp"].outcome is Outcome.REJECTED
+    assert result["R-hosp"].reason is Reason.SPECIALISED_AT_HOSPITAL
+    assert "hospital" in result["R-hosp"].detail
+    assert result["R-ext"].reason is Reason.SPECIALISED_REHAB_EXTERNAL
+    assert "external providers" in result["R-ext"].detail
+    assert (solution.kpis.rejected, solution.kpis.not_bookable) == (2, 0)
+
+
+# --------------------------------------------------------------------------- late reasons
+# Discharged Friday 27 November: the deadline is Friday 4 December (Sønderborg).
+
+NEXT_MONDAY = MONDAY + timedelta(days=7)
+
+
+def test_free_slots_given_to_another_referral_are_named_as_such() -> None:
+    t1 = therapist("T1", days=[*WEEKDAYS, NEXT_MONDAY])
+    busy = full_week_but("T1", {MONDAY: (time(8), time(9))})
+    inst = instance([t1], [referral("R-1"), referral("R-2")], bookings=busy)
+    result = by_id(run(inst))
+    late = [a for a in result.values() if a.outcome is not Outcome.ON_TIME]
+    on_time = [a for a in result.values() if a.outcome is Outcome.ON_TIME]
+    assert len(late) == len(on_time) == 1
+    assert late[0].outcome is Outcome.LATE_FREE_CHOICE
+    assert late[0].reason is Reason.DEADLINE_SLOTS_TAKEN
+    # Letter by Tue 1 December; the session is Monday 30 November: out by Friday 27th.
+    assert on_time[0].letter_by == date(2026, 12, 1)
+    assert on_time[0].letter_send_by == FRIDAY_BEFORE
+
+
+def test_no_free_slot_up_to_the_deadline_is_no_capacity() -> None:
+    inst = instance([therapist("T1", days=[NEXT_MONDAY])], [referral("R-1")])
+    a = by_id(run(inst))["R-1"]
+    assert (a.outcome, a.reason) == (Outcome.LATE_FREE_CHOICE, Reason.NO_CAPACITY_BY_DEADLINE)
+
+
+def test_free_time_only_on_the_citizens_unavailable_days_is_named() -> None:
+    # Free Monday and Tuesday, when the citizen cannot come; the citizen could come Wednesday to
+    # Friday, when nobody is rostered: late, frit valg stays, and the reason says why.
+    t1 = therapist("T1", days=[MONDAY, MONDAY + timedelta(days=1), NEXT_MONDAY])
+    ref = referral("R-1", unavailable_dates=[MONDAY, MONDAY + timedelta(days=1)])
+    a = by_id(run(instance([t1], [ref])))["R-1"]
+    assert a.outcome is Outcome.LATE_FREE_CHOICE and a.free_choice_right
+    assert a.reason is Reason.CITIZEN_UNAVAILABLE_ON_FREE_DAYS
+
+
+def test_unavailable_every_working_day_to_the_deadline_is_the_citizens_postponement() -> None:
+    t1 = therapist("T1", days=[*WEEKDAYS, NEXT_MONDAY])
+    a = by_id(run(instance([t1], [referral("R-1", unavailable_dates=WEEKDAYS)])))["R-1"]
+    assert not a.free_choice_right
+    assert a.deadline == date(2026, 12, 14)  # 7 days from Monday 7 December
+    assert a.start is not None and a.start.date() == NEXT_MONDAY
+    assert a.outcome is Outcome.ON_TIME
+
+
+def test_a_postponement_inside_the_guarantee_keeps_frit_valg_and_the_offer_time() -> None:
+    # The citizen asks for Thursday 3 December, before the deadline; the unit can only start the
+    # Monday after: late by the municipality, frit valg, 72 hours from when offers go out.
+    sent = datetime(2026, 11, 30, 9, 0)
+    inst = instance(
+        [therapist("T1", days=[NEXT_MONDAY])],
+        [referral("R-1", postponed_to=date(2026, 12, 3))],
+    ).model_copy(update={"offers_sent_at": sent})
+    a = by_id(run(inst))["R-1"]
+    assert a.deadline == date(2026, 12, 4)
+    assert (a.outcome, a.reason) == (Outcome.LATE_FREE_CHOICE, Reason.NO_CAPACITY_BY_DEADLINE)
+    assert a.answer_by == sent + timedelta(hours=72)
 
 
 def test_not_bookable_reasons() -> None:

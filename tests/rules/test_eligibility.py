@@ -77,3 +77,17 @@ def test_touching_opening_hours_merge() -> None:
 def test_roster_windows_read_the_entry() -> None:
     t = therapist("T1", hours=(time(8), time(15, 30)))
     assert roster_windows(POLICY, site(), t.roster[0]) == [(480, 930)]
+
+
+def test_a_home_visit_holds_its_travel_inside_the_window() -> None:
+    # A 60-minute visit with 20 minutes' drive each way holds 100 minutes: 13:20-15:00 fits,
+    # 13:30-15:10 (the drive back past closing) does not, nor 07:50-09:30 (the drive there
+    # before the policy's daytime at 08:00).
+    windows = session_windows(POLICY, site(hours=(time(7), time(15))), MONDAY, 7 * 60, 16 * 60)
+
+    def fits(lo: int, hi: int) -> bool:
+        return any(w_lo <= lo and hi <= w_hi for w_lo, w_hi in windows)
+
+    assert fits(13 * 60 + 20, 15 * 60)
+    assert not fits(13 * 60 + 30, 15 * 60 + 10)
+    assert not fits(7 * 60 + 50, 9 * 60 + 30)

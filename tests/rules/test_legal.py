@@ -16,20 +16,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scheduler.domain import Outcome, Reason, Referral
-from scheduler.domain.policy import PRESETS, DayKind, Policy
+from scheduler.domain import Level, Outcome, Reason, Referral
+from scheduler.domain.policy import PRESETS, DayKind, Policy, Postponement
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.legal import (
     anchor_date,
     answer_by,
+    citizen_delay,
     earliest_start,
     exclusion,
     free_choice_right,
     legal_dates,
     legal_deadline,
     letter_by,
+    letter_send_by,
     no_right_reason,
+    offer_sent,
     outcome,
+    statutory_deadline,
 )
 
 LAW = Policy()
@@ -214,45 +218,79 @@ def test_earliest_start_takes_the_latest_of_plan_and_citizen() -> None:
 def test_free_choice_when_nothing_moved_the_date() -> None:
     ref = referral()
     for policy in PRESETS.values():
-        assert free_choice_right(ref, policy), policy.name
-        assert no_right_reason(ref, policy) is None, policy.name
+        assert free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
+        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is None, policy.name
 
 
-def test_citizen_postponement_takes_free_choice_away_everywhere() -> None:
+def test_citizen_postponement_past_the_deadline_takes_free_choice_away_everywhere() -> None:
+    # Vejen: "Det gælder dog ikke, hvis borgeren selv udsætter opstarten." Deadline Wed 11 March.
     ref = referral(postponed_to=date(2026, 3, 18))
     for policy in (LAW, *PRESETS.values()):
-        assert not free_choice_right(ref, policy), policy.name
-        assert no_right_reason(ref, policy) is Reason.CITIZEN_POSTPONED, policy.name
+        assert not free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
+        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is Reason.CITIZEN_POSTPONED, (
+            policy.name
+        )
 
 
 def test_plan_later_start_keeps_free_choice_in_law_soenderborg_and_hjoerring_only() -> None:
     ref = referral(plan_start_date=date(2026, 3, 16), plan_start_kind="later")
     for policy in (LAW, SOENDERBORG, HJOERRING):
-        assert free_choice_right(ref, policy), policy.name
+        assert free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
     for policy in (REBILD, VEJEN, NAESTVED):
-        assert not free_choice_right(ref, policy), policy.name
-        assert no_right_reason(ref, policy) is Reason.PLAN_LATER_START, policy.name
+        assert not free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
+        assert no_right_reason(ref, policy, WorkingCalendar(policy)) is Reason.PLAN_LATER_START, (
+            policy.name
+        )
 
 
 def test_plan_earlier_start_keeps_free_choice() -> None:
     ref = referral(plan_start_date=date(2026, 3, 6), plan_start_kind="earlier")
     for policy in PRESETS.values():
-        assert free_choice_right(ref, policy), policy.name
+        assert free_choice_right(ref, policy, WorkingCalendar(policy)), policy.name
 
 
 def test_chronic_courses_stay_municipal_in_rebild() -> None:
     ref = referral(chronic_course=True)
-    assert not free_choice_right(ref, REBILD)
-    assert free_choice_right(ref, SOENDERBORG)
+    assert not free_choice_right(ref, REBILD, WorkingCalendar(REBILD))
+    assert free_choice_right(ref, SOENDERBORG, WorkingCalendar(SOENDERBORG))
 
 
 # --------------------------------------------------------------------------- letter by
 
 
 def test_letter_within_4_days_of_discharge_in_soenderborg() -> None:
-    # Wed 4 March + 4 = Sun 8 March: the letter must go out on Friday.
+    # "Du vil senest fire dage efter udskrivelsen få tilsendt tidspunktet for opstart":
+    # Wed 4 March + 4 = Sun 8 March as the standard states; it goes out on Friday.
+    cal = WorkingCalendar(SOENDERBORG)
     ref = referral(discharge_date=date(2026, 3, 4), received_date=date(2026, 3, 5))
-    assert letter_by(ref, SOENDERBORG, WorkingCalendar(SOENDERBORG)) == date(2026, 3, 6)
+    assert letter_by(ref, SOENDERBORG, cal) == date(2026, 3, 8)
+    assert letter_send_by(date(2026, 3, 8), None, cal) == date(2026, 3, 6)
+
+
+def test_rebild_contact_date_counts_calendar_days_even_onto_a_sunday() -> None:
+    # "Du vil blive kontaktet af kommunen senest 4 dage efter at Rebild Kommune har modtaget
+    # din genoptræningsplan": received Wed 4 March + 4 = Sun 8 March.
+    cal = WorkingCalendar(REBILD)
+    ref = referral(discharge_date=date(2026, 3, 2), received_date=date(2026, 3, 4))
+    assert letter_by(ref, REBILD, cal) == date(2026, 3, 8)
+    assert letter_send_by(letter_by(ref, REBILD, cal), None, cal) == date(2026, 3, 6)
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (date(2026, 3, 10), date(2026, 3, 6)),  # Tue: the Friday working day of letter_by
+        (date(2026, 3, 9), date(2026, 3, 6)),  # Mon: the working day before is Friday
+        (date(2026, 3, 6), date(2026, 3, 5)),  # Fri (a plan asking for an earlier start)
+        (date(2026, 3, 5), date(2026, 3, 4)),  # Thu
+    ],
+)
+def test_the_letter_goes_out_before_the_booked_start(start: date, expected: date) -> None:
+    # Sønderborg: "Du vil senest fire dage efter udskrivelsen få tilsendt tidspunktet for
+    # opstart" - the citizen must know the time before the session, so the letter goes out no
+    # later than the working day before the start, whatever the standard's date.
+    cal = WorkingCalendar(SOENDERBORG)
+    assert letter_send_by(date(2026, 3, 8), start, cal) == expected
 
 
 def test_contact_within_4_days_of_receipt_in_rebild() -> None:
@@ -281,6 +319,17 @@ def test_free_choice_answer_within_72_hours_in_soenderborg() -> None:
     assert answer_by(SOENDERBORG, offer) == datetime(2026, 3, 12, 10, 30)
 
 
+def test_offers_count_as_sent_at_the_end_of_the_planning_day_unless_the_caller_says() -> None:
+    # Sønderborg: "senest 72 timer efter, du har modtaget tilbud om opstart af genoptræning":
+    # the 72 hours run from when the offer goes out.
+    assert offer_sent(date(2026, 3, 9), SOENDERBORG) == datetime(2026, 3, 9, 16, 0)
+    sent = datetime(2026, 3, 10, 9, 15)
+    assert offer_sent(date(2026, 3, 9), SOENDERBORG, sent) == sent
+    assert answer_by(SOENDERBORG, offer_sent(date(2026, 3, 9), SOENDERBORG, sent)) == datetime(
+        2026, 3, 13, 9, 15
+    )
+
+
 def test_no_answer_deadline_where_the_policy_sets_none() -> None:
     for policy in (LAW, VEJEN, NAESTVED, REBILD, HJOERRING):
         assert answer_by(policy, datetime(2026, 3, 9, 10, 30)) is None, policy.name
@@ -307,19 +356,55 @@ def test_outcome(start: date, right: bool, expected: Outcome) -> None:
 
 
 def test_children_go_to_the_childrens_team_in_rebild() -> None:
-    reason = exclusion(referral(age=17), REBILD)
-    assert reason is not None and "children's team" in reason
+    # Rebild: "Ved træning af børn og unge under 18 år vil opgaven som udgangspunkt varetages
+    # af kommunal leverandør, ... i kraft af dennes børneteam."
+    rejected = exclusion(referral(age=17), REBILD)
+    assert rejected is not None
+    assert rejected[0] is Reason.CHILDRENS_TEAM and "children's team" in rejected[1]
     assert exclusion(referral(age=18), REBILD) is None
     assert exclusion(referral(age=17), SOENDERBORG) is None
 
 
 @pytest.mark.parametrize(
-    "level",
-    ["specialiseret", "Specialiseret genoptræning", "rehabilitering på specialiseret niveau"],
+    ("wording", "level", "reason", "where"),
+    [
+        ("specialiseret", Level.SPECIALISERET, Reason.SPECIALISED_AT_HOSPITAL, "hospital"),
+        (
+            "Specialiseret genoptræning",
+            Level.SPECIALISERET,
+            Reason.SPECIALISED_AT_HOSPITAL,
+            "hospital",
+        ),
+        (
+            "genoptræning på  specialiseret niveau",
+            Level.SPECIALISERET,
+            Reason.SPECIALISED_AT_HOSPITAL,
+            "hospital",
+        ),
+        (
+            "rehabilitering på specialiseret niveau",
+            Level.REHABILITERING_SPECIALISERET,
+            Reason.SPECIALISED_REHAB_EXTERNAL,
+            "external providers",
+        ),
+    ],
 )
-def test_specialised_levels_are_rejected_with_where_they_belong(level: str) -> None:
-    with pytest.raises(ValidationError, match="not for this scheduler"):
-        referral(level=level)
+def test_specialised_levels_are_rejected_with_where_they_belong(
+    wording: str, level: Level, reason: Reason, where: str
+) -> None:
+    # Vejen: "Borgere, der er henvist til genoptræning på specialiseret niveau, modtager
+    # genoptræning på sygehuset"; for rehabilitering på specialiseret niveau
+    # "Rehabiliteringen varetages af eksterne aktører".
+    ref = referral(level=wording)
+    assert ref.level is level and not ref.level.almen
+    for policy in (LAW, *PRESETS.values()):
+        rejected = exclusion(ref, policy)
+        assert rejected is not None and rejected[0] is reason and where in rejected[1]
+
+
+def test_an_unknown_level_is_still_an_error() -> None:
+    with pytest.raises(ValidationError, match="level"):
+        referral(level="ekstra")
 
 
 # --------------------------------------------------------------------------- all at once
@@ -338,7 +423,8 @@ def test_legal_dates_collects_every_rule() -> None:
     assert dates.deadline == date(2026, 3, 23)
     assert dates.free_choice_right is False
     assert dates.no_right_reason is Reason.PLAN_LATER_START
-    assert dates.letter_by == date(2026, 3, 6)  # Tue 3 March + 4 = Sat: the Friday before
+    assert dates.letter_by == date(2026, 3, 7)  # Tue 3 March + 4 = Sat, as the standard states
+    assert dates.rejected is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -376,5 +462,89 @@ def test_rebild_plan_says_start_after_14_days_no_free_choice() -> None:
         plan_start_date=date(2026, 3, 16),
         plan_start_kind="later",
     )
-    assert not free_choice_right(ref, REBILD)
-    assert free_choice_right(ref, SOENDERBORG)
+    assert not free_choice_right(ref, REBILD, WorkingCalendar(REBILD))
+    assert free_choice_right(ref, SOENDERBORG, WorkingCalendar(SOENDERBORG))
+
+
+# --------------------------------------------------------------------------- the citizen's own date
+
+
+def test_a_wish_the_plan_already_rules_out_postpones_nothing() -> None:
+    # "Angiver genoptræningsplanen, at genoptræningen af sundhedsfaglige grunde først bør
+    # opstartes på et senere tidspunkt end udskrivningstidspunktet, regnes fristen dog fra dette
+    # tidspunkt": the days run from the plan's date; a citizen's earlier wish changes nothing.
+    ref = referral(
+        plan_start_date=date(2026, 3, 16), plan_start_kind="later", postponed_to=date(2026, 3, 12)
+    )
+    for policy in (LAW, SOENDERBORG, HJOERRING):
+        cal = WorkingCalendar(policy)
+        assert legal_deadline(ref, policy, cal) == date(2026, 3, 23), policy.name
+        assert citizen_delay(ref, policy, cal) is None
+        assert free_choice_right(ref, policy, cal), policy.name
+    for policy in (REBILD, VEJEN, NAESTVED):
+        cal = WorkingCalendar(policy)
+        assert no_right_reason(ref, policy, cal) is Reason.PLAN_LATER_START, policy.name
+
+
+@pytest.mark.parametrize("wish", [date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)])
+def test_a_postponement_inside_the_guarantee_keeps_deadline_and_free_choice(wish: date) -> None:
+    # Vejen: "Hvis fristen ikke kan overholdes, har borgeren ret til at vælge en privat
+    # leverandør. ... Det gælder dog ikke, hvis borgeren selv udsætter opstarten." A wish for a
+    # day on or before the deadline (Wed 11 March) is not what makes a start late.
+    ref = referral(postponed_to=wish)
+    for policy in (LAW, *PRESETS.values()):
+        cal = WorkingCalendar(policy)
+        assert earliest_start(ref, policy, cal) == wish
+        assert legal_deadline(ref, policy, cal) == date(2026, 3, 11), policy.name
+        assert citizen_delay(ref, policy, cal) is None
+        assert free_choice_right(ref, policy, cal), policy.name
+
+
+def test_a_postponement_to_the_weekend_after_the_deadline_counts() -> None:
+    # Discharged Fri 6 March: deadline Fri 13 March. A wish for Sat 14 March means Monday: the
+    # citizen's own wish makes the start late; the target counts from the requested date.
+    ref = referral(
+        discharge_date=date(2026, 3, 6),
+        received_date=date(2026, 3, 6),
+        postponed_to=date(2026, 3, 14),
+    )
+    cal = WorkingCalendar(VEJEN)
+    assert statutory_deadline(ref, VEJEN, cal) == date(2026, 3, 13)
+    assert citizen_delay(ref, VEJEN, cal) == (Reason.CITIZEN_POSTPONED, date(2026, 3, 14))
+    assert legal_deadline(ref, VEJEN, cal) == date(2026, 3, 20)  # Sat 21 March: the Friday
+    assert not free_choice_right(ref, VEJEN, cal)
+
+
+def test_the_strict_reading_lets_any_postponement_take_free_choice_away() -> None:
+    # Policy setting for a municipality that reads "selv udsætter opstarten" as any wish.
+    strict = Policy(citizen_postponement=Postponement.ANY)
+    cal = WorkingCalendar(strict)
+    ref = referral(postponed_to=date(2026, 3, 10))
+    assert legal_deadline(ref, strict, cal) == date(2026, 3, 17)
+    assert no_right_reason(ref, strict, cal) is Reason.CITIZEN_POSTPONED
+    # A wish the notice period already rules out still postpones nothing.
+    early = referral(postponed_to=date(2026, 3, 5))
+    assert citizen_delay(early, strict, cal) is None
+
+
+def test_unavailable_on_every_working_day_to_the_deadline_is_the_citizens_own_postponement() -> (
+    None
+):
+    # "Days the citizen cannot come work the same way" (Vejen: "Det gælder dog ikke, hvis
+    # borgeren selv udsætter opstarten"): earliest Thu 5 March, deadline Wed 11 March.
+    days = [date(2026, 3, d) for d in (5, 6, 9, 10, 11)]
+    ref = referral(unavailable_dates=days)
+    cal = WorkingCalendar(LAW)
+    assert citizen_delay(ref, LAW, cal) == (Reason.CITIZEN_UNAVAILABLE, date(2026, 3, 12))
+    assert legal_deadline(ref, LAW, cal) == date(2026, 3, 19)
+    assert not free_choice_right(ref, LAW, cal)
+    assert no_right_reason(ref, LAW, cal) is Reason.CITIZEN_UNAVAILABLE
+
+
+def test_one_available_day_before_the_deadline_keeps_the_guarantee() -> None:
+    days = [date(2026, 3, d) for d in (5, 6, 9, 11)]  # Tue 10 March is free
+    ref = referral(unavailable_dates=days)
+    cal = WorkingCalendar(LAW)
+    assert citizen_delay(ref, LAW, cal) is None
+    assert legal_deadline(ref, LAW, cal) == date(2026, 3, 11)
+    assert free_choice_right(ref, LAW, cal)

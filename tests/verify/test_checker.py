@@ -8,6 +8,7 @@ misses.
 
 from __future__ import annotations
 
+import re
 import time as timer
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -36,7 +37,7 @@ from scheduler.domain import (
 )
 from scheduler.domain.policy import preset
 from scheduler.rules.calendar import WorkingCalendar
-from scheduler.rules.legal import answer_by, legal_dates, outcome
+from scheduler.rules.legal import answer_by, legal_dates, letter_send_by, outcome
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.checker import CheckReport, ViolationCode, check_solution, compare_kpis
 from scheduler.verify.kpis import compute_kpis
@@ -182,6 +183,7 @@ def book(
         deadline=ld.deadline,
         free_choice_right=ld.free_choice_right,
         letter_by=ld.letter_by,
+        letter_send_by=letter_send_by(ld.letter_by, start.date(), cal),
         answer_by=answer_by(inst.policy, offer) if result is Outcome.LATE_FREE_CHOICE else None,
         reason=ld.no_right_reason if result is not Outcome.ON_TIME else None,
         fixed=fixed,
@@ -190,7 +192,8 @@ def book(
 
 def unbooked(inst: Instance, rid: str, reason: Reason) -> Assignment:
     ref = next(r for r in inst.referrals if r.id == rid)
-    ld = legal_dates(ref, inst.policy, WorkingCalendar(inst.policy))
+    cal = WorkingCalendar(inst.policy)
+    ld = legal_dates(ref, inst.policy, cal)
     return Assignment(
         referral_id=rid,
         outcome=Outcome.NOT_BOOKABLE,
@@ -198,6 +201,7 @@ def unbooked(inst: Instance, rid: str, reason: Reason) -> Assignment:
         deadline=ld.deadline,
         free_choice_right=ld.free_choice_right,
         letter_by=ld.letter_by,
+        letter_send_by=letter_send_by(ld.letter_by, None, cal),
         reason=reason,
     )
 
@@ -700,3 +704,199 @@ def test_cli_check_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["check", "only-one-file.json"])
     assert exit_info.value.code == 2
+
+
+# --------------------------------------------------------------------------- the window with travel
+# One definition (rules.eligibility.session_windows) for planner and checker: the time a session
+# holds, a home visit's travel both ways included, lies in daytime, the roster and the opening
+# hours. Each test breaks exactly one of the three.
+
+
+def test_an_unknown_site(inst: Instance) -> None:
+    report = check_solution(inst, with_replaced(inst, book(inst, "R1", "T-PT1", "S9", at(WED, 9))))
+    assert codes(report) == {V.UNKNOWN_SITE}
+
+
+def test_travel_on_a_session_at_the_site(inst: Instance) -> None:
+    report = check_solution(inst, edited(inst, "R1", travel_minutes=10))
+    assert codes(report) == {V.TRAVEL_WITHOUT_HOME_VISIT}
+
+
+def _with_site_hours(open_: time, close: time) -> Instance:
+    inst = make_instance()
+    hours = [OpeningHours(weekday=d, open=open_, close=close) for d in range(5)]
+    return make_instance(sites=[s.model_copy(update={"opening_hours": hours}) for s in inst.sites])
+
+
+def test_a_session_outside_the_sites_opening_hours() -> None:
+    # Daytime from 08:00 and rostered from 08:00, but the site opens at 09:00.
+    late_open = _with_site_hours(time(9), time(17))
+    moved = book(late_open, "R1", "T-PT1", "S1", at(WED, 8))
+    report = check_solution(late_open, with_replaced(late_open, moved))
+    assert codes(report) == {V.OUTSIDE_OPENING_HOURS}
+
+
+def test_a_home_visit_whose_drive_there_starts_before_daytime() -> None:
+    # Rostered and open from 07:30; the session at 08:00 is in daytime, the drive there
+    # (07:50) is not.
+    inst = make_instance()
+    early = make_instance(
+        therapists=[
+            t.model_copy(
+                update={"roster": [e.model_copy(update={"start": time(7, 30)}) for e in t.roster]}
+            )
+            for t in inst.therapists
+        ]
+    )
+    moved = book(early, "R4", "T-PT1", "S1", at(FRI, 8), at_home=True, travel=10)
+    report = check_solution(early, with_replaced(early, moved))
+    assert codes(report) == {V.OUTSIDE_DAYTIME}
+
+
+def test_a_home_visit_whose_drive_back_ends_after_the_roster(inst: Instance) -> None:
+    # Session 14:25–15:25, back at the site 15:35: daytime (16:00) and opening (17:00) hold,
+    # the roster (15:30) does not.
+    moved = book(inst, "R4", "T-PT1", "S1", at(FRI, 14, 25), at_home=True, travel=10)
+    report = check_solution(inst, with_replaced(inst, moved))
+    assert codes(report) == {V.OUTSIDE_ROSTER}
+
+
+def test_a_home_visit_whose_drive_back_ends_after_the_site_closes() -> None:
+    # The site closes at 15:00: session 13:55–14:55, back 15:05.
+    early_close = _with_site_hours(time(7, 30), time(15))
+    moved = book(early_close, "R4", "T-PT1", "S1", at(FRI, 13, 55), at_home=True, travel=10)
+    report = check_solution(early_close, with_replaced(early_close, moved))
+    assert codes(report) == {V.OUTSIDE_OPENING_HOURS}
+
+
+def test_a_home_visit_whose_time_held_fits_keeps_every_rule(inst: Instance) -> None:
+    # Session 14:20–15:20, back 15:30: exactly at the end of the roster.
+    moved = book(inst, "R4", "T-PT1", "S1", at(FRI, 14, 20), at_home=True, travel=10)
+    assert check_solution(inst, with_replaced(inst, moved)).ok
+
+
+# --------------------------------------------------------------------------- letters and reasons
+
+
+def test_a_letter_sent_after_the_working_day_before_the_start(inst: Instance) -> None:
+    # R1 starts Wednesday: the letter must go out by Tuesday, not by Friday's letter_by.
+    report = check_solution(inst, edited(inst, "R1", letter_send_by=FRI))
+    assert codes(report) == {V.WRONG_LETTER_SEND_BY}
+
+
+def test_a_late_start_with_frit_valg_blamed_on_the_citizen(inst: Instance) -> None:
+    report = check_solution(inst, edited(inst, "R8", reason=Reason.CITIZEN_POSTPONED))
+    assert codes(report) == {V.WRONG_REASON}
+
+
+def test_frit_valg_claimed_for_a_citizen_unavailable_every_day_to_the_deadline() -> None:
+    # Deadline Monday 18 May; the citizen cannot come on any working day up to it (Thursday is
+    # a holiday): their own postponement, no frit valg; the target runs from Tuesday 19 May.
+    base = make_instance()
+    away = [TUE, WED, FRI, NEXT_MON]
+    inst = make_instance(referrals=[*base.referrals, _referral("R10", unavailable_dates=away)])
+    r10 = book(inst, "R10", "T-PT3", "S2", at(NEXT_MON + timedelta(days=1), 9))
+    assert (r10.outcome, r10.free_choice_right) == (Outcome.ON_TIME, False)
+    assert r10.deadline == date(2026, 5, 26)
+    assert check_solution(inst, solution(inst, [*solve_by_hand(inst), r10])).ok
+    claimed = r10.model_copy(update={"free_choice_right": True})
+    report = check_solution(inst, solution(inst, [*solve_by_hand(inst), claimed]))
+    assert codes(report) == {V.WRONG_FREE_CHOICE_RIGHT}
+
+
+def test_answer_by_counts_from_when_the_offers_go_out() -> None:
+    sent = datetime(2026, 5, 12, 10, 0)
+    inst = make_instance(offers_sent_at=sent)
+    plan = solve_by_hand(inst)
+    r8 = next(a for a in plan if a.referral_id == "R8")
+    # The hand plan counts from the planning day's end: wrong once the caller says otherwise.
+    report = check_solution(inst, solution(inst, plan))
+    assert codes(report) == {V.WRONG_ANSWER_BY}
+    fixed = [
+        a.model_copy(update={"answer_by": sent + timedelta(hours=72)}) if a is r8 else a
+        for a in plan
+    ]
+    assert check_solution(inst, solution(inst, fixed)).ok
+
+
+# --------------------------------------------------------------------------- rejections
+
+
+def rejected(inst: Instance, rid: str, reason: Reason) -> Assignment:
+    ref = next(r for r in inst.referrals if r.id == rid)
+    cal = WorkingCalendar(inst.policy)
+    ld = legal_dates(ref, inst.policy, cal)
+    return Assignment(
+        referral_id=rid,
+        outcome=Outcome.REJECTED,
+        earliest_start=ld.earliest_start,
+        deadline=ld.deadline,
+        free_choice_right=ld.free_choice_right,
+        letter_by=ld.letter_by,
+        letter_send_by=letter_send_by(ld.letter_by, None, cal),
+        reason=reason,
+        detail="under 18: the children's team",
+    )
+
+
+def _with_a_minor_under_rebilds_rule() -> Instance:
+    base = make_instance()
+    policy = base.policy.model_copy(update={"minors_to_childrens_team": True})
+    return make_instance(policy=policy, referrals=[*base.referrals, _referral("R10", age=16)])
+
+
+def test_a_minor_rejected_to_the_childrens_team_keeps_every_rule() -> None:
+    inst = _with_a_minor_under_rebilds_rule()
+    plan = [*solve_by_hand(inst), rejected(inst, "R10", Reason.CHILDRENS_TEAM)]
+    report = check_solution(inst, solution(inst, plan))
+    assert report.ok, [str(v) for v in report.violations]
+    assert report.kpis.rejected == 1
+
+
+def test_a_minor_booked_under_rebilds_rule() -> None:
+    # Rebild: "Ved træning af børn og unge under 18 år vil opgaven som udgangspunkt varetages af
+    # kommunal leverandør, ... i kraft af dennes børneteam."
+    inst = _with_a_minor_under_rebilds_rule()
+    plan = [*solve_by_hand(inst), book(inst, "R10", "T-PT3", "S2", at(WED, 11))]
+    report = check_solution(inst, solution(inst, plan))
+    assert codes(report) == {V.REJECTED_REFERRAL_BOOKED}
+
+
+def test_a_rejected_referral_with_a_therapist() -> None:
+    inst = _with_a_minor_under_rebilds_rule()
+    bad = rejected(inst, "R10", Reason.CHILDRENS_TEAM).model_copy(update={"therapist_id": "T-PT3"})
+    report = check_solution(inst, solution(inst, [*solve_by_hand(inst), bad]))
+    assert codes(report) == {V.REJECTED_WITH_SESSION}
+
+
+def test_a_rejection_with_the_wrong_place(inst: Instance) -> None:
+    inst = _with_a_minor_under_rebilds_rule()
+    bad = rejected(inst, "R10", Reason.SPECIALISED_AT_HOSPITAL)
+    report = check_solution(inst, solution(inst, [*solve_by_hand(inst), bad]))
+    assert codes(report) == {V.WRONG_REASON}
+
+
+def test_a_minor_called_not_bookable_instead_of_rejected() -> None:
+    inst = _with_a_minor_under_rebilds_rule()
+    bad = rejected(inst, "R10", Reason.CHILDRENS_TEAM).model_copy(
+        update={"outcome": Outcome.NOT_BOOKABLE}
+    )
+    report = check_solution(inst, solution(inst, [*solve_by_hand(inst), bad]))
+    assert codes(report) == {V.WRONG_REJECTION}
+
+
+def test_a_referral_the_scheduler_takes_rejected(inst: Instance) -> None:
+    plan = [
+        rejected(inst, "R1", Reason.CHILDRENS_TEAM) if a.referral_id == "R1" else a
+        for a in solve_by_hand(inst)
+    ]
+    report = check_solution(inst, solution(inst, plan))
+    assert codes(report) == {V.WRONG_REJECTION}
+
+
+def test_every_violation_code_has_a_test() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    expected = set(re.findall(r"assert codes\([^\n]*\) == \{([^}]*)\}", source))
+    named = {name for group in expected for name in re.findall(r"V\.(\w+)", group)}
+    untested = [c.name for c in ViolationCode if c.name not in named]
+    assert not untested, untested

@@ -30,7 +30,7 @@ from scheduler.domain import (
 from scheduler.domain.policy import Policy
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.commitments import horizon_window, staying_bookings
-from scheduler.rules.legal import legal_dates
+from scheduler.rules.legal import legal_dates, letter_send_by
 from scheduler.verify.kpis import compute_kpis
 
 MON = date(2026, 5, 11)
@@ -104,12 +104,13 @@ def _instance(referrals: list[Referral] | None = None) -> Instance:
             # Discharged Friday 1 May: deadline Friday 8 May, before planning; frit valg.
             _referral("R2", discharge_date=date(2026, 5, 1), received_date=date(2026, 5, 4)),
             _referral("R3", first_session_minutes=30),
-            # The citizen postponed to 1 May: deadline 8 May, no frit valg.
+            # Statutory deadline Mon 4 May; the citizen postponed past it, to Tue 5 May: the
+            # target counts from then (Tue 12 May), no frit valg.
             _referral(
                 "R4",
                 discharge_date=date(2026, 4, 27),
                 received_date=date(2026, 4, 28),
-                postponed_to=date(2026, 5, 1),
+                postponed_to=date(2026, 5, 5),
             ),
             _referral("R5", level=Level.AVANCERET, specialty="børn"),
             _referral("R6"),  # no assignment at all
@@ -135,7 +136,8 @@ def _assignment(
     inst: Instance, rid: str, outcome: Outcome, start: datetime | None = None, **extra: object
 ) -> Assignment:
     ref = next(r for r in inst.referrals if r.id == rid)
-    ld = legal_dates(ref, inst.policy, WorkingCalendar(inst.policy))
+    cal = WorkingCalendar(inst.policy)
+    ld = legal_dates(ref, inst.policy, cal)
     data: dict[str, object] = {
         "referral_id": rid,
         "outcome": outcome,
@@ -143,6 +145,7 @@ def _assignment(
         "deadline": ld.deadline,
         "free_choice_right": ld.free_choice_right,
         "letter_by": ld.letter_by,
+        "letter_send_by": letter_send_by(ld.letter_by, start.date() if start else None, cal),
     }
     if start is not None:
         minutes = ref.first_session_minutes
@@ -175,14 +178,29 @@ def test_the_hand_computed_example() -> None:
     assert kpis.wait_days_mean == pytest.approx(7.5)
     assert kpis.wait_days_median == pytest.approx(6.5)
     assert kpis.wait_days_max == 16
-    # Both late ones start 13 May, 5 days after their deadline of 8 May.
-    assert kpis.total_lateness_days == 10
+    # Both late ones start 13 May: R2 5 days after its deadline of 8 May, R4 1 after 12 May.
+    assert kpis.total_lateness_days == 6
     assert kpis.home_visits == 1
     assert kpis.travel_minutes_total == 30
     # TA: B1 60 + B3 30 + R1 90 (60 + 2×15 travel) + R2 60 + R4 60 = 300 of 480 rostered
     # (Tuesday and Wednesday; the holiday, the absence day and the day after the horizon
     # do not count, nor B2 that is released, nor B4 after the horizon).
     assert kpis.utilisation == {"TA": pytest.approx(300 / 480), "TB": 0.0}
+
+
+def test_rejected_referrals_are_counted_apart_from_not_bookable_ones() -> None:
+    refs = [
+        _referral("R1"),
+        _referral("R2", level="genoptræning på specialiseret niveau"),
+        _referral("R3", level="rehabilitering på specialiseret niveau"),
+    ]
+    inst = _instance(refs)
+    kpis = compute_kpis(inst, [])
+    assert (kpis.rejected, kpis.not_bookable, kpis.booked) == (2, 1, 0)
+    # One booked anyway counts by its start (the checker reports it), not as rejected.
+    booked = _assignment(inst, "R2", Outcome.ON_TIME, at(TUE, 9))
+    kpis = compute_kpis(inst, [booked])
+    assert (kpis.rejected, kpis.not_bookable, kpis.on_time) == (1, 1, 1)
 
 
 def test_the_figures_follow_the_start_dates_not_the_labels() -> None:
@@ -207,7 +225,13 @@ def test_the_outcome_counts_add_up_to_the_referrals() -> None:
     inst = _instance()
     kpis = compute_kpis(inst, _plan(inst)[:2])
     assert (kpis.on_time, kpis.free_choice_flagged, kpis.late_no_right) == (1, 1, 0)
-    total = kpis.on_time + kpis.free_choice_flagged + kpis.late_no_right + kpis.not_bookable
+    total = (
+        kpis.on_time
+        + kpis.free_choice_flagged
+        + kpis.late_no_right
+        + kpis.not_bookable
+        + kpis.rejected
+    )
     assert total == kpis.referrals == 6
 
 
