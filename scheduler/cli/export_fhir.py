@@ -92,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
     instance, solution = loaded
     try:
         timestamp = datetime.fromisoformat(args.timestamp) if args.timestamp else datetime.now(UTC)
-        answers = {
-            k: FreeChoiceAnswer(v) for k, v in _mapping(args.answers, "--answers").items()
-        }
+        answers = {k: FreeChoiceAnswer(v) for k, v in _mapping(args.answers, "--answers").items()}
         options = ExportOptions(
             managing_sor=args.sor,
             default_requester_sor=args.requester_sor,

@@ -10,7 +10,8 @@ knows: the §140 ServiceRequest (``klgateway-140-servicerequest``) of each refer
   ``ServiceRequestTypes140``);
 - the ``dischargeDate`` extension (*anledningUdskrivningsdato*);
 - ``authoredOn``: the day the municipality received the plan (*anledningstid*);
-- ``occurrencePeriod.start``: the day of the first contact offered (*anledningTilbudtFørsteKontakt*);
+- ``occurrencePeriod.start``: the day of the first contact offered
+  (*anledningTilbudtFørsteKontakt*);
 - ``status`` and the ``statusReason`` extension, mapped from the outcome in one table,
   :data:`STATUS_TABLE`.
 
@@ -287,10 +288,7 @@ def export_bundle(
     missing = [r.id for r in instance.referrals if r.id not in by_id]
     if missing:
         raise ValueError(f"the solution has no assignment for referrals {', '.join(missing)}")
-    reports = [
-        delivery_report(r, by_id[r.id], options, timestamp)
-        for r in instance.referrals
-    ]
+    reports = [delivery_report(r, by_id[r.id], options, timestamp) for r in instance.referrals]
     return Bundle.model_validate(
         {
             "id": _uuid(options, "export", instance.name, timestamp.isoformat()),
