@@ -30,7 +30,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -39,7 +39,16 @@ from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from scheduler.domain import Assignment, Instance, Level, Outcome, Reason, Referral, Solution
+from scheduler.domain import (
+    Assignment,
+    Instance,
+    Level,
+    Outcome,
+    PlanStartKind,
+    Reason,
+    Referral,
+    Solution,
+)
 
 __all__ = [
     "CPR_SYSTEM",
@@ -121,6 +130,8 @@ class StatusMapping:
 STATUS_TABLE: dict[tuple[Outcome, Reason | None, FreeChoiceAnswer | None], StatusMapping] = {
     # Booked on time: the municipality acts on the plan.
     (Outcome.ON_TIME, None, None): StatusMapping("active"),
+    # On time from the plan's later start, but past 7 days after discharge (KL's measure).
+    (Outcome.ON_TIME, Reason.PLAN_LATER_START, None): StatusMapping("active", UDSKUDT),
     # Late with a frit valg right: active on the municipality's offer until the citizen answers.
     (Outcome.LATE_FREE_CHOICE, None, None): StatusMapping("active"),
     (Outcome.LATE_FREE_CHOICE, None, FreeChoiceAnswer.WILL_WAIT): StatusMapping(
@@ -199,6 +210,17 @@ def _organization(sor: str, rid: str) -> Organization:
     )
 
 
+def _reason(referral: Referral, assignment: Assignment) -> Reason | None:
+    """The assignment's reason; for a start the plan put later than 7 days after discharge,
+    `plan_later_start` even when on time by our deadline (KL measures from discharge)."""
+    if assignment.reason is not None or assignment.start is None:
+        return assignment.reason
+    later = referral.plan_start_kind is PlanStartKind.LATER
+    if later and assignment.start.date() > referral.discharge_date + timedelta(days=7):
+        return Reason.PLAN_LATER_START
+    return None
+
+
 def service_request(
     referral: Referral,
     assignment: Assignment,
@@ -212,7 +234,7 @@ def service_request(
 
     `subject` and `requester` are the references to the citizen and the sending organisation.
     """
-    mapping = status_mapping(assignment.outcome, assignment.reason, answer)
+    mapping = status_mapping(assignment.outcome, _reason(referral, assignment), answer)
     extension: list[dict[str, Any]] = [
         {"url": DISCHARGE_DATE_URL, "valueDate": referral.discharge_date.isoformat()}
     ]

@@ -4,14 +4,23 @@ the status mapping table, no CPR from us, and every resource valid for fhir.reso
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from scheduler.domain import Assignment, Instance, Level, Outcome, Reason, Referral, Solution
+from scheduler.domain import (
+    Assignment,
+    Instance,
+    Level,
+    Outcome,
+    PlanStartKind,
+    Reason,
+    Referral,
+    Solution,
+)
 from scheduler.outputs.fhir import (
     CPR_SYSTEM,
     FRIT_VALG,
@@ -177,3 +186,19 @@ def test_the_export_of_a_plan_has_one_valid_report_per_referral(
 def test_a_naive_timestamp_is_refused(mixed: tuple[Instance, Solution]) -> None:
     with pytest.raises(ValueError, match="time zone"):
         export_bundle(*mixed, _options(), datetime(2026, 3, 6, 12))
+
+
+def test_a_start_the_plan_put_later_is_reported_as_udskudt_even_when_on_time() -> None:
+    referral, assignment = _ruddi()
+    later = referral.model_copy(
+        update={"plan_start_kind": PlanStartKind.LATER, "plan_start_date": date(2022, 6, 7)}
+    )
+    start = datetime(2022, 6, 8, 10)
+    booked = assignment.model_copy(update={"start": start, "end": start + timedelta(hours=1)})
+    report = json.loads(delivery_report(later, booked, _options(), STAMP).model_dump_json())
+    (request,) = _resources(report, "ServiceRequest")
+    assert request["status"] == "active"
+    assert request["extension"][1]["valueCodeableConcept"]["coding"][0]["code"] == UDSKUDT.code
+    # within 7 days of discharge nothing was postponed
+    report = json.loads(delivery_report(later, assignment, _options(), STAMP).model_dump_json())
+    assert len(_resources(report, "ServiceRequest")[0]["extension"]) == 1

@@ -8,6 +8,7 @@ are skipped with the reason.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,9 +38,11 @@ CHROMIUM_FLAGS = (
     "--window-size=1400,1000",
 )
 
+_MISSING = shutil.which(CHROMIUM) is None or shutil.which(CHROMEDRIVER) is None
+if _MISSING and os.environ.get("SCHEDULER_BROWSER_TESTS") == "required":
+    pytest.fail("chromium and chromedriver are required here but missing", pytrace=False)
 pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None or shutil.which(CHROMEDRIVER) is None,
-    reason="needs Debian's chromium and chromium-driver (make test installs them)",
+    _MISSING, reason="needs Debian's chromium and chromium-driver (make test installs them)"
 )
 
 
