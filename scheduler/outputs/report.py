@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from importlib import resources
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
 from scheduler.domain import Assignment, Instance, Outcome, Reason, Solution
 from scheduler.outputs.letters import letter_for
-from scheduler.verify.kpis import staying_bookings
+from scheduler.rules.commitments import occupied_interval, staying_bookings
 
 __all__ = [
     "OUTCOME_TEXT",
@@ -193,10 +193,10 @@ def _axis(instance: Instance, solution: Solution) -> _Axis:
             starts.append(_minutes(entry.start))
             ends.append(_minutes(entry.end))
     for a in solution.assignments:
-        if a.start is not None and a.end is not None:
-            travel = a.travel_minutes if a.at_home else 0
-            starts.append(_minutes(a.start.time()) - travel)
-            ends.append(_minutes(a.end.time()) + travel)
+        occupied = occupied_interval(a)
+        if occupied is not None:
+            starts.append(_minutes(occupied[0].time()))
+            ends.append(_minutes(occupied[1].time()))
     start = max(0, min(starts) // 60 * 60)
     end = min(24 * 60, -(-max(ends) // 60) * 60)
     return _Axis(start, end)
@@ -206,12 +206,13 @@ def _session_bars(a: Assignment, axis: _Axis, outcome_text: str) -> list[Bar]:
     assert a.start is not None and a.end is not None
     where = "hjemme / home" if a.at_home else (a.site_id or "")
     bars: list[Bar] = []
-    travel = timedelta(minutes=a.travel_minutes if a.at_home else 0)
-    if travel:
-        for s, e, text in (
-            (a.start - travel, a.start, "kørsel ud / travel out"),
-            (a.end, a.end + travel, "kørsel hjem / travel back"),
-        ):
+    occupied = occupied_interval(a)
+    assert occupied is not None
+    for s, e, text in (
+        (occupied[0], a.start, "kørsel ud / travel out"),
+        (a.end, occupied[1], "kørsel hjem / travel back"),
+    ):
+        if e > s:
             left, width = axis.place(s, e)
             bars.append(Bar("travel", left, width, "", f"{a.referral_id}: {text}"))
     left, width = axis.place(a.start, a.end)

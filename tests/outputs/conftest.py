@@ -12,7 +12,7 @@ import pytest
 from scheduler.domain import Assignment, Instance, Outcome, Reason, Referral, Solution, SolverStats
 from scheduler.domain.files import load_instance
 from scheduler.rules.calendar import WorkingCalendar
-from scheduler.rules.legal import answer_by, legal_dates
+from scheduler.rules.legal import answer_by, legal_dates, offer_sent
 from scheduler.verify.kpis import compute_kpis
 
 TINY = Path(__file__).parent.parent / "data" / "tiny-soenderborg.json"
@@ -60,7 +60,6 @@ def mixed() -> tuple[Instance, Solution]:
     r1, r2, r3, r4 = instance.referrals
     cal = WorkingCalendar(instance.policy)
     legal2 = legal_dates(r2, instance.policy, cal)
-    offer_sent = datetime.combine(instance.planning_date, instance.policy.day_end)
     assignments = [
         _booked(instance, r1, Outcome.ON_TIME, "T-PT1", "S-GA", datetime(2026, 3, 9, 10)),
         Assignment(
@@ -92,7 +91,9 @@ def mixed() -> tuple[Instance, Solution]:
             "S-GA",
             datetime(2026, 3, 11, 13),
             reason=Reason.NO_CAPACITY_BY_DEADLINE,
-            answer_by=answer_by(instance.policy, offer_sent),
+            answer_by=answer_by(
+                instance.policy, offer_sent(instance.planning_date, instance.policy)
+            ),
         ),
     ]
     solution = Solution(
