@@ -276,6 +276,8 @@ def _days(instance: Instance, solution: Solution, axis: _Axis) -> list[Day]:
 def _assignment_row(
     a: Assignment, instance: Instance, therapist_names: dict[str, str]
 ) -> dict[str, str]:
+    """One referral's line in the tables; `overdue` when its letter's send-by date has passed
+    before the plan was made (send at once)."""
     referral = next(r for r in instance.referrals if r.id == a.referral_id)
     letter = letter_for(a)
     site = a.site_id or referral.chosen_site_id or ""
@@ -293,6 +295,9 @@ def _assignment_row(
         "deadline": a.deadline.isoformat(),
         "send_by": "" if letter is None else letter.send_by.isoformat(),
         "letter_kind": "" if letter is None else letter.kind.value,
+        "overdue": "overdue"
+        if letter is not None and letter.send_by < instance.planning_date
+        else "",
         "answer_by": _stamp(a.answer_by),
         "fixed": "ja / yes" if a.fixed else "",
     }

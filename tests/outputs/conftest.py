@@ -50,7 +50,7 @@ def mixed() -> tuple[Instance, Solution]:
     base = load_instance(TINY)
     late = Referral(
         id="R-4",
-        discharge_date=date(2026, 3, 2),
+        discharge_date=date(2026, 2, 27),
         received_date=date(2026, 3, 5),
         level="basal",
         discipline="PT",

@@ -14,15 +14,16 @@ def test_a_plan_asks_for_a_start_letter_and_a_frit_valg_offer(
     _, solution = mixed
     found = letters(solution)
     # R-2 is not bookable (nothing to tell), R-3 was communicated already: no letters.
+    # R-4's contact deadline (4 days after its discharge) comes first.
     assert [(x.referral_id, x.kind) for x in found] == [
-        ("R-1", LetterKind.START_TIME),
         ("R-4", LetterKind.FRIT_VALG_OFFER),
+        ("R-1", LetterKind.START_TIME),
     ]
     r4 = next(a for a in solution.assignments if a.referral_id == "R-4")
-    offer = found[1]
+    offer = found[0]
     assert offer.start == r4.start and offer.answer_by == r4.answer_by is not None
     assert offer.send_by == r4.letter_by
-    assert found[0].answer_by is None
+    assert found[1].answer_by is None
 
 
 def test_letters_go_out_by_send_by_date_then_answer_by(mixed: tuple[Instance, Solution]) -> None:

@@ -32,6 +32,8 @@ def test_the_view_places_sessions_bookings_and_travel(mixed: tuple[Instance, Sol
         assert bar.left >= 0 and bar.left + bar.width <= 100.001
     assert [r["referral_id"] for r in view.free_choice] == ["R-4"]
     assert view.free_choice[0]["answer_by"] and view.free_choice[0]["send_by"]
+    overdue = {r["referral_id"]: r["overdue"] for r in view.sessions}
+    assert overdue == {"R-1": "", "R-3": "", "R-4": "overdue"}  # due 2026-03-03
     (nb,) = view.not_bookable
     assert nb["referral_id"] == "R-2" and nb["reason_da"] and nb["reason_en"]
 
