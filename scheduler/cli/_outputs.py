@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scheduler.cli._report import report_unusable
 from scheduler.domain import Instance, Solution
 from scheduler.domain.files import DataFileError, load_instance, load_solution
 
@@ -21,16 +22,14 @@ def add_inputs(parser: Any, output_help: str) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help=output_help)
 
 
-def load_inputs(args: argparse.Namespace, command: str) -> tuple[Instance, Solution] | None:
-    """Both files, or None after printing every problem to stderr."""
+def load_inputs(args: argparse.Namespace, command: str) -> tuple[Instance, Solution] | int:
+    """Both files, or the exit code after printing every problem to stderr (2: a file cannot be
+    read, 1: invalid, or the solution is not a plan of the instance)."""
     try:
         instance = load_instance(args.instance)
         solution = load_solution(args.solution)
     except DataFileError as exc:
-        print(f"scheduler {command}: {exc.source}: cannot be used:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return None
+        return report_unusable(exc)
     known = {r.id for r in instance.referrals}
     foreign = [a.referral_id for a in solution.assignments if a.referral_id not in known]
     if foreign:
@@ -39,7 +38,7 @@ def load_inputs(args: argparse.Namespace, command: str) -> tuple[Instance, Solut
             f"referrals {', '.join(foreign[:5])} are not in the instance",
             file=sys.stderr,
         )
-        return None
+        return 1
     return instance, solution
 
 

@@ -3,7 +3,7 @@
 One delivery report per referral (citizen, sending organisation, §140 ServiceRequest), gathered
 in a `collection` Bundle; see :mod:`scheduler.outputs.fhir` and docs/fhir.md. The citizen is
 identified by the pseudonymous referral id only: the caller maps it to the CPR number.
-Exit code 0: written; 1: an input file cannot be used; 2: usage error.
+Exit code 0: written; 1: invalid input; 2: an unreadable file or a usage error.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def _mapping(path: Path | None, what: str) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Write the FHIR Bundle; return the exit code."""
     loaded = load_inputs(args, "export-fhir")
-    if loaded is None:
-        return 1
+    if isinstance(loaded, int):
+        return loaded
     instance, solution = loaded
     try:
         timestamp = datetime.fromisoformat(args.timestamp) if args.timestamp else datetime.now(UTC)

@@ -2,7 +2,7 @@
 
 One CSV row per letter (referral id, kind, send-by date, start offered, answer-by), in the order
 they must go out; see :mod:`scheduler.outputs.letters` and docs/letters.md.
-Exit code 0: written; 1: an input file cannot be used; 2: usage error.
+Exit code 0: written; 1: invalid input; 2: an unreadable file or a usage error.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the letters CSV; return the exit code."""
     loaded = load_inputs(args, "letters")
-    if loaded is None:
-        return 1
+    if isinstance(loaded, int):
+        return loaded
     _, solution = loaded
     found = letters(solution)
     buffer = io.StringIO()

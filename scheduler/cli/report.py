@@ -3,7 +3,7 @@
 One self-contained HTML file (CSS and JavaScript inline, nothing loaded at view time): KPIs, a
 day-by-day timeline per site and therapist, frit valg offers, referrals not bookable with the
 reason in Danish and English, filters; see :mod:`scheduler.outputs.report` and docs/report.md.
-Exit code 0: written; 1: an input file cannot be used; 2: usage error.
+Exit code 0: written; 1: invalid input; 2: an unreadable file or a usage error.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the report; return the exit code."""
     loaded = load_inputs(args, "report")
-    if loaded is None:
-        return 1
+    if isinstance(loaded, int):
+        return loaded
     write_output(args.output, render_report(*loaded))
     if args.output != "-":
         print(f"report written to {args.output}", file=sys.stderr)

@@ -76,6 +76,6 @@ def test_a_solution_of_another_instance_is_refused(
 def test_a_missing_file_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["report", "no/such.json", "no/such.json", "-o", str(tmp_path / "p.html")]) == 1
+    assert main(["report", "no/such.json", "no/such.json", "-o", str(tmp_path / "p.html")]) == 2
     err = capsys.readouterr().err
     assert "no/such.json" in err and "Traceback" not in err
