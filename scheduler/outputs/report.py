@@ -123,10 +123,27 @@ class SiteDay:
     rows: list[Row] = field(default_factory=list)
 
 
+_WEEKDAYS = (
+    ("mandag", "Monday"),
+    ("tirsdag", "Tuesday"),
+    ("onsdag", "Wednesday"),
+    ("torsdag", "Thursday"),
+    ("fredag", "Friday"),
+    ("lørdag", "Saturday"),
+    ("søndag", "Sunday"),
+)
+
+
 @dataclass
 class Day:
     day: date
     sites: list[SiteDay] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """E.g. "mandag / Monday 2026-11-30" (independent of the machine's locale)."""
+        da, en = _WEEKDAYS[self.day.weekday()]
+        return f"{da} / {en} {self.day.isoformat()}"
 
 
 @dataclass
