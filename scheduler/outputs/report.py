@@ -24,7 +24,7 @@ from importlib import resources
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
-from scheduler.domain import Assignment, Instance, Outcome, Reason, Solution
+from scheduler.domain import Assignment, Instance, Outcome, Reason, Referral, Solution
 from scheduler.outputs.letters import letter_for
 from scheduler.rules.commitments import occupied_interval, staying_bookings
 
@@ -291,11 +291,10 @@ def _days(instance: Instance, solution: Solution, axis: _Axis) -> list[Day]:
 
 
 def _assignment_row(
-    a: Assignment, instance: Instance, therapist_names: dict[str, str]
+    a: Assignment, referral: Referral, instance: Instance, therapist_names: dict[str, str]
 ) -> dict[str, str]:
     """One referral's line in the tables; `overdue` when its letter's send-by date has passed
     before the plan was made (send at once)."""
-    referral = next(r for r in instance.referrals if r.id == a.referral_id)
     letter = letter_for(a)
     site = a.site_id or referral.chosen_site_id or ""
     da, en = OUTCOME_TEXT[a.outcome]
@@ -324,7 +323,11 @@ def report_view(instance: Instance, solution: Solution) -> ReportView:
     """What the report shows, as plain data."""
     axis = _axis(instance, solution)
     names = {t.id: t.name or t.id for t in instance.therapists}
-    rows = [(a, _assignment_row(a, instance, names)) for a in solution.assignments]
+    referrals = {r.id: r for r in instance.referrals}
+    rows = [
+        (a, _assignment_row(a, referrals[a.referral_id], instance, names))
+        for a in solution.assignments
+    ]
     rows.sort(key=lambda pair: (pair[1]["start"] or "9999", pair[0].referral_id))
     not_bookable = []
     for a, row in rows:
@@ -343,7 +346,6 @@ def report_view(instance: Instance, solution: Solution) -> ReportView:
         (f"{m // 60:02d}:00", round(100 * (m - axis.start) / (axis.end - axis.start), 3))
         for m in range(axis.start, axis.end + 1, 60)
     ]
-    used_sites = sorted({s.id for s in instance.sites})
     site_names = {s.id: s.name for s in instance.sites}
     return ReportView(
         title=instance.name or solution.instance_name or "plan",
@@ -357,7 +359,7 @@ def report_view(instance: Instance, solution: Solution) -> ReportView:
         free_choice=[r for a, r in rows if a.outcome is Outcome.LATE_FREE_CHOICE],
         not_bookable=not_bookable,
         sessions=[r for a, r in rows if a.start is not None],
-        sites=[(s, site_names[s]) for s in used_sites],
+        sites=[(s, site_names[s]) for s in sorted(site_names)],
         disciplines=sorted({t.discipline.value for t in instance.therapists}),
         outcomes=[(o.value, f"{da} / {en}") for o, (da, en) in OUTCOME_TEXT.items()],
     )
