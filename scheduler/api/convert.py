@@ -50,6 +50,7 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy, Postponement
+from scheduler.outputs.letters import Letter, letters
 from scheduler.planning.propose import SlotProposal
 from scheduler.planning.solve import Progress
 from scheduler.rules.legal import LegalDates
@@ -65,6 +66,7 @@ __all__ = [
     "instance_to_proto",
     "kpis_to_proto",
     "legal_dates_to_proto",
+    "letter_to_proto",
     "options_from_proto",
     "options_to_proto",
     "policy_from_proto",
@@ -659,13 +661,25 @@ def _stats_to_proto(s: SolverStats) -> pb.SolverStats:
     )
 
 
+def letter_to_proto(letter: Letter) -> pb.Letter:
+    return pb.Letter(
+        referral_id=letter.referral_id,
+        kind=f"LETTER_KIND_{letter.kind.name}",
+        send_by=date_to_proto(letter.send_by),
+        start=datetime_to_proto(letter.start),
+        answer_by=_opt_datetime(letter.answer_by),
+    )
+
+
 def solution_to_proto(solution: Solution) -> pb.Solution:
+    """The message of a solution, with the letters it asks to send (derived, not read back)."""
     return pb.Solution(
         instance_name=solution.instance_name,
         planning_date=date_to_proto(solution.planning_date),
         assignments=[assignment_to_proto(a) for a in solution.assignments],
         kpis=kpis_to_proto(solution.kpis),
         stats=_stats_to_proto(solution.stats),
+        letters=[letter_to_proto(x) for x in letters(solution)],
     )
 
 

@@ -7,11 +7,35 @@ import sys
 from collections.abc import Sequence
 
 from scheduler import __version__
-from scheduler.cli import bench, check, client, generate, schema, serve, solve, validate
+from scheduler.cli import (
+    bench,
+    check,
+    client,
+    export_fhir,
+    generate,
+    letters,
+    report,
+    schema,
+    serve,
+    solve,
+    validate,
+)
 
 __all__ = ["main"]
 
-_COMMANDS = (validate, schema, generate, solve, check, bench, serve, client)
+_COMMANDS = (
+    validate,
+    schema,
+    generate,
+    solve,
+    check,
+    report,
+    letters,
+    export_fhir,
+    bench,
+    serve,
+    client,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

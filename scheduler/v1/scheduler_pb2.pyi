@@ -83,6 +83,12 @@ class Postponement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POSTPONEMENT_UNSPECIFIED: _ClassVar[Postponement]
     POSTPONEMENT_PAST_DEADLINE: _ClassVar[Postponement]
     POSTPONEMENT_ANY: _ClassVar[Postponement]
+
+class LetterKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LETTER_KIND_UNSPECIFIED: _ClassVar[LetterKind]
+    LETTER_KIND_START_TIME: _ClassVar[LetterKind]
+    LETTER_KIND_FRIT_VALG_OFFER: _ClassVar[LetterKind]
 DISCIPLINE_UNSPECIFIED: Discipline
 DISCIPLINE_PT: Discipline
 DISCIPLINE_OT: Discipline
@@ -129,6 +135,9 @@ REASON_CHILDRENS_TEAM: Reason
 POSTPONEMENT_UNSPECIFIED: Postponement
 POSTPONEMENT_PAST_DEADLINE: Postponement
 POSTPONEMENT_ANY: Postponement
+LETTER_KIND_UNSPECIFIED: LetterKind
+LETTER_KIND_START_TIME: LetterKind
+LETTER_KIND_FRIT_VALG_OFFER: LetterKind
 
 class Policy(_message.Message):
     __slots__ = ("preset", "name", "deadline_anchor", "deadline_days", "deadline_day_kind", "plan_later_keeps_free_choice", "contact_days", "contact_anchor", "contact_day_kind", "free_choice_answer_hours", "day_start", "day_end", "grundlovsdag_closed", "christmas_eve_closed", "new_years_eve_closed", "closed_days", "horizon_days", "min_notice_days", "minors_to_childrens_team", "chronic_courses_municipal_only", "citizen_postponement")
@@ -466,18 +475,34 @@ class SolverStats(_message.Message):
     def __init__(self, method: _Optional[str] = ..., status: _Optional[str] = ..., proven_optimal: _Optional[bool] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., on_time_bound: _Optional[int] = ..., wall_time_s: _Optional[float] = ..., first_solution_s: _Optional[float] = ..., variables: _Optional[int] = ..., constraints: _Optional[int] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
 
 class Solution(_message.Message):
-    __slots__ = ("instance_name", "planning_date", "assignments", "kpis", "stats")
+    __slots__ = ("instance_name", "planning_date", "assignments", "kpis", "stats", "letters")
     INSTANCE_NAME_FIELD_NUMBER: _ClassVar[int]
     PLANNING_DATE_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     KPIS_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    LETTERS_FIELD_NUMBER: _ClassVar[int]
     instance_name: str
     planning_date: _date_pb2.Date
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     kpis: Kpis
     stats: SolverStats
-    def __init__(self, instance_name: _Optional[str] = ..., planning_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stats: _Optional[_Union[SolverStats, _Mapping]] = ...) -> None: ...
+    letters: _containers.RepeatedCompositeFieldContainer[Letter]
+    def __init__(self, instance_name: _Optional[str] = ..., planning_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stats: _Optional[_Union[SolverStats, _Mapping]] = ..., letters: _Optional[_Iterable[_Union[Letter, _Mapping]]] = ...) -> None: ...
+
+class Letter(_message.Message):
+    __slots__ = ("referral_id", "kind", "send_by", "start", "answer_by")
+    REFERRAL_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SEND_BY_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_BY_FIELD_NUMBER: _ClassVar[int]
+    referral_id: str
+    kind: LetterKind
+    send_by: _date_pb2.Date
+    start: _datetime_pb2.DateTime
+    answer_by: _datetime_pb2.DateTime
+    def __init__(self, referral_id: _Optional[str] = ..., kind: _Optional[_Union[LetterKind, str]] = ..., send_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., answer_by: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ...) -> None: ...
 
 class OptimizeRequest(_message.Message):
     __slots__ = ("instance", "options")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from scheduler.api.convert import (
     ENUM_PREFIXES,
+    date_to_proto,
     enum_to_proto,
     instance_from_proto,
     instance_to_proto,
@@ -470,3 +471,59 @@ def test_struct_stages_give_integral_numbers_back_as_int() -> None:
     back = solution_from_proto(solution_to_proto(solution)).stats.stages[0]
     assert back == {"stage": "on_time", "objective": 17, "t": 0.5}
     assert isinstance(back["objective"], int)
+
+
+# --------------------------------------------------------------------------- letters
+
+
+def test_a_solution_message_carries_its_letters_in_order() -> None:
+    from scheduler.outputs.letters import LetterKind, letters
+
+    def booked(rid: str, outcome: Outcome, start: datetime, letter_by: date) -> Assignment:
+        return Assignment(
+            referral_id=rid,
+            outcome=outcome,
+            therapist_id="T-1",
+            site_id="S-1",
+            start=start,
+            end=start + timedelta(hours=1),
+            earliest_start=date(2026, 3, 9),
+            deadline=date(2026, 3, 11),
+            free_choice_right=True,
+            letter_by=letter_by,
+            letter_send_by=letter_by,
+            answer_by=datetime(2026, 3, 9, 16) if outcome is Outcome.LATE_FREE_CHOICE else None,
+        )
+
+    counts = dict.fromkeys(
+        ("referrals", "booked", "on_time", "free_choice_flagged", "late_no_right"), 0
+    ) | dict.fromkeys(("not_bookable", "total_lateness_days", "home_visits"), 0)
+    base = Solution(
+        planning_date=date(2026, 3, 6),
+        assignments=[
+            booked("R-1", Outcome.ON_TIME, datetime(2026, 3, 10, 9), date(2026, 3, 9)),
+            booked("R-2", Outcome.LATE_FREE_CHOICE, datetime(2026, 3, 16, 9), date(2026, 3, 6)),
+        ],
+        kpis=Kpis(
+            **counts,
+            on_time_share=0.0,
+            wait_days_mean=None,
+            wait_days_median=None,
+            wait_days_max=None,
+            travel_minutes_total=0,
+        ),
+        stats=SolverStats(status="OPTIMAL"),
+    )
+    message = _wire(solution_to_proto(base))
+    assert [(x.referral_id, x.kind) for x in message.letters] == [
+        ("R-2", pb.LETTER_KIND_FRIT_VALG_OFFER),
+        ("R-1", pb.LETTER_KIND_START_TIME),
+    ]
+    assert message.letters[0].answer_by.hours == 16 and not message.letters[1].HasField("answer_by")
+    assert message.letters[0].send_by == date_to_proto(date(2026, 3, 6))
+    assert {f"LETTER_KIND_{k.name}" for k in LetterKind} == set(pb.LetterKind.keys()) - {
+        "LETTER_KIND_UNSPECIFIED"
+    }
+    # derived, so reading the message back ignores them and the round trip stays lossless
+    assert solution_from_proto(message) == base
+    assert len(letters(base)) == 2

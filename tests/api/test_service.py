@@ -627,3 +627,15 @@ def test_logs_carry_ids_and_counts_but_no_personal_data(
     assert personal
     for line in lines:
         assert not any(value in line for value in personal), line
+
+
+def test_optimize_answers_with_the_letters_to_send(stub: Any, small: Instance) -> None:
+    from scheduler.outputs.letters import letters
+
+    answer = stub.Optimize(_request(small), timeout=30)
+    solution = solution_from_proto(answer.solution)
+    expected = letters(solution)
+    assert [x.referral_id for x in answer.solution.letters] == [x.referral_id for x in expected]
+    assert [x.kind for x in answer.solution.letters] == [
+        pb.LetterKind.Value(f"LETTER_KIND_{x.kind.name}") for x in expected
+    ]
