@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint protos clean
+.PHONY: setup demo test lint protos client-protos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(STAMP)
 
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
+
+# The API's protos with the google/type, google/rpc and well-known protos they need, for clients
+# in other languages (see docs/grpc.md).
+client-protos: $(STAMP)
+	$(BIN)/python scripts/export_protos.py --to out/protos
 
 test: lint
 	$(BIN)/python scripts/gen_protos.py --check
