@@ -555,7 +555,9 @@ def test_a_deadline_too_short_to_answer_ends_cleanly_and_stops_the_solver(
     with pytest.raises(grpc.RpcError) as exc:
         stub.Optimize(request, timeout=0.5)
     assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-    assert recorder.entered.is_set()
+    # On a busy machine the deadline may pass while the request is still converted: the solve
+    # is then entered afterwards, already stopped.
+    assert recorder.entered.wait(10)
     assert recorder.budget is not None and recorder.budget.limit_s < 0.5
     assert recorder.stop is not None and _wait_until(recorder.stop.is_set, 1.0)
     hold.set()
