@@ -16,14 +16,13 @@ fields, so a typo in an instance file is an error rather than silently ignored d
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -31,6 +30,7 @@ from pydantic import (
 )
 
 from scheduler.domain.policy import Policy
+from scheduler.domain.wallclock import Day, LocalDateTime, LocalTime
 
 __all__ = [
     "LEVEL_WORDINGS",
@@ -88,29 +88,6 @@ def quotable_id(value: object) -> bool:
         and _ID.match(value) is not None
         and _CPR.search(value) is None
     )
-
-
-def _not_a_number(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError("must be text (a date as 2026-03-02, a time as 08:00), not a number")
-    return value
-
-
-def _no_zone(value: time | datetime) -> time | datetime:
-    if value.tzinfo is not None:
-        raise ValueError(
-            "must be local wall-clock time without a zone or offset (e.g. 08:00 or "
-            "2026-03-02T08:00); the policy's time zone applies"
-        )
-    return value
-
-
-LocalTime = Annotated[time, BeforeValidator(_not_a_number), AfterValidator(_no_zone)]
-"""A wall-clock time of day, no zone (08:00): a number or an offset is an error, not a guess."""
-LocalDateTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_no_zone)]
-"""A local date and time, no zone (2026-03-02T08:00)."""
-Day = Annotated[date, BeforeValidator(_not_a_number)]
-"""A calendar date (2026-03-02), never a number."""
 
 
 def id_tag(value: str) -> str:
@@ -319,7 +296,7 @@ class Referral(DomainModel):
     plan_start_date: Day | None = None
     plan_start_kind: PlanStartKind | None = None
     postponed_to: Day | None = None
-    unavailable_dates: list[date] = Field(default_factory=list)
+    unavailable_dates: list[Day] = Field(default_factory=list)
     home_training: bool = False
     chosen_site_id: Id | None = None
     location: Coordinates | None = None
@@ -373,7 +350,7 @@ class Instance(DomainModel):
     therapists: list[Therapist]
     bookings: list[Booking] = Field(default_factory=list)
     referrals: list[Referral] = Field(default_factory=list)
-    offers_sent_at: datetime | None = Field(
+    offers_sent_at: LocalDateTime | None = Field(
         default=None,
         description=(
             "When this run's frit valg offers go out to citizens; the answer-by time counts from "
