@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint protos browser clean
+.PHONY: setup demo test lint protos client-protos browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(STAMP)
 
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
+
+# The API's protos with the google/type, google/rpc and well-known protos they need, for clients
+# in other languages (see docs/grpc.md).
+client-protos: $(STAMP)
+	$(BIN)/python scripts/export_protos.py --to out/protos
 
 # The report's browser test needs Debian's chromium and chromium-driver: installed here when
 # missing (CI runs as root); elsewhere without root, a warning and the browser tests skip.

@@ -224,7 +224,7 @@ def bench_optimize(instance: Instance, options: SolveOptions, repeat: int) -> di
         started = time.perf_counter()
         solve(instance, options)
         direct.append(time.perf_counter() - started)
-    running = start_server("127.0.0.1", 0, workers=4)
+    running = start_server(port=0)
     through = []
     try:
         with grpc.insecure_channel(running.address, options=_OPTIONS) as channel:

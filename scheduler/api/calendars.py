@@ -27,6 +27,7 @@ from scheduler.api.convert import (
 )
 from scheduler.api.errors import LOCAL_TIME_ONLY, ConversionError, FieldViolation
 from scheduler.domain import BookingStatus, Site, Therapist
+from scheduler.domain.inputs import id_tag
 from scheduler.domain.policy import Policy
 from scheduler.planning.propose import Calendars, Held, Shift
 from scheduler.rules.calendar import as_minutes
@@ -83,7 +84,7 @@ def _duplicates(ids: Sequence[str], collection: str, path: str) -> list[FieldVio
     """Validation's duplicate_id, as field violations."""
     return [
         FieldViolation(
-            f"{path}.{collection}[{index}]({ids[index]})",
+            f"{path}.{collection}[{index}]({id_tag(ids[index])})",
             f"{duplicate_id_message(collection, ids[index], first)} [duplicate_id]",
         )
         for index, first in repeated_ids(ids)
@@ -138,7 +139,7 @@ class _RosterDays:
             if e.site_id not in self._site_ids:
                 out.append(
                     _unknown(
-                        f"{self._path}.therapists[{t}]({t_msg.id}).roster[{j}].site_id",
+                        f"{self._path}.therapists[{t}]({id_tag(t_msg.id)}).roster[{j}].site_id",
                         "site",
                         e.site_id,
                     )
@@ -156,7 +157,8 @@ class _RosterDays:
             for first, second in overlapping(entries):
                 out.append(
                     FieldViolation(
-                        f"{self._path}.therapists[{t}]({self._therapists[t].id}).roster[{second}]",
+                        f"{self._path}.therapists[{t}]({id_tag(self._therapists[t].id)})"
+                        f".roster[{second}]",
                         f"{roster_overlap_message(first, day)} [roster_overlap]",
                     )
                 )
@@ -275,7 +277,7 @@ class _BookingDays:
                 out.append(FieldViolation(where, "a booking must start and end on the same day"))
         if b.status not in _BOOKING_STATUS:
             out.append(FieldViolation(f"{where}.status", f"unknown value {b.status}"))
-        named = f"{where}({b.id})"
+        named = f"{where}({id_tag(b.id)})"
         if b.therapist_id not in self._therapist_ids:
             out.append(_unknown(f"{named}.therapist_id", "therapist", b.therapist_id))
         if b.HasField("site_id") and b.site_id not in self._site_ids:

@@ -49,6 +49,7 @@ from scheduler.domain import (
     SolverStats,
     Therapist,
 )
+from scheduler.domain.inputs import quote_id
 from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy, Postponement
 from scheduler.outputs.letters import Letter, letters
 from scheduler.planning.propose import SlotProposal
@@ -396,7 +397,7 @@ def _policy_data(msg: pb.Policy, r: _Reader, path: str) -> dict[str, Any]:
     if msg.preset:
         if msg.preset not in PRESETS:
             known = ", ".join(sorted(PRESETS))
-            r.bad(f"{path}.preset", f"unknown preset {msg.preset!r}; known: {known}")
+            r.bad(f"{path}.preset", f"unknown preset {quote_id(msg.preset)}; known: {known}")
         else:
             out = PRESETS[msg.preset].model_dump()
     _put_optional(

@@ -15,10 +15,27 @@ from dataclasses import dataclass
 
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-__all__ = ["LOCAL_TIME_ONLY", "ConversionError", "FieldViolation", "bad_request"]
+__all__ = [
+    "LOCAL_TIME_ONLY",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_DETAILS_BYTES",
+    "MAX_FIELD_VIOLATIONS",
+    "ConversionError",
+    "FieldViolation",
+    "bad_request",
+]
 
 LOCAL_TIME_ONLY = "must be local wall-clock time: leave utc_offset and time_zone unset"
 """The violation of a date-time sent with an offset or a time zone."""
+
+MAX_FIELD_VIOLATIONS = 50
+"""Most field violations one BadRequest carries; the ErrorInfo's ``field_violations`` gives the
+total."""
+MAX_DESCRIPTION_CHARS = 200
+"""Longest field path or description in a BadRequest (longer ones are cut, ending in …)."""
+MAX_DETAILS_BYTES = 4096
+"""Largest serialised error status: the trailer (``grpc-status-details-bin``, base64) stays
+well under gRPC's 8 KiB metadata limit, so a bad request is never RESOURCE_EXHAUSTED."""
 
 
 @dataclass(frozen=True)
@@ -40,20 +57,44 @@ class ConversionError(ValueError):
         super().__init__("; ".join(str(v) for v in self.violations))
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_DESCRIPTION_CHARS else text[: MAX_DESCRIPTION_CHARS - 1] + "…"
+
+
 def bad_request(
     violations: Sequence[FieldViolation], summary: str = "invalid request"
 ) -> status_pb2.Status:
-    """An ``INVALID_ARGUMENT`` status whose ``BadRequest`` detail lists every violation, and
-    whose message counts them and quotes the first."""
-    detail = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in violations
-        ]
-    )
+    """An ``INVALID_ARGUMENT`` status with a bounded ``BadRequest`` detail and an ``ErrorInfo``.
+
+    The BadRequest lists the first :data:`MAX_FIELD_VIOLATIONS` violations (fewer if the status
+    would pass :data:`MAX_DETAILS_BYTES`; each text cut to :data:`MAX_DESCRIPTION_CHARS`); the
+    ErrorInfo (reason ``INVALID_REQUEST``, domain ``scheduler.v1``) carries the total in its
+    metadata ``field_violations`` and the number listed in ``field_violations_shown``. The
+    message counts them and quotes the first.
+    """
+    total = len(violations)
     status = status_pb2.Status(
         code=code_pb2.INVALID_ARGUMENT,
-        message=f"{summary}: {len(violations)} field violation(s); first: {violations[0]}",
+        message=_cut(f"{summary}: {total} field violation(s); first: {violations[0]}"),
+    )
+    detail = error_details_pb2.BadRequest()
+    room = MAX_DETAILS_BYTES - 400 - len(status.message.encode())
+    for v in violations[:MAX_FIELD_VIOLATIONS]:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=_cut(v.field), description=_cut(v.description)
+        )
+        room -= item.ByteSize() + 4
+        if room < 0:
+            break
+        detail.field_violations.append(item)
+    info = error_details_pb2.ErrorInfo(
+        reason="INVALID_REQUEST",
+        domain="scheduler.v1",
+        metadata={
+            "field_violations": str(total),
+            "field_violations_shown": str(len(detail.field_violations)),
+        },
     )
     status.details.add().Pack(detail)
+    status.details.add().Pack(info)
     return status

@@ -1,20 +1,27 @@
-"""The gRPC server: the scheduler service, health checking, reflection, limits, shutdown, logs.
+"""The gRPC server: the scheduler service, health checking, reflection, limits, TLS, tokens,
+metrics, drain and shutdown, logs.
 
 :func:`start_server` builds and starts a server (tests use it on port 0); :func:`serve` runs one
 until SIGTERM or SIGINT. Logs are JSON lines on stderr with ids and counts only: never a name,
-an address or a location.
+an address or a location, and every line bounded (:data:`MAX_LOG_LINE`).
+
+Threads: the pool has :data:`RESERVED_WORKERS` more threads than scheduler calls may run at once
+(:class:`~scheduler.api.guard.Guard` refuses the rest before reading them), so health checks and
+refusals always find a thread, however busy the solves are.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -23,16 +30,26 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from scheduler import __version__
-from scheduler.api.service import SchedulerService
+from scheduler.api.guard import Guard
+from scheduler.api.metrics import Metrics
+from scheduler.api.service import SchedulerService, SolveFn
+from scheduler.planning.solve import solve
 from scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
 
 __all__ = [
+    "DEFAULT_DRAIN_S",
     "DEFAULT_GRACE_S",
+    "MAX_LOG_LINE",
     "MAX_MESSAGE_BYTES",
+    "RESERVED_WORKERS",
     "SERVICE_NAME",
+    "TOKENS_ENV",
     "JsonFormatter",
     "RunningServer",
+    "ServerConfig",
+    "TlsConfig",
     "configure_logging",
+    "read_tokens",
     "serve",
     "start_server",
 ]
@@ -45,14 +62,86 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 DEFAULT_GRACE_S = 10.0
 """Seconds calls in flight get to finish on shutdown before they are cancelled."""
+DEFAULT_DRAIN_S = 5.0
+"""Seconds health reports NOT_SERVING, still serving, before the server stops accepting calls."""
+RESERVED_WORKERS = 4
+"""Threads beyond `max_concurrent_calls`: for health checks and refusals."""
+MAX_LOG_LINE = 4096
+"""Longest log line (characters); longer values are cut first, then the line."""
+_MAX_LOG_VALUE = 256
+TOKENS_ENV = "SCHEDULER_API_TOKENS"
+"""Environment variable with accepted bearer tokens, separated by commas or whitespace."""
 
 log = logging.getLogger("scheduler.api.server")
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
 
 
+@dataclass(frozen=True)
+class TlsConfig:
+    """PEM files: the server's certificate chain and key; with `client_ca`, clients must show
+    a certificate signed by it (mutual TLS)."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        """Server credentials from the files."""
+        ca = self.client_ca.read_bytes() if self.client_ca is not None else None
+        return grpc.ssl_server_credentials(
+            [(self.key.read_bytes(), self.cert.read_bytes())],
+            root_certificates=ca,
+            require_client_auth=ca is not None,
+        )
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How a server listens and what it allows."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    max_concurrent_solves: int = 1
+    max_concurrent_calls: int = 8
+    """Scheduler calls running at once (solves included); more get RESOURCE_EXHAUSTED."""
+    tls: TlsConfig | None = None
+    tokens: tuple[str, ...] = ()
+    """Accepted bearer tokens; empty: no authentication."""
+    reflection: bool = True
+    metrics_port: int | None = None
+    """Serve Prometheus ``/metrics`` on this port (on `metrics_host`); None: not served."""
+    metrics_host: str = "127.0.0.1"
+    drain_s: float = DEFAULT_DRAIN_S
+    grace_s: float = DEFAULT_GRACE_S
+    solve_fn: SolveFn = field(default=solve)
+
+
+def read_tokens(path: Path | None, environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Bearer tokens from `path` (one a line, ``#`` comments) and the :data:`TOKENS_ENV`
+    variable. Raises ValueError for a token shorter than 16 characters."""
+    env = os.environ if environ is None else environ
+    found: list[str] = []
+    if path is not None:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                found.append(line)
+    found += env.get(TOKENS_ENV, "").replace(",", " ").split()
+    if any(len(t) < 16 for t in found):
+        raise ValueError("bearer tokens must be at least 16 characters")
+    return tuple(found)
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _MAX_LOG_VALUE:
+        return value[: _MAX_LOG_VALUE - 1] + "…"
+    return value
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, event, and the record's `fields`."""
+    """One JSON object per line: time, level, logger, event, and the record's `fields`; each
+    text value at most 256 characters and the line at most :data:`MAX_LOG_LINE`."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -68,7 +157,13 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             {k: v for k, v in vars(record).items() if k not in _STANDARD and k != "fields"}
         )
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        entry = {_bounded(str(k)): _bounded(v) for k, v in entry.items()}
+        line = json.dumps(entry, ensure_ascii=False, default=lambda v: _bounded(str(v)))
+        if len(line) > MAX_LOG_LINE:
+            line = json.dumps(
+                {k: entry[k] for k in ("ts", "level", "logger", "event")} | {"truncated": True}
+            )
+        return line
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -89,69 +184,84 @@ class RunningServer:
     port: int
     service: SchedulerService
     health: health.HealthServicer
+    guard: Guard
+    metrics: Metrics
+    metrics_port: int | None = None
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def stop(self, grace: float = DEFAULT_GRACE_S) -> threading.Event:
-        """Graceful shutdown: report NOT_SERVING, refuse new calls, stop running solves (they
-        answer with their best plan so far), give calls in flight `grace` seconds, then cancel
-        them. Returns an event set when the server has stopped."""
+    def stop(self, grace: float = DEFAULT_GRACE_S, drain: float = 0.0) -> threading.Event:
+        """Graceful shutdown: health reports NOT_SERVING while the server still serves for
+        `drain` seconds (load balancers move away), then new calls are refused, running solves
+        are stopped (they answer with their best plan so far) and calls in flight get `grace`
+        seconds before they are cancelled. Blocks for the drain; returns an event set when the
+        server has stopped."""
         self.health.enter_graceful_shutdown()
+        log.info("draining", extra={"fields": {"drain_s": drain, "grace_s": grace}})
+        if drain > 0:
+            time.sleep(drain)
+        done: threading.Event = self.server.stop(grace)
         stopped_solves = self.service.stop_all()
         log.info("shutting down", extra={"fields": {"grace_s": grace, "solves": stopped_solves}})
-        done: threading.Event = self.server.stop(grace)
+        self.metrics.close()
         return done
 
 
-def start_server(
-    host: str = "127.0.0.1",
-    port: int = 50051,
-    *,
-    max_concurrent_solves: int = 1,
-    workers: int = 16,
-    service: SchedulerService | None = None,
-) -> RunningServer:
-    """Build and start a server on `host`:`port` (0: any free port, see `RunningServer.port`).
-
-    `workers` is the size of the thread pool serving calls; solves beyond
-    `max_concurrent_solves` get RESOURCE_EXHAUSTED rather than a thread.
-    """
+def start_server(config: ServerConfig | None = None, **overrides: Any) -> RunningServer:
+    """Build and start a server (`config`, with keyword `overrides` of its fields; port 0: any
+    free port, see `RunningServer.port`)."""
+    config = config or ServerConfig()
+    if overrides:
+        config = ServerConfig(**{**config.__dict__, **overrides})
+    metrics = Metrics()
+    guard = Guard(
+        max_concurrent_calls=config.max_concurrent_calls,
+        max_concurrent_solves=config.max_concurrent_solves,
+        tokens=config.tokens,
+        metrics=metrics,
+    )
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.so_reuseport", 0),
     ]
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
+        futures.ThreadPoolExecutor(
+            max_workers=config.max_concurrent_calls + RESERVED_WORKERS, thread_name_prefix="grpc"
+        ),
+        interceptors=[guard],
         options=options,
     )
-    service = service or SchedulerService(max_concurrent_solves)
+    service = SchedulerService(solve_fn=config.solve_fn, metrics=metrics)
     scheduler_pb2_grpc.add_SchedulerServicer_to_server(service, server)  # type: ignore[no-untyped-call]
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if config.reflection:
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    where = f"{config.host}:{config.port}"
+    if config.tls is not None:
+        bound = server.add_secure_port(where, config.tls.credentials())
+    else:
+        bound = server.add_insecure_port(where)
     if bound == 0:
-        raise OSError(f"cannot listen on {host}:{port}")
+        raise OSError(f"cannot listen on {where}")
+    metrics_port = None
+    if config.metrics_port is not None:
+        metrics_port = metrics.serve(config.metrics_port, config.metrics_host)
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, bound, service, health_servicer)
+    return RunningServer(server, bound, service, health_servicer, guard, metrics, metrics_port)
 
 
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 50051,
-    *,
-    max_concurrent_solves: int = 1,
-    workers: int = 16,
-    grace: float = DEFAULT_GRACE_S,
-) -> int:
-    """Run the server until SIGTERM or SIGINT, then shut down gracefully. Returns 0."""
+def serve(config: ServerConfig) -> int:
+    """Run the server until SIGTERM or SIGINT, then drain and shut down within the grace
+    period: the process exits then even if a handler is still busy (its call is cancelled).
+    Returns 0."""
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -161,9 +271,7 @@ def serve(
     # Handlers first: a signal that arrives while starting still shuts down gracefully.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        running = start_server(
-            host, port, max_concurrent_solves=max_concurrent_solves, workers=workers
-        )
+        running = start_server(config)
     except BaseException:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -173,11 +281,18 @@ def serve(
         extra={
             "fields": {
                 "version": __version__,
-                "host": host,
+                "host": config.host,
                 "port": running.port,
-                "max_concurrent_solves": max_concurrent_solves,
-                "workers": workers,
+                "tls": config.tls is not None,
+                "mutual_tls": config.tls is not None and config.tls.client_ca is not None,
+                "auth": bool(config.tokens),
+                "reflection": config.reflection,
+                "metrics_port": running.metrics_port,
+                "max_concurrent_solves": config.max_concurrent_solves,
+                "max_concurrent_calls": config.max_concurrent_calls,
                 "max_message_bytes": MAX_MESSAGE_BYTES,
+                "drain_s": config.drain_s,
+                "grace_s": config.grace_s,
             }
         },
     )
@@ -185,8 +300,14 @@ def serve(
         while not stopping.wait(0.5):
             pass
     finally:
-        running.stop(grace).wait()
+        running.stop(config.grace_s, config.drain_s).wait(config.grace_s + 1.0)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        log.info("stopped")
+        left = running.guard.in_flight
+        log.info("stopped", extra={"fields": {"abandoned_calls": left}})
+        if left:
+            # A handler still converting a huge request (not interruptible) would keep the
+            # interpreter alive past the grace period: its client has been cancelled already.
+            logging.shutdown()
+            os._exit(0)
     return 0

@@ -6,16 +6,23 @@ Every RPC converts its request at the edge (:mod:`scheduler.api.convert`), calls
 :func:`scheduler.verify.validation.validate_instance`) and
 converts the answer back. Error contract:
 
-- an invalid request is ``INVALID_ARGUMENT`` carrying a google.rpc ``BadRequest`` with every field
-  violation (instance problems of severity *error* included), never a stack trace;
-- more concurrent solves than configured is ``RESOURCE_EXHAUSTED`` (a non-blocking semaphore);
+- an invalid request is ``INVALID_ARGUMENT`` carrying a bounded google.rpc ``BadRequest`` and an
+  ``ErrorInfo`` with the total count (:func:`scheduler.api.errors.bad_request`), so the status
+  always fits the trailer; never a stack trace;
+- ids are quoted in texts only when they are pseudonymous ids of bounded length
+  (:func:`scheduler.domain.inputs.quote_id`);
+- admission (RESOURCE_EXHAUSTED with ``RetryInfo``), authentication and unparsable requests are
+  decided before the request is read, by :class:`scheduler.api.guard.Guard`;
 - anything unexpected is ``INTERNAL`` with a fixed message; the log gets the exception's type and
   place, not its message (which could quote request data).
 
-Deadlines and cancellation: a solve's time limit is the smaller of the request's and the call's
-remaining time minus a safety margin (see :func:`solve_time_limit`), so a short deadline returns
-the best solution found, marked not proven. If the call ends anyway (the client cancels, the
-deadline passes, the server shuts down), the solve's ``stop`` event is set and CP-SAT stops.
+Deadlines and cancellation: one wall-clock budget (:class:`scheduler.planning.budget.Budget`)
+starts at the request's arrival (before it is read) and covers conversion, validation and the
+whole solve; it ends at the smaller of the requested time limit and the call's deadline minus a
+margin for the answer (:func:`answer_margin`), so a short deadline returns the best plan found,
+marked not proven, before the deadline. If the call ends anyway (the client cancels, the deadline
+passes, the server shuts down), the budget's stop event is set and every phase of the solve stops
+within a fraction of a second.
 
 ProposeSlots does not convert the whole instance: it reads the referral, the policy, the sites,
 the therapists and, day by day as the ranking needs them, the qualified therapists' rosters and
@@ -51,7 +58,11 @@ from scheduler.api.convert import (
     solution_to_proto,
 )
 from scheduler.api.errors import ConversionError, FieldViolation, bad_request
+from scheduler.api.guard import current_call
+from scheduler.api.metrics import Metrics
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
+from scheduler.domain.inputs import id_tag, quote_id
+from scheduler.planning.budget import Budget
 from scheduler.planning.propose import (
     Calendars,
     ExcludedReferralError,
@@ -75,11 +86,10 @@ from scheduler.verify.validation import (
 __all__ = [
     "DEFAULT_K",
     "MAX_K",
-    "MIN_SOLVE_S",
-    "SAFETY_MARGIN_S",
     "SchedulerService",
     "SolveFn",
-    "solve_time_limit",
+    "answer_margin",
+    "solve_budget",
 ]
 
 log = logging.getLogger("scheduler.api.service")
@@ -88,11 +98,31 @@ DEFAULT_K = 5
 """Proposals returned when a request leaves k at 0."""
 MAX_K = 50
 """Most proposals one request may ask for."""
-SAFETY_MARGIN_S = 0.5
-"""Time kept back from the call's deadline for converting and sending the answer (at most a
-quarter of the time left)."""
-MIN_SOLVE_S = 0.05
-"""The shortest time limit a solve is given."""
+MIN_MARGIN_S = 0.3
+MAX_MARGIN_S = 2.0
+MARGIN_SHARE = 0.15
+
+
+def answer_margin(deadline_s: float) -> float:
+    """Time kept back from a call's deadline (`deadline_s` seconds after arrival) for the
+    stop to take effect, the KPIs and the answer's conversion and sending: 15 % of it, at least
+    0.3 s and at most 2 s, and never more than half of it."""
+    return min(deadline_s / 2, max(MIN_MARGIN_S, min(MAX_MARGIN_S, MARGIN_SHARE * deadline_s)))
+
+
+def solve_budget(
+    arrival: float, now: float, remaining_s: float | None, stop: threading.Event
+) -> Budget:
+    """The budget of a call that arrived at `arrival` (``time.monotonic()``), asked `now` with
+    `remaining_s` to its deadline (None: no deadline): it ends :func:`answer_margin` before the
+    deadline. The requested time limit cuts it further in :func:`~scheduler.planning.solve.solve`.
+    """
+    budget = Budget(None, stop=stop, started=arrival)
+    if remaining_s is not None:
+        deadline_s = (now - arrival) + remaining_s
+        budget.limit_to(deadline_s - answer_margin(deadline_s))
+    return budget
+
 
 _R = TypeVar("_R")
 
@@ -106,20 +136,8 @@ class SolveFn(Protocol):
         options: SolveOptions | None = ...,
         on_progress: Callable[[Progress], None] | None = ...,
         stop: threading.Event | None = ...,
+        budget: Budget | None = ...,
     ) -> Solution: ...
-
-
-def solve_time_limit(requested_s: float, remaining_s: float | None) -> float:
-    """The solve's time limit: the requested one, cut to fit the call's remaining time.
-
-    `remaining_s` is ``context.time_remaining()`` (None without a deadline). The margin kept for
-    converting and sending the answer is :data:`SAFETY_MARGIN_S`, or a quarter of the time left
-    when that is less; the limit is never below :data:`MIN_SOLVE_S`.
-    """
-    if remaining_s is None:
-        return requested_s
-    margin = min(SAFETY_MARGIN_S, remaining_s / 4)
-    return max(MIN_SOLVE_S, min(requested_s, remaining_s - margin))
 
 
 class _Rejected(Exception):
@@ -154,7 +172,9 @@ def _proposal_referral(
     if request.HasField("referral"):
         if request.referral_id and request.referral.id != request.referral_id:
             out.append(
-                FieldViolation("referral.id", f"differs from referral_id {request.referral_id!r}")
+                FieldViolation(
+                    "referral.id", f"differs from referral_id {quote_id(request.referral_id)}"
+                )
             )
         if any(r.id == referral_id for r in instance.referrals):
             out.append(
@@ -172,7 +192,7 @@ def _proposal_referral(
         for i in found[1:]:
             out.append(
                 FieldViolation(
-                    f"instance.referrals[{i}]({referral_id})",
+                    f"instance.referrals[{i}]({id_tag(referral_id)})",
                     f"{duplicate_id_message('referrals', referral_id, found[0])} [duplicate_id]",
                 )
             )
@@ -218,30 +238,21 @@ def _counts(instance: Instance) -> dict[str, int]:
     }
 
 
-def _status_code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
-    """The code set on the call so far, None if none (grpc-stubs lacks ``code()``)."""
-    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]
-    return code
-
-
 def _aborted(context: grpc.ServicerContext) -> bool:
-    return _status_code(context) not in (None, grpc.StatusCode.OK)
+    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]
+    return code not in (None, grpc.StatusCode.OK)
 
 
-def _log_rpc(
-    method: str, context: grpc.ServicerContext, started: float, fields: dict[str, Any]
-) -> None:
-    log.info(
-        "rpc",
-        extra={
-            "fields": {
-                "method": method,
-                "code": (_status_code(context) or grpc.StatusCode.OK).name,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                **fields,
-            }
-        },
-    )
+def _fields() -> dict[str, Any]:
+    """The log fields of the call being served (a throwaway dict outside a guarded call)."""
+    call = current_call()
+    return call.fields if call is not None else {}
+
+
+def _arrival() -> float:
+    """When the call being served arrived (now, outside a guarded call)."""
+    call = current_call()
+    return call.arrival if call is not None else time.monotonic()
 
 
 def _log_internal(method: str, exc: BaseException) -> None:
@@ -249,23 +260,30 @@ def _log_internal(method: str, exc: BaseException) -> None:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
+    call = current_call()
     log.error(
         "internal error",
-        extra={"fields": {"method": method, "error_type": type(exc).__name__, "at": where}},
+        extra={
+            "fields": {
+                "request_id": call.request_id if call is not None else None,
+                "method": method,
+                "error_type": type(exc).__name__,
+                "at": where,
+            }
+        },
     )
 
 
 def _unary(
     method: Callable[[SchedulerService, Any, grpc.ServicerContext, dict[str, Any]], _R],
 ) -> Callable[[SchedulerService, Any, grpc.ServicerContext], _R]:
-    """Wrap a unary handler: rejections become statuses, surprises INTERNAL, every call logged."""
+    """Wrap a unary handler: rejections become statuses, surprises INTERNAL. The call's log
+    line (with `fields`) is written by :class:`scheduler.api.guard.Guard`."""
 
     @functools.wraps(method)
     def handler(self: SchedulerService, request: Any, context: grpc.ServicerContext) -> _R:
-        started = time.perf_counter()
-        fields: dict[str, Any] = {}
         try:
-            return method(self, request, context, fields)
+            return method(self, request, context, _fields())
         except _Rejected as rejected:
             context.abort_with_status(rpc_status.to_status(rejected.status))
         except Exception as exc:
@@ -273,8 +291,6 @@ def _unary(
                 raise  # an abort already carrying its status
             _log_internal(method.__name__, exc)
             context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        finally:
-            _log_rpc(method.__name__, context, started, fields)
 
     return handler
 
@@ -288,8 +304,7 @@ def _streaming(
     def handler(
         self: SchedulerService, request: Any, context: grpc.ServicerContext
     ) -> Iterator[_R]:
-        started = time.perf_counter()
-        fields: dict[str, Any] = {}
+        fields = _fields()
         try:
             yield from method(self, request, context, fields)
         except _Rejected as rejected:
@@ -302,8 +317,6 @@ def _streaming(
                 raise
             _log_internal(method.__name__, exc)
             context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        finally:
-            _log_rpc(method.__name__, context, started, fields)
 
     return handler
 
@@ -311,17 +324,14 @@ def _streaming(
 class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     """Implements ``scheduler.v1.Scheduler``.
 
-    `max_concurrent_solves` bounds Optimize/OptimizeStream calls running at once (more get
-    RESOURCE_EXHAUSTED). `solve_fn` is the solver (tests may pass another with the same
-    signature).
+    How many calls and solves run at once is decided before a request is read, by
+    :class:`scheduler.api.guard.Guard`. `solve_fn` is the solver (tests may pass another with
+    the same signature); `metrics` records each solve's duration and on-time ratio.
     """
 
-    def __init__(self, max_concurrent_solves: int = 1, *, solve_fn: SolveFn = solve) -> None:
-        if max_concurrent_solves < 1:
-            raise ValueError("max_concurrent_solves must be at least 1")
-        self.max_concurrent_solves = max_concurrent_solves
-        self._solves = threading.BoundedSemaphore(max_concurrent_solves)
+    def __init__(self, *, solve_fn: SolveFn = solve, metrics: Metrics | None = None) -> None:
         self._solve_fn = solve_fn
+        self._metrics = metrics
         self._lock = threading.Lock()
         self._running: set[threading.Event] = set()
         self._stopping = False
@@ -367,48 +377,57 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         context: grpc.ServicerContext,
         fields: dict[str, Any],
         stop: threading.Event,
+        arrival: float,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Solution:
-        """Validate, take a solve slot, solve within the deadline, release the slot.
+        """Convert, validate and solve within one budget that started at `arrival`.
 
         `stop` ends the solve early; it is also set when the call ends (cancel, deadline) and
         when the server shuts down.
         """
-        instance = self._valid_instance(request.instance, request.HasField("instance"), "instance")
-        options = SolveOptions()
-        if request.HasField("options"):
-            try:
-                options = options_from_proto(request.options, "options")
-            except ConversionError as exc:
-                raise _invalid(exc.violations) from None
-        fields.update(_counts(instance))
-        if not self._solves.acquire(blocking=False):
-            raise _status(
-                code_pb2.RESOURCE_EXHAUSTED,
-                f"the server already runs {self.max_concurrent_solves} solve(s); retry later",
-            )
+        budget = solve_budget(arrival, time.monotonic(), context.time_remaining(), stop)
+        with self._lock:
+            if self._stopping:
+                raise _status(code_pb2.UNAVAILABLE, "the server is shutting down")
+            self._running.add(stop)
+        if self._metrics is not None:
+            self._metrics.solves_running.inc()
         try:
-            with self._lock:
-                if self._stopping:
-                    raise _status(code_pb2.UNAVAILABLE, "the server is shutting down")
-                self._running.add(stop)
             if not context.add_callback(stop.set):
                 stop.set()  # the call already ended: nobody waits for an answer
-            limit = solve_time_limit(options.time_limit_s, context.time_remaining())
-            options = options.model_copy(update={"time_limit_s": limit})
-            fields["time_limit_s"] = round(limit, 3)
-            solution = self._solve_fn(instance, options, on_progress=on_progress, stop=stop)
+            instance = self._valid_instance(
+                request.instance, request.HasField("instance"), "instance"
+            )
+            options = SolveOptions()
+            if request.HasField("options"):
+                try:
+                    options = options_from_proto(request.options, "options")
+                except ConversionError as exc:
+                    raise _invalid(exc.violations) from None
+            fields.update(_counts(instance))
+            fields["budget_s"] = round(min(budget.limit_s, options.time_limit_s), 3)
+            solution = self._solve_fn(instance, options, on_progress=on_progress, budget=budget)
+            elapsed = budget.elapsed()
             fields.update(
                 status=solution.stats.status,
                 proven_optimal=solution.stats.proven_optimal,
                 on_time=solution.kpis.on_time,
                 stopped=stop.is_set(),
+                solve_s=round(elapsed, 3),
             )
+            if self._metrics is not None:
+                self._metrics.observe_solve(
+                    solution.stats.status,
+                    elapsed,
+                    solution.kpis.on_time,
+                    solution.kpis.referrals,
+                )
             return solution
         finally:
             with self._lock:
                 self._running.discard(stop)
-            self._solves.release()
+            if self._metrics is not None:
+                self._metrics.solves_running.dec()
 
     # ------------------------------------------------------------------ RPCs
 
@@ -416,7 +435,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     def Optimize(
         self, request: pb.OptimizeRequest, context: grpc.ServicerContext, fields: dict[str, Any]
     ) -> pb.OptimizeResponse:
-        solution = self._solve(request, context, fields, threading.Event())
+        solution = self._solve(request, context, fields, threading.Event(), _arrival())
         return pb.OptimizeResponse(solution=solution_to_proto(solution))
 
     @_streaming
@@ -427,11 +446,12 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         # (the stream's) thread through a queue, so a slow client never blocks CP-SAT.
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
+        arrival = _arrival()
 
         def work() -> None:
             try:
                 solution = self._solve(
-                    request, context, fields, stop, lambda p: events.put(("progress", p))
+                    request, context, fields, stop, arrival, lambda p: events.put(("progress", p))
                 )
                 events.put(("solution", solution))
             except BaseException as exc:  # handed to the stream's thread and raised there
@@ -480,7 +500,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             therapists=len(msg.therapists),
             bookings=len(msg.bookings),
             referrals=len(msg.referrals),
-            referral_id=referral_id,
+            referral_id=id_tag(referral_id),
             k=k,
         )
         referral, calendars = _proposal_inputs(request, referral_id)

@@ -1,14 +1,16 @@
 """`scheduler serve`: run the gRPC service (scheduler.v1.Scheduler, health, reflection).
 
-Logs are JSON lines on stderr, with ids and counts only. SIGTERM or SIGINT shuts down
-gracefully: health turns NOT_SERVING, running solves are stopped and answer with their best plan,
-calls in flight get the grace period to finish, then are cancelled.
+Logs are JSON lines on stderr, with request ids and counts only. SIGTERM or SIGINT shuts down
+gracefully: health turns NOT_SERVING for the drain period while calls are still served, then new
+calls are refused, running solves are stopped and answer with their best plan, and calls in
+flight get the grace period to finish before they are cancelled.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "run"]
@@ -21,7 +23,8 @@ def register(sub: Any) -> None:
         help="run the gRPC service",
         description=(
             "Serve scheduler.v1.Scheduler (Optimize, OptimizeStream, ProposeSlots, Check) with "
-            "gRPC health checking and server reflection. Messages up to 64 MiB."
+            "gRPC health checking and server reflection. Messages up to 64 MiB. Bearer tokens "
+            "come from --token-file and the SCHEDULER_API_TOKENS environment variable."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -34,7 +37,19 @@ def register(sub: Any) -> None:
         help="Optimize calls running at once; more get RESOURCE_EXHAUSTED (default 1)",
     )
     parser.add_argument(
-        "--workers", type=int, default=16, metavar="N", help="threads serving calls (default 16)"
+        "--max-concurrent-calls",
+        type=int,
+        default=8,
+        metavar="N",
+        help="scheduler calls running at once, solves included; more get RESOURCE_EXHAUSTED "
+        "before their request is read (default 8)",
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds health reports NOT_SERVING, still serving, before shutdown (default 5)",
     )
     parser.add_argument(
         "--grace",
@@ -43,26 +58,85 @@ def register(sub: Any) -> None:
         metavar="S",
         help="seconds calls in flight get to finish on shutdown (default 10)",
     )
+    parser.add_argument("--tls-cert", type=Path, metavar="PEM", help="server certificate chain")
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="server private key")
+    parser.add_argument(
+        "--tls-client-ca",
+        type=Path,
+        metavar="PEM",
+        help="require client certificates signed by this CA (mutual TLS)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="accepted bearer tokens, one a line (also: SCHEDULER_API_TOKENS)",
+    )
+    parser.add_argument(
+        "--no-reflection", action="store_true", help="do not serve gRPC server reflection"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default: not served)",
+    )
+    parser.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of the metrics endpoint"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from scheduler.api.server import configure_logging, serve
+    from scheduler.api.server import ServerConfig, TlsConfig, configure_logging, read_tokens, serve
 
-    if not 0 <= args.port <= 65535:
-        print(f"--port must be 0–65535, got {args.port}", file=sys.stderr)
+    ports = [args.port] + ([args.metrics_port] if args.metrics_port is not None else [])
+    if not all(0 <= p <= 65535 for p in ports):
+        print("--port and --metrics-port must be 0–65535", file=sys.stderr)
         return 2
-    if args.max_concurrent_solves < 1 or args.workers < 1 or args.grace < 0:
-        print("--max-concurrent-solves and --workers must be >= 1, --grace >= 0", file=sys.stderr)
+    if (
+        args.max_concurrent_solves < 1
+        or args.max_concurrent_calls < args.max_concurrent_solves
+        or args.grace < 0
+        or args.drain < 0
+    ):
+        print(
+            "--max-concurrent-solves must be >= 1, --max-concurrent-calls >= it, "
+            "--grace and --drain >= 0",
+            file=sys.stderr,
+        )
         return 2
+    if (args.tls_cert is None) != (args.tls_key is None) or (
+        args.tls_client_ca is not None and args.tls_cert is None
+    ):
+        print(
+            "--tls-cert and --tls-key go together (and --tls-client-ca needs them)", file=sys.stderr
+        )
+        return 2
+    try:
+        tokens = read_tokens(args.token_file)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the bearer tokens: {exc}", file=sys.stderr)
+        return 2
+    tls = None
+    if args.tls_cert is not None:
+        tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_client_ca)
     configure_logging()
     try:
         return serve(
-            args.host,
-            args.port,
-            max_concurrent_solves=args.max_concurrent_solves,
-            workers=args.workers,
-            grace=args.grace,
+            ServerConfig(
+                host=args.host,
+                port=args.port,
+                max_concurrent_solves=args.max_concurrent_solves,
+                max_concurrent_calls=args.max_concurrent_calls,
+                tls=tls,
+                tokens=tokens,
+                reflection=not args.no_reflection,
+                metrics_port=args.metrics_port,
+                metrics_host=args.metrics_host,
+                drain_s=args.drain,
+                grace_s=args.grace,
+            )
         )
     except OSError as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)

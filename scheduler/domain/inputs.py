@@ -16,37 +16,92 @@ fields, so a typo in an instance file is an error rather than silently ignored d
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from scheduler.domain.policy import Policy
+from scheduler.domain.wallclock import Day, LocalDateTime, LocalTime
 
 __all__ = [
     "LEVEL_WORDINGS",
+    "MAX_ID_LENGTH",
     "Absence",
     "Booking",
     "BookingStatus",
     "Coordinates",
+    "Day",
     "Discipline",
     "DomainModel",
     "Id",
     "Instance",
     "Level",
+    "LocalDateTime",
+    "LocalTime",
     "OpeningHours",
     "PlanStartKind",
     "Referral",
     "RosterEntry",
     "Site",
     "Therapist",
+    "id_tag",
+    "quotable_id",
+    "quote_id",
 ]
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-
-# A Danish CPR number: ddmmyy-xxxx or ddmmyyxxxx. Referral ids must be pseudonymous.
+# A Danish CPR number: ddmmyy-xxxx or ddmmyyxxxx. Every id must be pseudonymous.
 _CPR = re.compile(r"(?<!\d)[0-3]\d[01]\d\d\d-?\d{4}(?!\d)")
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+_ID = re.compile(_ID_PATTERN)
+MAX_ID_LENGTH = 64
+"""Longest id (site, therapist, booking, referral) accepted anywhere."""
+
+
+def _not_cpr(value: str) -> str:
+    if _CPR.search(value):
+        raise ValueError("looks like a CPR number; ids must be pseudonymous (never a CPR number)")
+    return value
+
+
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=_ID_PATTERN),
+    AfterValidator(_not_cpr),
+]
+"""A pseudonymous id: at most 64 letters, digits and ``_.:-``, never CPR-shaped."""
+
+
+def quotable_id(value: object) -> bool:
+    """Whether `value` may be quoted in an error or a log: a well-formed, pseudonymous id."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and _ID.match(value) is not None
+        and _CPR.search(value) is None
+    )
+
+
+def id_tag(value: str) -> str:
+    """An id for a field path such as ``referrals[3](r-17)``: itself if :func:`quotable_id`,
+    else ``?``."""
+    return value if quotable_id(value) else "?"
+
+
+def quote_id(value: object) -> str:
+    """`value` quoted for an error text or a log line if it is a pseudonymous id of bounded
+    length (:func:`quotable_id`), else a fixed placeholder: no CPR number or oversized text is
+    ever echoed."""
+    return repr(value) if quotable_id(value) else "<withheld: not a pseudonymous id>"
+
 
 # The seeds' own wordings of the levels (lower case, spaces collapsed), by the level they name.
 # Only basal and avanceret are almen genoptræning; the others are parsed so that a referral at
@@ -120,8 +175,8 @@ class OpeningHours(DomainModel):
     """A site's opening hours on one weekday (0 = Monday … 4 = Friday)."""
 
     weekday: int = Field(ge=0, le=6)
-    open: time
-    close: time
+    open: LocalTime
+    close: LocalTime
 
     @model_validator(mode="after")
     def _ordered(self) -> OpeningHours:
@@ -147,9 +202,9 @@ class Site(DomainModel):
 class RosterEntry(DomainModel):
     """One stretch of rostered work: on `date`, from `start` to `end`, based at `site_id`."""
 
-    date: date
-    start: time
-    end: time
+    date: Day
+    start: LocalTime
+    end: LocalTime
     site_id: Id
 
     @model_validator(mode="after")
@@ -162,8 +217,8 @@ class RosterEntry(DomainModel):
 class Absence(DomainModel):
     """A therapist's absence (holiday, course, sickness), both dates inclusive."""
 
-    start: date
-    end: date
+    start: Day
+    end: Day
     reason: str = ""
 
     @model_validator(mode="after")
@@ -205,8 +260,8 @@ class Booking(DomainModel):
     id: Id
     therapist_id: Id
     site_id: Id | None = None
-    start: datetime
-    end: datetime
+    start: LocalDateTime
+    end: LocalDateTime
     status: BookingStatus = BookingStatus.COMMUNICATED
     referral_id: Id | None = None
     at_home: bool = False
@@ -232,16 +287,16 @@ class Referral(DomainModel):
     """
 
     id: Id
-    discharge_date: date
-    received_date: date
+    discharge_date: Day
+    received_date: Day
     level: Level
     discipline: Discipline
     specialty: str | None = None
     forloebskode: str | None = None
-    plan_start_date: date | None = None
+    plan_start_date: Day | None = None
     plan_start_kind: PlanStartKind | None = None
-    postponed_to: date | None = None
-    unavailable_dates: list[date] = Field(default_factory=list)
+    postponed_to: Day | None = None
+    unavailable_dates: list[Day] = Field(default_factory=list)
     home_training: bool = False
     chosen_site_id: Id | None = None
     location: Coordinates | None = None
@@ -251,15 +306,6 @@ class Referral(DomainModel):
         description="A chronic-disease course (KOL, heart, diabetes) ordered through the plan.",
     )
     first_session_minutes: int = Field(default=60, ge=15, le=240)
-
-    @field_validator("id")
-    @classmethod
-    def _not_cpr(cls, value: str) -> str:
-        if _CPR.search(value):
-            raise ValueError(
-                "looks like a CPR number; referral ids must be pseudonymous (never a CPR number)"
-            )
-        return value
 
     @field_validator("level", mode="before")
     @classmethod
@@ -296,7 +342,7 @@ class Instance(DomainModel):
     """Everything one planning run needs: the policy, resources, calendars and new referrals."""
 
     name: str = ""
-    planning_date: date = Field(
+    planning_date: Day = Field(
         description="The day the plan is made; the first bookable day is the next working day."
     )
     policy: Policy
@@ -304,7 +350,7 @@ class Instance(DomainModel):
     therapists: list[Therapist]
     bookings: list[Booking] = Field(default_factory=list)
     referrals: list[Referral] = Field(default_factory=list)
-    offers_sent_at: datetime | None = Field(
+    offers_sent_at: LocalDateTime | None = Field(
         default=None,
         description=(
             "When this run's frit valg offers go out to citizens; the answer-by time counts from "

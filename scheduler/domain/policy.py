@@ -8,11 +8,13 @@ from a JSON file (:func:`load_policy`).
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scheduler.domain.wallclock import Day, LocalTime
 
 __all__ = [
     "PRESETS",
@@ -88,12 +90,12 @@ class Policy(BaseModel):
         le=24 * 30,
         description="Hours the citizen has to answer a frit valg offer.",
     )
-    day_start: time = time(8, 0)
-    day_end: time = time(16, 0)
+    day_start: LocalTime = time(8, 0)
+    day_end: LocalTime = time(16, 0)
     grundlovsdag_closed: bool = False
     christmas_eve_closed: bool = True
     new_years_eve_closed: bool = True
-    closed_days: list[date] = Field(default_factory=list)
+    closed_days: list[Day] = Field(default_factory=list)
     horizon_days: int = Field(default=28, ge=1, le=120)
     min_notice_days: int = Field(
         default=1,

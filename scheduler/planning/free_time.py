@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from scheduler.domain import Instance
+from scheduler.planning.budget import Budget
 from scheduler.rules.calendar import as_minutes
 from scheduler.rules.commitments import staying_bookings
 from scheduler.rules.eligibility import roster_windows
@@ -67,9 +68,18 @@ def free_stretches(
 
 
 def free_gaps(
-    instance: Instance, days: Sequence[date], site_index: dict[str, int]
+    instance: Instance,
+    days: Sequence[date],
+    site_index: dict[str, int],
+    budget: Budget | None = None,
 ) -> tuple[list[Gap], RoomLoad]:
-    """Every therapist's free gaps on `days`, and the room load of the staying bookings."""
+    """Every therapist's free gaps on `days`, and the room load of the staying bookings.
+
+    Once `budget` is spent the remaining therapists' gaps are left out (the room load is always
+    complete): fewer gaps are still true free time, and a spent budget books nothing more (so
+    with the budget spent at the start, there are no gaps and no room load at all)."""
+    if budget is not None and budget.expired():
+        return [], {}
     day_set = set(days)
     busy: dict[tuple[str, date], list[tuple[int, int]]] = defaultdict(list)
     room_load: RoomLoad = defaultdict(list)
@@ -81,6 +91,8 @@ def free_gaps(
             room_load[(site_index[b.site_id], day)].append(span)
     gaps: list[Gap] = []
     for t_idx, therapist in enumerate(instance.therapists):
+        if budget is not None and budget.expired():
+            break
         for entry in sorted(therapist.roster, key=lambda e: (e.date, e.start)):
             day = entry.date
             if day not in day_set or therapist.is_absent(day) or entry.site_id not in site_index:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
+from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import Candidate, candidates_for
 from scheduler.planning.free_time import Gap
 from scheduler.planning.plan import Placed
@@ -117,11 +118,20 @@ def edf_order(problem: Problem, skip: Iterable[int] = ()) -> list[int]:
     )
 
 
-def fill_edf(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool) -> None:
+def fill_edf(
+    problem: Problem,
+    free: FreeTime,
+    plan: Plan,
+    *,
+    on_time_only: bool,
+    budget: Budget | None = None,
+) -> None:
     """Add to `plan`, earliest deadline first, each unplanned referral's earliest candidate
     that still fits exactly (therapist and rooms, via `free`). With `on_time_only`, only
-    candidates on or before the deadline are tried."""
+    candidates on or before the deadline are tried. Ends early once `budget` is spent."""
     for r in edf_order(problem, plan):
+        if budget is not None and budget.expired():
+            return
         for k, cand in enumerate(problem.candidates[r]):
             if on_time_only and not cand.on_time:
                 break
@@ -132,22 +142,23 @@ def fill_edf(problem: Problem, free: FreeTime, plan: Plan, *, on_time_only: bool
                 break
 
 
-def complete(problem: Problem, plan: Plan) -> Plan:
+def complete(problem: Problem, plan: Plan, budget: Budget | None = None) -> Plan:
     """`plan` with every referral it leaves out given its earliest fitting candidate, those
-    that can still be on time first: a complete, feasible plan."""
+    that can still be on time first: a complete, feasible plan (feasible but possibly
+    incomplete when `budget` runs out)."""
     free = FreeTime(problem)
     for r, (k, start) in plan.items():
         free.book(problem.candidates[r][k], start)
     out = dict(plan)
-    fill_edf(problem, free, out, on_time_only=True)
-    fill_edf(problem, free, out, on_time_only=False)
+    fill_edf(problem, free, out, on_time_only=True, budget=budget)
+    fill_edf(problem, free, out, on_time_only=False, budget=budget)
     return out
 
 
-def book_leftovers(problem: Problem, placed: Placed) -> int:
+def book_leftovers(problem: Problem, placed: Placed, budget: Budget | None = None) -> int:
     """Give every referral `placed` leaves unbooked (their candidates were cut to the first
     late days) the first free slot left anywhere in the horizon, rooms checked exactly.
-    Updates `placed`; returns how many were booked."""
+    Updates `placed`; returns how many were booked. Ends early once `budget` is spent."""
     free = FreeTime(problem)
     for cand, start in placed.values():
         free.book(cand, start)
@@ -155,6 +166,8 @@ def book_leftovers(problem: Problem, placed: Placed) -> int:
     for r, cands in enumerate(problem.candidates):
         if r in placed or not cands:
             continue
+        if budget is not None and budget.expired():
+            break
         qualified, in_order = problem.gaps_for(r)
         found = free.first_free(
             candidates_for(

@@ -25,6 +25,7 @@ from datetime import date
 from ortools.sat.python import cp_model
 
 from scheduler.domain import ObjectiveWeights
+from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import Candidate
 from scheduler.planning.free_time import critical_gaps
 from scheduler.planning.problem import Problem
@@ -230,21 +231,29 @@ def build_model(
     problem: Problem,
     weights: ObjectiveWeights,
     select: Callable[[int, int, Candidate], bool] | None = None,
+    budget: Budget | None = None,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
     `select(referral, k, candidate)` says which candidates the model gets (default: all). The
     solve loop uses it to build stage 1 on the on-time candidates alone: a late session never
     helps that count, and leaving it out is always feasible, so the smaller model is exact.
+    Raises :class:`~scheduler.planning.budget.BudgetExpired` once `budget` is spent.
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
     for r, cands in enumerate(problem.candidates):
+        if budget is not None and r % 64 == 0:
+            budget.check()
         for k, cand in enumerate(cands):
             if select is None or select(r, k, cand):
                 x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
     assigned = add_one_session_per_referral(model, problem, x)
+    if budget is not None:
+        budget.check()
     add_gap_capacity(model, problem, x)
+    if budget is not None:
+        budget.check()
     site_gaps = [
         problem.gaps[problem.candidates[r][k].gap]
         for r, k in x
@@ -252,5 +261,7 @@ def build_model(
     ]
     critical = critical_gaps(problem.instance, site_gaps, problem.room_load)
     start = add_room_capacity(model, problem, x, critical)
+    if budget is not None:
+        budget.check()
     objectives = _objectives(model, problem, x, assigned, weights)
     return FirstSessionModel(problem=problem, model=model, x=x, start=start, objectives=objectives)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from scheduler.domain import Booking, BookingStatus, Instance, Reason, Referral
+from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import (
     Candidate,
     candidates_for,
@@ -19,7 +20,14 @@ from scheduler.rules.commitments import horizon_days, horizon_window
 from scheduler.rules.eligibility import qualifies
 from scheduler.rules.legal import LegalDates, legal_dates
 
-__all__ = ["Problem", "prepare"]
+__all__ = ["NOT_PLANNED", "Problem", "prepare"]
+
+NOT_PLANNED = (
+    Reason.NO_CAPACITY_IN_HORIZON,
+    "not searched: the solve was stopped (time budget spent or cancelled) before this referral "
+    "was prepared",
+)
+"""Why a referral the budget left unprepared has no candidates."""
 
 
 @dataclass
@@ -93,8 +101,12 @@ def _qualified_gaps(
     return by_class[key]
 
 
-def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
-    """Compute legal dates, free gaps, candidates and room data for an instance."""
+def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None = None) -> Problem:
+    """Compute legal dates, free gaps, candidates and room data for an instance.
+
+    With a `budget`, referrals reached after it is spent get no candidates (they stay
+    unbooked, :data:`NOT_PLANNED`), so a stop ends preparation within one referral's work.
+    """
     cal = WorkingCalendar(instance.policy)
     days = horizon_days(instance, cal)
     site_index = {s.id: i for i, s in enumerate(instance.sites)}
@@ -105,8 +117,10 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
         if b.referral_id in ref_index and b.status is BookingStatus.COMMUNICATED
     }
     dates = [legal_dates(r, instance.policy, cal) for r in instance.referrals]
-    gaps, room_load = free_gaps(instance, days, site_index)
-    critical = critical_gaps(instance, gaps, room_load)
+    gaps, room_load = free_gaps(instance, days, site_index, budget)
+    # With the budget spent nothing more is booked, so which gaps are room-critical is moot.
+    spent = budget is not None and budget.expired()
+    critical = set() if spent else critical_gaps(instance, gaps, room_load)
     in_time_order = sorted(gaps, key=time_order)
     by_class: dict[GapClass, QualifiedGaps] = {}
     candidates: list[list[Candidate]] = []
@@ -119,6 +133,10 @@ def prepare(instance: Instance, late_days: int | None = 5) -> Problem:
         if (where := dates[i].rejected) is not None:
             candidates.append([])
             rejected[i] = where
+            continue
+        if budget is not None and budget.expired():
+            candidates.append([])
+            unbookable[i] = NOT_PLANNED
             continue
         qualified, in_order = _qualified_gaps(instance, ref, in_time_order, by_class)
         cands = candidates_for(

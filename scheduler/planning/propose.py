@@ -42,6 +42,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.domain import BookingStatus, Instance, Level, Outcome, Referral, Site, Therapist
+from scheduler.domain.inputs import quote_id
 from scheduler.domain.policy import Policy
 from scheduler.planning.free_time import free_stretches
 from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
@@ -78,7 +79,9 @@ class UnknownReferralError(ProposalError):
 
     def __init__(self, referral_id: str) -> None:
         self.referral_id = referral_id
-        super().__init__(f"unknown referral id {referral_id!r}: not among the instance's referrals")
+        super().__init__(
+            f"unknown referral id {quote_id(referral_id)}: not among the instance's referrals"
+        )
 
 
 class ExcludedReferralError(ProposalError):

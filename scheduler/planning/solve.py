@@ -12,8 +12,12 @@
    first free time left anywhere in the horizon, so no capacity goes unused.
 
 Each stage gets a share of the time left and starts from the previous plan as a hint; a stage
-that finds nothing in its time leaves the previous plan standing. A `stop` event ends the
-search at once (between stages too) and returns the best plan so far, marked not proven.
+that finds nothing in its time leaves the previous plan standing.
+
+One wall-clock :class:`~scheduler.planning.budget.Budget` covers the whole solve (preparation,
+greedy, model building, bounds, stages, repair, KPIs; for the service, from the request's
+arrival). Every phase asks it whether to go on, so a `stop` or a spent budget ends the work
+within a fraction of a second and returns the best plan so far, marked not proven.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
 from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
+from scheduler.planning.budget import Budget, BudgetExpired
 from scheduler.planning.candidates import Candidate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
 from scheduler.planning.model import FirstSessionModel, Key, build_model
@@ -107,6 +112,7 @@ class _Run:
 
     started: float
     options: SolveOptions
+    budget: Budget
     on_progress: Callable[[Progress], None] | None
     chosen: dict[Key, int] = field(default_factory=dict)
     starts: dict[Key, int] = field(default_factory=dict)
@@ -148,15 +154,16 @@ class _Run:
             )
         )
 
-    stop: threading.Event = field(default_factory=threading.Event)
-
     def stopped(self) -> bool:
-        if self.stop.is_set():
-            self.proven, self.status = False, "STOPPED"
-        return self.stop.is_set()
+        """Whether the budget is spent (marking the plan not proven, STOPPED on a stop)."""
+        if not self.budget.expired():
+            return False
+        self.proven = False
+        self.status = "STOPPED" if self.budget.stop.is_set() else "FEASIBLE"
+        return True
 
     def remaining(self) -> float:
-        return max(0.05, self.options.time_limit_s - (time.monotonic() - self.started))
+        return max(0.0, self.budget.remaining())
 
     def stage(
         self,
@@ -176,7 +183,7 @@ class _Run:
         else:
             fsm.model.minimize(expr)
         _apply_hint(fsm, hint)
-        solver.parameters.max_time_in_seconds = self.remaining() * share
+        solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
         callback = _Callback(self, fsm, name)
         status = solver.solve(fsm.model, callback)
         info: dict[str, Any] = {
@@ -293,13 +300,25 @@ def solve(
     options: SolveOptions | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    budget: Budget | None = None,
 ) -> Solution:
-    """Plan every referral's first session. `stop.set()` from another thread ends the search
-    promptly; the best plan found so far is returned, marked as not proven."""
+    """Plan every referral's first session within one wall-clock budget.
+
+    Without `budget` the budget is `options.time_limit_s` from now; with one, it is cut to
+    `options.time_limit_s` from the budget's start. `stop.set()` (or the budget's own stop)
+    from another thread, or the budget running out, ends the work promptly: the best plan found
+    so far is returned, marked as not proven.
+    """
     options = options or SolveOptions()
-    stop = stop or threading.Event()
-    run = _Run(started=time.monotonic(), options=options, on_progress=on_progress, stop=stop)
-    problem = prepare(instance, late_days=options.late_days)
+    if budget is None:
+        budget = Budget(options.time_limit_s, stop=stop)
+    else:
+        if stop is not None and stop is not budget.stop:
+            raise ValueError("pass the stop event inside the budget, not beside it")
+        budget.limit_to(options.time_limit_s)
+    stop = budget.stop
+    run = _Run(started=time.monotonic(), options=options, budget=budget, on_progress=on_progress)
+    problem = prepare(instance, late_days=options.late_days, budget=budget)
     run.fixed_on_time = sum(
         1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
     )
@@ -309,72 +328,29 @@ def solve(
     done = threading.Event()
 
     def watch() -> None:
-        # Keep stopping until the loop ends: a stop set between two searches must also end
-        # the next one.
+        # Keep stopping until the loop ends: a stop (or a spent budget) between two searches
+        # must also end the next one.
         while not done.is_set():
-            if stop.wait(0.05):
+            if stop.wait(0.05) or budget.expired():
                 solver.stop_search()
                 done.wait(0.05)
 
     watcher = threading.Thread(target=watch, name="solve-stop-watcher", daemon=True)
     watcher.start()
     size = {"variables": 0, "constraints": 0}
+    plan: Plan = {}
+    first_solution_s = 0.0
     try:
         # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
-        plan = complete(problem, {})
+        plan = complete(problem, {}, budget)
         first_solution_s = round(time.monotonic() - run.started, 3)
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
         run.emit("greedy", run.on_time, None, None, None)
-        # Stage 1 decides only the contested referrals: the others are on time for sure.
-        sure = sure_on_time(problem)
-        run.stage_offset = len(sure)
-        selection, restricted = _first_stage(problem, sure, plan)
-        first = build_model(problem, options.weights, selection)
-        if first.x:
-            greedy_on_time = run.on_time
-            contested = {
-                r: p
-                for r, p in plan.items()
-                if r not in sure and problem.candidates[r][p[0]].on_time
-            }
-            found = run.stage(solver, first, "on_time", 0.6, _hint(contested))
-            if found and (run.on_time or 0) >= greedy_on_time:
-                chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
-                plan = complete(problem, _place(first, chosen, run.starts))
-            else:
-                run.on_time = run.objective = greedy_on_time
-        else:
-            # Every referral that can be on time is so for sure: stage 1 is solved.
-            run.on_time = run.on_time_bound = len(sure)
-            run.objective = run.bound = float(len(sure))
-            run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
-            run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
-            plan = complete(problem, _place(first, {(r, k): 1 for r, k in sure.items()}, {}))
-        if run.stages and run.stages[-1]["stage"] == "on_time":
-            run.stages[-1].update(sure_on_time=len(sure), restricted=restricted)
-        # A flow bound CP-SAT may not have reached in its time (rooms and lengths relaxed);
-        # the only valid one when stage 1 searched a restricted model.
-        relaxed = len(sure) + on_time_flow_bound(problem, sure)
-        if restricted or run.on_time_bound is None or run.on_time_bound > relaxed:
-            run.on_time_bound, run.bound = relaxed, float(relaxed)
-        if run.on_time_bound != run.on_time:
-            run.proven, run.status = False, "FEASIBLE"
-        run.stage_offset = 0
-        del first  # free the stage-1 model before building the full one
-        full = build_model(problem, options.weights, _later_stages(problem, plan))
-        size = {
-            "variables": len(full.model.proto.variables),
-            "constraints": len(full.model.proto.constraints),
-        }
-        if full.x and not stop.is_set():
-            full.model.add(full.objectives.on_time >= (run.on_time or 0))
-            if run.stage(solver, full, "lateness", 0.6, _hint(plan)):
-                plan = _place(full, run.chosen, run.starts)
-                if not stop.is_set():
-                    full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
-                    if run.stage(solver, full, "tail", 1.0, run.chosen):
-                        plan = _place(full, run.chosen, run.starts)
+        if not run.stopped():
+            plan = _optimise(run, solver, problem, plan, size)
+    except BudgetExpired:
+        pass  # the best plan so far stands
     finally:
         done.set()
         watcher.join()
@@ -382,7 +358,7 @@ def solve(
         run.proven, run.status = False, "STOPPED"
 
     placed = _sessions(problem, plan)
-    repaired = book_leftovers(problem, placed)
+    repaired = book_leftovers(problem, placed, budget)
     stats = SolverStats(
         method="cp-sat",
         status=run.status,
@@ -400,3 +376,79 @@ def solve(
         stages=[*run.stages, {"stage": "repair", "booked": repaired}],
     )
     return make_solution(problem, placed, stats)
+
+
+def _optimise(
+    run: _Run, solver: cp_model.CpSolver, problem: Problem, plan: Plan, size: dict[str, int]
+) -> Plan:
+    """Stages 1–3 from the greedy `plan`; returns the best plan. Every step asks the budget;
+    once it is spent (model building raises :class:`BudgetExpired`) the plan reached so far is
+    returned."""
+    budget = run.budget
+    options = run.options
+    best = plan
+    try:
+        # Stage 1 decides only the contested referrals: the others are on time for sure.
+        sure = sure_on_time(problem)
+        budget.check()
+        run.stage_offset = len(sure)
+        selection, restricted = _first_stage(problem, sure, plan)
+        first = build_model(problem, options.weights, selection, budget)
+        if first.x:
+            greedy_on_time = run.on_time or 0
+            contested = {
+                r: p
+                for r, p in plan.items()
+                if r not in sure and problem.candidates[r][p[0]].on_time
+            }
+            found = run.stage(solver, first, "on_time", 0.6, _hint(contested))
+            if found and (run.on_time or 0) >= greedy_on_time:
+                chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
+                candidate = complete(problem, _place(first, chosen, run.starts), budget)
+                # A budget spent while completing must not lose bookings the greedy plan had.
+                if not budget.expired() or len(candidate) >= len(best):
+                    best = candidate
+                else:
+                    run.on_time = greedy_on_time
+                    run.objective = float(greedy_on_time)
+            else:
+                run.on_time = greedy_on_time
+                run.objective = float(greedy_on_time)
+        else:
+            # Every referral that can be on time is so for sure: stage 1 is solved.
+            run.on_time = run.on_time_bound = len(sure)
+            run.objective = run.bound = float(len(sure))
+            run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
+            run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
+            sure_plan = _place(first, {(r, k): 1 for r, k in sure.items()}, {})
+            best = complete(problem, sure_plan, budget)
+        if run.stages and run.stages[-1]["stage"] == "on_time":
+            run.stages[-1].update(sure_on_time=len(sure), restricted=restricted)
+        run.stage_offset = 0
+        del first  # free the stage-1 model before building the full one
+        if not run.stopped():
+            # A flow bound CP-SAT may not have reached in its time (rooms and lengths
+            # relaxed); the only valid one when stage 1 searched a restricted model.
+            relaxed = len(sure) + on_time_flow_bound(problem, sure)
+            if restricted or run.on_time_bound is None or run.on_time_bound > relaxed:
+                run.on_time_bound, run.bound = relaxed, float(relaxed)
+        if run.on_time_bound != run.on_time:
+            run.proven, run.status = False, "FEASIBLE"
+        if run.stopped():
+            return best
+        full = build_model(problem, options.weights, _later_stages(problem, best), budget)
+        size.update(
+            variables=len(full.model.proto.variables),
+            constraints=len(full.model.proto.constraints),
+        )
+        if full.x and not run.stopped():
+            full.model.add(full.objectives.on_time >= (run.on_time or 0))
+            if run.stage(solver, full, "lateness", 0.6, _hint(best)):
+                best = _place(full, run.chosen, run.starts)
+                if not run.stopped():
+                    full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
+                    if run.stage(solver, full, "tail", 1.0, run.chosen):
+                        best = _place(full, run.chosen, run.starts)
+    except BudgetExpired:
+        run.stopped()
+    return best

@@ -12,6 +12,7 @@ that calls a late start "on time" gets a violation from the checker, not a bette
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -155,6 +156,7 @@ def _counting(instance: Instance, cal: WorkingCalendar) -> Callable[[str, date],
     lo, hi = horizon_window(instance)
     therapists = {t.id: t for t in instance.therapists}
 
+    @functools.cache  # thousands of bookings, a few hundred therapist-days
     def counts(therapist_id: str, day: date) -> bool:
         t = therapists.get(therapist_id)
         return (

@@ -33,6 +33,7 @@ from scheduler.domain import (
     Referral,
     Therapist,
 )
+from scheduler.domain.inputs import quote_id
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import holds_time
 from scheduler.rules.eligibility import competent
@@ -163,13 +164,13 @@ def repeated_ids(ids: Sequence[str]) -> Iterator[tuple[int, int]]:
 
 def duplicate_id_message(collection: str, ident: str, first: int) -> str:
     """The words of a `duplicate_id` problem."""
-    return f"id {ident!r} is used already by {collection}[{first}]"
+    return f"id {quote_id(ident)} is used already by {collection}[{first}]"
 
 
 def unknown_reference(kind: str, ident: str) -> tuple[str, str]:
     """The code and words of a reference to a `kind` (site, therapist, referral) that the
     instance does not have."""
-    return f"unknown_{kind}", f"no {kind} has id {ident!r}"
+    return f"unknown_{kind}", f"no {kind} has id {quote_id(ident)}"
 
 
 def overlapping(entries: Sequence[tuple[time, time, int]]) -> Iterator[tuple[int, int]]:

@@ -20,7 +20,7 @@ from scheduler.domain.files import load_solution, save_instance
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
-    running = start_server("127.0.0.1", 0, workers=4)
+    running = start_server(port=0)
     yield running
     running.stop(0).wait()
 
@@ -114,7 +114,7 @@ def test_client_with_a_missing_file_is_a_usage_error(capsys: pytest.CaptureFixtu
 def test_serve_logs_json_lines_and_shuts_down_on_sigterm() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
-        [sys.executable, "-m", "scheduler", "serve", "--port", "0"],
+        [sys.executable, "-m", "scheduler", "serve", "--port", "0", "--drain", "0.2"],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -126,7 +126,7 @@ def test_serve_logs_json_lines_and_shuts_down_on_sigterm() -> None:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
             events = [json.loads(line)["event"] for line in proc.stderr.read().splitlines()]
-            assert events[-3:] == ["signal", "shutting down", "stopped"]
+            assert events[-4:] == ["signal", "draining", "shutting down", "stopped"]
         finally:
             if proc.poll() is None:
                 proc.kill()

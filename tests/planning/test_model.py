@@ -16,7 +16,7 @@ from scheduler.domain import (
     SolveOptions,
 )
 from scheduler.domain.policy import PRESETS
-from scheduler.planning.solve import solve
+from scheduler.planning.solve import Progress, solve
 from scheduler.verify.checker import check_solution
 from tests.builders import (
     FRIDAY_BEFORE,
@@ -318,7 +318,7 @@ def test_deterministic_with_one_worker_and_a_seed(seed: int) -> None:
     assert first.assignments == second.assignments
 
 
-def test_a_stop_before_or_during_solving_returns_the_best_plan_marked_not_proven() -> None:
+def test_a_stop_before_solving_ends_at_once_with_nothing_planned_marked_stopped() -> None:
     import threading
 
     inst = instance(
@@ -329,9 +329,57 @@ def test_a_stop_before_or_during_solving_returns_the_best_plan_marked_not_proven
     solution = solve(inst, SolveOptions(time_limit_s=30, workers=1), stop=stop)
     assert solution.stats.status == "STOPPED" and not solution.stats.proven_optimal
     assert solution.stats.wall_time_s < 5
+    # Nothing was prepared, so nothing is booked; each referral says why, and the plan is valid.
+    assert solution.kpis.booked == 0
+    assert all("stopped" in (a.detail or "") for a in solution.assignments)
+    assert check_solution(inst, solution).ok
+
+
+def test_a_stop_during_solving_returns_the_greedy_plan_marked_not_proven() -> None:
+    import threading
+
+    inst = instance(
+        [therapist("T1")], [referral(f"R{i}", discharge=FRIDAY_BEFORE) for i in range(3)]
+    )
+    stop = threading.Event()
+
+    def on_progress(p: Progress) -> None:
+        if p.stage == "greedy":
+            stop.set()
+
+    solution = solve(inst, SolveOptions(time_limit_s=30, workers=1), on_progress, stop=stop)
+    assert solution.stats.status == "STOPPED" and not solution.stats.proven_optimal
+    assert solution.stats.wall_time_s < 5
     # The greedy plan stands: every referral booked, and the plan passes the checker.
     assert solution.kpis.booked == 3
     assert check_solution(inst, solution).ok
+
+
+def test_an_expired_budget_ends_each_phase_by_the_injected_clock() -> None:
+    """A budget whose (injected) clock runs out after N readings ends the solve wherever it
+    is: no dependence on the machine's speed."""
+    from scheduler.planning.budget import Budget
+
+    inst = instance(
+        [therapist("T1"), therapist("T2")],
+        [referral(f"R{i}", discharge=FRIDAY_BEFORE) for i in range(8)],
+    )
+    booked: list[int] = []
+    for ticks in (1, 3, 6, 10, 20, 60, 10**6):
+        count = [0]
+
+        def clock(count: list[int] = count, ticks: int = ticks) -> float:
+            count[0] += 1
+            return 0.0 if count[0] <= ticks else 1e6
+
+        budget = Budget(None, clock=clock)
+        solution = solve(inst, SolveOptions(time_limit_s=30, workers=1), budget=budget)
+        assert not solution.stats.proven_optimal or solution.stats.status == "OPTIMAL"
+        assert check_solution(inst, solution).ok
+        booked.append(solution.kpis.booked)
+    # The earliest expiry books nothing, a budget never spent books everyone, and every plan
+    # between is a valid one.
+    assert booked[0] == 0 and booked[-1] == 8
 
 
 def test_flow_bound_never_below_the_optimum_and_counts_one_per_gap_hour() -> None:

@@ -37,14 +37,17 @@ def test_progress_reports_the_greedy_plan_first() -> None:
     assert all(e.elapsed_s >= 0 for e in events)
 
 
-def test_a_stop_before_the_start_returns_the_greedy_plan_marked_stopped() -> None:
+def test_a_stop_before_the_start_ends_at_once_with_nothing_planned_marked_stopped() -> None:
+    # Issue 10: a stop ends every phase, preparation included; nothing was prepared, so
+    # nothing is booked, and each referral says it was not searched.
     inst = _contested()
     stop = threading.Event()
     stop.set()
     solution = solve(inst, SolveOptions(time_limit_s=30, workers=1, seed=1), stop=stop)
     assert solution.stats.status == "STOPPED" and not solution.stats.proven_optimal
     assert check_solution(inst, solution).ok
-    assert solution.kpis.booked == 3
+    assert solution.kpis.booked == 0
+    assert all("not searched" in (a.detail or "") for a in solution.assignments)
 
 
 def test_every_referral_is_placed_once_and_the_urgent_ones_first() -> None:
