@@ -14,16 +14,20 @@ import sys
 import threading
 import time
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 import grpc
+from google.longrunning import operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from scheduler import __version__
+from scheduler.api.operations import OPERATIONS_SERVICE_NAME, OperationsService
 from scheduler.api.service import SchedulerService
+from scheduler.jobs.runner import DEFAULT_LEASE_S, DEFAULT_RETENTION_S, JobRunner
+from scheduler.jobs.store import JobStore, open_store
 from scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
 
 __all__ = [
@@ -89,6 +93,8 @@ class RunningServer:
     port: int
     service: SchedulerService
     health: health.HealthServicer
+    runner: JobRunner | None = field(default=None)
+    """Runs the job store's SubmitOptimize jobs; None without a store."""
 
     @property
     def address(self) -> str:
@@ -100,7 +106,16 @@ class RunningServer:
         them. Returns an event set when the server has stopped."""
         self.health.enter_graceful_shutdown()
         stopped_solves = self.service.stop_all()
-        log.info("shutting down", extra={"fields": {"grace_s": grace, "solves": stopped_solves}})
+        jobs = self.runner.running if self.runner is not None else []
+        log.info(
+            "shutting down",
+            extra={"fields": {"grace_s": grace, "solves": stopped_solves, "jobs": len(jobs)}},
+        )
+        if self.service.operations is not None:
+            self.service.operations.stop()
+        if self.runner is not None:
+            # Running jobs are stopped and given back to the queue, for a server to run again.
+            self.runner.stop(timeout=grace)
         done: threading.Event = self.server.stop(grace)
         return done
 
@@ -112,11 +127,18 @@ def start_server(
     max_concurrent_solves: int = 1,
     workers: int = 16,
     service: SchedulerService | None = None,
+    store: JobStore | None = None,
+    job_slots: int = 1,
+    lease_s: float = DEFAULT_LEASE_S,
+    retention_s: float = DEFAULT_RETENTION_S,
 ) -> RunningServer:
     """Build and start a server on `host`:`port` (0: any free port, see `RunningServer.port`).
 
     `workers` is the size of the thread pool serving calls; solves beyond
-    `max_concurrent_solves` get RESOURCE_EXHAUSTED rather than a thread.
+    `max_concurrent_solves` get RESOURCE_EXHAUSTED rather than a thread. With a job `store`,
+    the server also serves SubmitOptimize and google.longrunning.Operations and runs the
+    store's jobs, `job_slots` at a time (leases of `lease_s`; finished jobs deleted after
+    `retention_s`).
     """
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -129,18 +151,27 @@ def start_server(
     )
     service = service or SchedulerService(max_concurrent_solves)
     scheduler_pb2_grpc.add_SchedulerServicer_to_server(service, server)  # type: ignore[no-untyped-call]
+    runner: JobRunner | None = None
+    names = [SERVICE_NAME]
+    if store is not None:
+        runner = JobRunner(store, slots=job_slots, lease_s=lease_s, retention_s=retention_s)
+        service.operations = OperationsService(store, runner)
+        operations_pb2_grpc.add_OperationsServicer_to_server(service.operations, server)
+        names.append(OPERATIONS_SERVICE_NAME)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
     server.start()
-    for name in ("", SERVICE_NAME):
+    if runner is not None:
+        runner.start()
+    for name in ("", *names):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, bound, service, health_servicer)
+    return RunningServer(server, bound, service, health_servicer, runner)
 
 
 def serve(
@@ -150,8 +181,15 @@ def serve(
     max_concurrent_solves: int = 1,
     workers: int = 16,
     grace: float = DEFAULT_GRACE_S,
+    store: str | None = None,
+    job_slots: int = 1,
+    lease_s: float = DEFAULT_LEASE_S,
+    retention_s: float = DEFAULT_RETENTION_S,
 ) -> int:
-    """Run the server until SIGTERM or SIGINT, then shut down gracefully. Returns 0."""
+    """Run the server until SIGTERM or SIGINT, then shut down gracefully. Returns 0.
+
+    `store`: the job store's SQLite path or PostgreSQL URL (see
+    :func:`scheduler.jobs.store.open_store`); None serves no SubmitOptimize."""
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -160,11 +198,22 @@ def serve(
 
     # Handlers first: a signal that arrives while starting still shuts down gracefully.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    jobs: JobStore | None = None
     try:
+        jobs = open_store(store) if store is not None else None
         running = start_server(
-            host, port, max_concurrent_solves=max_concurrent_solves, workers=workers
+            host,
+            port,
+            max_concurrent_solves=max_concurrent_solves,
+            workers=workers,
+            store=jobs,
+            job_slots=job_slots,
+            lease_s=lease_s,
+            retention_s=retention_s,
         )
     except BaseException:
+        if jobs is not None:
+            jobs.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise
@@ -178,6 +227,9 @@ def serve(
                 "max_concurrent_solves": max_concurrent_solves,
                 "workers": workers,
                 "max_message_bytes": MAX_MESSAGE_BYTES,
+                "job_store": None if jobs is None else type(jobs).__name__,
+                "job_slots": job_slots if jobs is not None else 0,
+                "runner": None if running.runner is None else running.runner.owner,
             }
         },
     )
@@ -186,6 +238,8 @@ def serve(
             pass
     finally:
         running.stop(grace).wait()
+        if jobs is not None:
+            jobs.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("stopped")

@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
 from google.rpc import code_pb2, status_pb2
@@ -52,6 +52,7 @@ from scheduler.api.convert import (
 )
 from scheduler.api.errors import ConversionError, FieldViolation, bad_request
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
+from scheduler.jobs.store import RequestConflictError
 from scheduler.planning.propose import (
     Calendars,
     ExcludedReferralError,
@@ -93,6 +94,11 @@ SAFETY_MARGIN_S = 0.5
 quarter of the time left)."""
 MIN_SOLVE_S = 0.05
 """The shortest time limit a solve is given."""
+
+if TYPE_CHECKING:
+    from google.longrunning import operations_proto_pb2 as lro
+
+    from scheduler.api.operations import OperationsService
 
 _R = TypeVar("_R")
 
@@ -316,7 +322,13 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     signature).
     """
 
-    def __init__(self, max_concurrent_solves: int = 1, *, solve_fn: SolveFn = solve) -> None:
+    def __init__(
+        self,
+        max_concurrent_solves: int = 1,
+        *,
+        solve_fn: SolveFn = solve,
+        operations: OperationsService | None = None,
+    ) -> None:
         if max_concurrent_solves < 1:
             raise ValueError("max_concurrent_solves must be at least 1")
         self.max_concurrent_solves = max_concurrent_solves
@@ -325,6 +337,8 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         self._lock = threading.Lock()
         self._running: set[threading.Event] = set()
         self._stopping = False
+        self.operations = operations
+        """Where SubmitOptimize stores its jobs; None: the server runs without a job store."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -455,6 +469,35 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             fields["progress_events"] = sent
             stop.set()  # a no-op once the solve is done; stops it if the stream ended early
             worker.join()
+
+    @_unary
+    def SubmitOptimize(
+        self,
+        request: pb.SubmitOptimizeRequest,
+        context: grpc.ServicerContext,
+        fields: dict[str, Any],
+    ) -> lro.Operation:
+        if self.operations is None:
+            raise _status(
+                code_pb2.UNIMPLEMENTED,
+                "this server runs without a job store: start it with `scheduler serve --store`",
+            )
+        if len(request.request_id) > 128:
+            raise _invalid([FieldViolation("request_id", "at most 128 characters")])
+        instance = self._valid_instance(request.instance, request.HasField("instance"), "instance")
+        options = SolveOptions()
+        if request.HasField("options"):
+            try:
+                options = options_from_proto(request.options, "options")
+            except ConversionError as exc:
+                raise _invalid(exc.violations) from None
+        fields.update(_counts(instance))
+        try:
+            operation = self.operations.submit(instance, options, request.request_id)
+        except RequestConflictError as exc:
+            raise _status(code_pb2.ALREADY_EXISTS, str(exc)) from None
+        fields["operation"] = operation.name
+        return operation
 
     @_unary
     def ProposeSlots(
