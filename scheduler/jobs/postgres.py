@@ -40,7 +40,11 @@ class PostgresJobStore(SqlJobStore):
         try:
             self.migrate()
         except psycopg.Error as exc:
+            self.close()
             raise StoreError(f"cannot open the PostgreSQL job store: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         with self._lock:

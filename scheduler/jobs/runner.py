@@ -232,8 +232,22 @@ class JobRunner:
             released = self.store.release(job.id, self.owner, time.time())
             log.info("job given back", extra={"fields": {**fields, "released": released}})
             return
+        stats = solution.stats
+        final = Progress(
+            elapsed_s=stats.wall_time_s,
+            stage="done",
+            on_time=solution.kpis.on_time,
+            on_time_bound=stats.on_time_bound,
+            objective=stats.objective,
+            bound=stats.best_bound,
+            gap=stats.gap,
+        )
         stored = self.store.finish(
-            job.id, self.owner, time.time(), solution_json=dump_solution(solution)
+            job.id,
+            self.owner,
+            time.time(),
+            solution_json=dump_solution(solution),
+            progress_json=json.dumps(asdict(final)),
         )
         log.info(
             "job finished" if stored else "job lease lost; result dropped",

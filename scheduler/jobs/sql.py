@@ -295,6 +295,7 @@ class SqlJobStore(ABC):
         solution_json: str | None = None,
         error_code: int | None = None,
         error_message: str | None = None,
+        progress_json: str | None = None,
     ) -> bool:
         if (solution_json is None) == (error_code is None):
             raise ValueError("finish needs a solution or an error code, not both")
@@ -303,9 +304,20 @@ class SqlJobStore(ABC):
             self._run(
                 cur,
                 "UPDATE jobs SET state = ?, solution_json = ?, error_code = ?, error_message = ?, "
-                "finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires = NULL "
+                "finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires = NULL, "
+                "progress_json = COALESCE(?, progress_json) "
                 "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-                (state.value, solution_json, error_code, error_message, now, now, job_id, owner),
+                (
+                    state.value,
+                    solution_json,
+                    error_code,
+                    error_message,
+                    now,
+                    now,
+                    progress_json,
+                    job_id,
+                    owner,
+                ),
             )
             return bool(cur.rowcount == 1)
 

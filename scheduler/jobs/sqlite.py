@@ -40,7 +40,11 @@ class SqliteJobStore(SqlJobStore):
         try:
             self.migrate()
         except sqlite3.Error as exc:
+            self.close()
             raise StoreError(f"cannot migrate the job store {self.path}: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:

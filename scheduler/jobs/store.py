@@ -147,9 +147,11 @@ class JobStore(Protocol):
         solution_json: str | None = None,
         error_code: int | None = None,
         error_message: str | None = None,
+        progress_json: str | None = None,
     ) -> bool:
-        """Store the result (a solution, or an error) if `owner` still holds the lease; the job
-        is then SUCCEEDED or FAILED for good. False (nothing stored) if the lease is lost."""
+        """Store the result (a solution, or an error) and the final progress if `owner` still
+        holds the lease; the job is then SUCCEEDED or FAILED for good. False (nothing stored)
+        if the lease is lost."""
         ...
 
     def release(self, job_id: str, owner: str, now: float) -> bool:

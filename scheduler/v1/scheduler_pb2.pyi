@@ -1,6 +1,6 @@
 import datetime
 
-from google.longrunning import operations_proto_pb2 as _operations_proto_pb2
+from google.longrunning import operations_pb2 as _operations_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import date_pb2 as _date_pb2

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from google.longrunning import operations_proto_pb2 as google_dot_longrunning_dot_operations__proto__pb2
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from scheduler.v1 import scheduler_pb2 as scheduler_dot_v1_dot_scheduler__pb2
 
 GRPC_GENERATED_VERSION = '1.81.1'
@@ -59,7 +59,7 @@ class SchedulerStub:
         self.SubmitOptimize = channel.unary_unary(
                 '/scheduler.v1.Scheduler/SubmitOptimize',
                 request_serializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.SerializeToString,
-                response_deserializer=google_dot_longrunning_dot_operations__proto__pb2.Operation.FromString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
 
 
@@ -146,7 +146,7 @@ def add_SchedulerServicer_to_server(servicer, server):
             'SubmitOptimize': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitOptimize,
                     request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.FromString,
-                    response_serializer=google_dot_longrunning_dot_operations__proto__pb2.Operation.SerializeToString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -284,7 +284,7 @@ class Scheduler:
             target,
             '/scheduler.v1.Scheduler/SubmitOptimize',
             scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.SerializeToString,
-            google_dot_longrunning_dot_operations__proto__pb2.Operation.FromString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
             insecure,
