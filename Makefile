@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint protos clean
+.PHONY: setup demo test lint protos postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ lint: $(STAMP)
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
 
-test: lint
+# PostgreSQL's server binaries for the job store's tests (installed as root on Debian if missing).
+postgres:
+	sh scripts/ensure_postgres.sh
+
+test: lint postgres
 	$(BIN)/python scripts/gen_protos.py --check
 	$(BIN)/python -m pytest
 

@@ -30,7 +30,7 @@ from scheduler.api.convert import instance_to_proto, options_to_proto, solution_
 from scheduler.api.server import RunningServer, start_server
 from scheduler.bench.generator import generate
 from scheduler.domain import Instance, Solution, SolveOptions
-from scheduler.domain.files import save_instance
+from scheduler.domain.files import load_instance, save_instance
 from scheduler.jobs.store import JobStore, open_store
 from scheduler.planning.solve import solve
 from scheduler.v1 import scheduler_pb2 as pb
@@ -43,6 +43,11 @@ LONG_WAIT_S = 120.0
 @pytest.fixture(scope="module")
 def small() -> Instance:
     return generate("vejen", seed=1, referrals=6)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Instance:
+    return load_instance(Path(__file__).parent.parent / "data" / "tiny-soenderborg.json")
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +210,9 @@ def test_cancel_stops_a_running_job_and_it_stays_cancelled(
     assert client.get(op.name).error.code == code_pb2.CANCELLED
 
 
-def test_errors_are_statuses(small: Instance, tmp_path: Path, servers: Any, client_for: Any) -> None:
+def test_errors_are_statuses(
+    small: Instance, tmp_path: Path, servers: Any, client_for: Any
+) -> None:
     client = client_for(servers(str(tmp_path / "jobs.db")).address)
     cases = [
         (lambda: client.get("operations/doesnotexist"), grpc.StatusCode.NOT_FOUND),
@@ -240,16 +247,16 @@ def test_errors_are_statuses(small: Instance, tmp_path: Path, servers: Any, clie
 
 
 def test_two_servers_on_one_postgres_store_run_each_job_once(
-    postgres_url: str, small: Instance, servers: Any, client_for: Any
+    postgres_url: str, tiny: Instance, servers: Any, client_for: Any
 ) -> None:
     a = client_for(servers(postgres_url, job_slots=2).address)
     b = client_for(servers(postgres_url, job_slots=2).address)
     quick = SolveOptions(time_limit_s=10, workers=1, seed=3)
-    names = [(a if i % 2 else b).submit(small, quick).name for i in range(16)]
+    names = [(a if i % 2 else b).submit(tiny, quick).name for i in range(16)]
     done = [a.wait(name) for name in names]
     assert all(metadata(op).state == pb.OptimizeOperationMetadata.SUCCEEDED for op in done)
     assert [metadata(op).attempts for op in done] == [1] * len(names)  # never run twice
-    reference = solve(small, quick)
+    reference = solve(tiny, quick)
     for op in done:
         _same_plan(solution_of(op), reference)
 
@@ -296,13 +303,13 @@ class ServerProcess:
 
 
 def test_kill_9_during_a_solve_then_restart_finishes_the_job_once(
-    target: str, small: Instance, hard: Instance, tmp_path: Path, client_for: Any
+    target: str, tiny: Instance, hard: Instance, tmp_path: Path, client_for: Any
 ) -> None:
     first = ServerProcess(target, tmp_path / "first.log")
     try:
         client = client_for(f"127.0.0.1:{first.port}")
-        finished = client.wait(client.submit(small, FAST).name)
-        cancelled = client.submit(small, FAST.model_copy(update={"seed": 5}))
+        finished = client.wait(client.submit(tiny, FAST).name)
+        cancelled = client.submit(tiny, FAST.model_copy(update={"seed": 5}))
         client.ops.CancelOperation(lro.CancelOperationRequest(name=cancelled.name))
         job = client.submit(hard, SolveOptions(time_limit_s=2, workers=1, seed=1))
         client.until(
