@@ -69,8 +69,7 @@ def private_cluster() -> Iterator[str]:
         run(str(bin_ / "initdb"), "-D", str(data), "-U", "scheduler", "--auth=trust",
             "-E", "UTF8", "--no-sync")  # fmt: skip
         options = (
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=200"
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         )
         run(str(bin_ / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
             "-t", "120", "start")  # fmt: skip
@@ -88,10 +87,7 @@ def private_cluster() -> Iterator[str]:
 def main() -> int:
     with private_cluster() as url:
         print(url, flush=True)
-        try:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        except KeyboardInterrupt:
-            pass
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})  # blocked in __main__: no interrupt
     return 0
 
 
