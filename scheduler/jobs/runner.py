@@ -186,22 +186,22 @@ class JobRunner:
         lost = threading.Event()
         done = threading.Event()
 
+        started = time.monotonic()
+
         def beat() -> None:
-            sent: Progress | None = None
+            # Every beat records the latest progress with the time elapsed now, so a client's
+            # progress bar moves while CP-SAT searches without improving.
             while not done.wait(self.heartbeat_s):
-                progress = latest[-1] if latest else None
-                payload = None if progress is sent else json.dumps(asdict(progress))  # type: ignore[arg-type]
+                progress = latest[-1] if latest else Progress(0.0, "starting", *[None] * 5)
+                now = dict(asdict(progress), elapsed_s=round(time.monotonic() - started, 3))
                 try:
                     alive = self.store.heartbeat(
-                        job.id, self.owner, self.lease_s, time.time(), payload
+                        job.id, self.owner, self.lease_s, time.time(), json.dumps(now)
                     )
                 except Exception as exc:  # the store is unreachable: try again next beat
-                    log.warning(
-                        "heartbeat failed",
-                        extra={"fields": {**fields, "error": type(exc).__name__}},
-                    )
+                    error = {**fields, "error": type(exc).__name__}
+                    log.warning("heartbeat failed", extra={"fields": error})
                     continue
-                sent = progress
                 if not alive:
                     lost.set()
                     stop.set()

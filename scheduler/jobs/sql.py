@@ -267,7 +267,8 @@ class SqlJobStore(ABC):
             self._run(
                 cur,
                 "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires = ?, "
-                "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ? "
+                "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, "
+                "progress_json = NULL "
                 "WHERE id = ?",
                 (owner, now + lease_s, now, now, row[0]),
             )
