@@ -26,7 +26,7 @@ from tests import builders
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from pg_cluster import bindir, private_cluster  # noqa: E402
+from pg_cluster import bindir, private_cluster
 
 _databases = itertools.count()
 

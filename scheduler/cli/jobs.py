@@ -99,6 +99,7 @@ def _bar(op: Any) -> str:
 
 def _submit(args: argparse.Namespace, channel: Any) -> int:
     from scheduler.api.convert import instance_to_proto, options_to_proto
+    from scheduler.cli._report import report_unusable
     from scheduler.domain import SolveOptions
     from scheduler.domain.files import DataFileError, load_instance
     from scheduler.v1 import scheduler_pb2 as pb
@@ -107,9 +108,7 @@ def _submit(args: argparse.Namespace, channel: Any) -> int:
     try:
         instance = load_instance(args.file)
     except DataFileError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source}: {problem}", file=sys.stderr)
-        return 2 if exc.unreadable else 1
+        return report_unusable(exc)
     options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
     stub = scheduler_pb2_grpc.SchedulerStub(channel)  # type: ignore[no-untyped-call]
     op = stub.SubmitOptimize(
