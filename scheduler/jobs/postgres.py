@@ -64,9 +64,9 @@ class PostgresJobStore(SqlJobStore):
         try:
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
             broken = True
-            raise
+            raise StoreError(f"the PostgreSQL job store failed: {exc}") from None
         finally:
             with self._lock:
                 if broken or conn.closed or self._closed or len(self._idle) >= _POOL_SIZE:

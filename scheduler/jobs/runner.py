@@ -22,6 +22,7 @@ Retention: every `purge_every_s` a runner deletes jobs finished more than `reten
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -111,6 +112,8 @@ class JobRunner:
             self._wake.notify_all()
         for thread in self._threads:
             thread.join(timeout)
+        # A solve stops within moments of its event, but not while it prepares a big week: a
+        # thread still running gives its job back (or loses its lease) when it ends.
 
     @property
     def running(self) -> list[str]:
@@ -154,13 +157,14 @@ class JobRunner:
             options = SolveOptions.model_validate_json(job.options_json)
         except (ValueError, DataFileError):
             # Stored by this service after validation: only a damaged row gets here.
-            self.store.finish(
-                job.id,
-                self.owner,
-                time.time(),
-                error_code=_INVALID_ARGUMENT,
-                error_message="the stored job cannot be read",
-            )
+            with contextlib.suppress(Exception):
+                self.store.finish(
+                    job.id,
+                    self.owner,
+                    time.time(),
+                    error_code=_INVALID_ARGUMENT,
+                    error_message="the stored job cannot be read",
+                )
             log.warning("job unreadable", extra={"fields": fields})
             return
         stop = threading.Event()
@@ -215,19 +219,27 @@ class JobRunner:
             done.set()
             heart.join()
             log.error("job failed", extra={"fields": {**fields, "error": type(exc).__name__}})
-            self.store.finish(
-                job.id,
-                self.owner,
-                time.time(),
-                error_code=_INTERNAL,
-                error_message="internal error while solving",
-            )
+            with contextlib.suppress(Exception):  # a store that is gone: the job runs again
+                self.store.finish(
+                    job.id,
+                    self.owner,
+                    time.time(),
+                    error_code=_INTERNAL,
+                    error_message="internal error while solving",
+                )
             return
         done.set()
         heart.join()
         if lost.is_set():
             log.info("job lease lost; result dropped", extra={"fields": fields})
             return
+        try:
+            self._store_result(job, solution, fields)
+        except Exception as exc:  # the store is gone: the lease expires, the job runs again
+            error = {**fields, "error": type(exc).__name__}
+            log.warning("result not stored; the job will run again", extra={"fields": error})
+
+    def _store_result(self, job: Job, solution: Solution, fields: dict[str, object]) -> None:
         if self._stopping.is_set():
             released = self.store.release(job.id, self.owner, time.time())
             log.info("job given back", extra={"fields": {**fields, "released": released}})

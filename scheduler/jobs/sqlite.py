@@ -53,6 +53,9 @@ class SqliteJobStore(SqlJobStore):
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
+            except sqlite3.OperationalError as exc:  # locked past the timeout, disk full
+                cur.execute("ROLLBACK")
+                raise StoreError(f"the job store {self.path} failed: {exc}") from None
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise

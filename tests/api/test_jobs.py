@@ -31,7 +31,7 @@ from scheduler.api.server import RunningServer, start_server
 from scheduler.bench.generator import generate
 from scheduler.domain import Instance, Solution, SolveOptions
 from scheduler.domain.files import load_instance, save_instance
-from scheduler.jobs.store import JobStore, open_store
+from scheduler.jobs.store import JobState, JobStore, open_store
 from scheduler.planning.solve import solve
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
@@ -208,6 +208,23 @@ def test_cancel_stops_a_running_job_and_it_stays_cancelled(
     assert metadata(nxt).state == pb.OptimizeOperationMetadata.SUCCEEDED
     assert server.runner is not None and server.runner.running == []
     assert client.get(op.name).error.code == code_pb2.CANCELLED
+
+
+def test_a_graceful_stop_gives_the_running_job_back_to_the_queue(
+    tmp_path: Path, hard: Instance, client_for: Any
+) -> None:
+    store = open_store(str(tmp_path / "jobs.db"))
+    running = start_server("127.0.0.1", 0, workers=4, store=store)
+    try:
+        client = client_for(running.address)
+        op = client.submit(hard, SolveOptions(time_limit_s=600, workers=1, seed=1))
+        client.until(op.name, lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING)
+    finally:
+        running.stop(LONG_WAIT_S).wait()
+    job = store.get(op.name.removeprefix("operations/"))
+    store.close()
+    assert job is not None and job.state is JobState.QUEUED and job.attempts == 1
+    assert job.lease_owner is None and job.solution_json is None
 
 
 def test_errors_are_statuses(
