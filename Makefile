@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint protos client-protos browser clean
+.PHONY: setup demo test lint protos client-protos browser postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
 
+# PostgreSQL's server binaries for the job store's tests (installed as root on Debian if missing).
+postgres:
+	sh scripts/ensure_postgres.sh
+
 # The API's protos with the google/type, google/rpc and well-known protos they need, for clients
 # in other languages (see docs/grpc.md).
 client-protos: $(STAMP)
@@ -43,7 +47,7 @@ browser:
 			--no-install-recommends chromium chromium-driver; \
 	else echo "warning: chromium/chromedriver missing and not root: browser tests will skip"; fi
 
-test: lint browser
+test: lint browser postgres
 	$(BIN)/python scripts/gen_protos.py --check
 	SCHEDULER_BROWSER_TESTS=$$(command -v chromium >/dev/null && echo required || echo optional) \
 		$(BIN)/python -m pytest

@@ -9,12 +9,20 @@ The proto's path mirrors its package (``protos/scheduler/v1/scheduler.proto``, p
 writes ``scheduler/v1/scheduler_pb2.py`` and the module imports as
 ``from scheduler.v1 import scheduler_pb2``. google/protobuf/*.proto come with grpcio-tools,
 google/type/*.proto with googleapis-common-protos.
+
+googleapis-common-protos ships google.longrunning's proto as ``operations_proto.proto`` but
+its modules register it as ``google/longrunning/operations.proto`` (the name the Operations
+service was compiled under); protoc is given it under that name, from a temporary folder, so
+``import "google/longrunning/operations.proto"`` compiles and the generated code imports
+``google.longrunning.operations_pb2``.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import filecmp
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -31,7 +39,14 @@ def _include_dirs() -> list[Path]:
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     # .../site-packages/google/type/date_pb2.py -> .../site-packages
     googleapis = Path(google.type.date_pb2.__file__).parent.parent.parent
-    return [PROTO_ROOT, well_known, googleapis]
+    longrunning = Path(tempfile.mkdtemp(prefix="gen-protos-"))
+    atexit.register(shutil.rmtree, longrunning, True)
+    (longrunning / "google" / "longrunning").mkdir(parents=True)
+    shutil.copyfile(
+        googleapis / "google" / "longrunning" / "operations_proto.proto",
+        longrunning / "google" / "longrunning" / "operations.proto",
+    )
+    return [PROTO_ROOT, well_known, longrunning, googleapis]
 
 
 def _protos() -> list[Path]:

@@ -46,6 +46,7 @@ from scheduler.api.metrics import Metrics
 from scheduler.v1 import scheduler_pb2
 
 __all__ = [
+    "OPEN_PREFIXES",
     "RETRY_AFTER_S",
     "SCHEDULER_PREFIX",
     "SOLVE_METHODS",
@@ -62,6 +63,10 @@ SCHEDULER_PREFIX = "/" + scheduler_pb2.DESCRIPTOR.services_by_name["Scheduler"].
 """Method names of the scheduler service start with this."""
 SOLVE_METHODS = frozenset(SCHEDULER_PREFIX + name for name in ("Optimize", "OptimizeStream"))
 """The methods that take a solve slot."""
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+"""Methods served without a token and outside the call limit: health checks and reflection.
+Every other service (the scheduler, google.longrunning.Operations over the job store) is
+guarded."""
 RETRY_AFTER_S = 1.0
 """The retry delay RESOURCE_EXHAUSTED suggests (``google.rpc.RetryInfo``)."""
 
@@ -218,13 +223,16 @@ class Guard(grpc.ServerInterceptor):  # type: ignore[type-arg]
     ) -> _Handler | None:
         arrival = time.monotonic()
         method: str = handler_call_details.method
-        if not method.startswith(SCHEDULER_PREFIX):
+        if method.startswith(OPEN_PREFIXES):
             return continuation(handler_call_details)  # health, reflection: open, unlimited
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         metadata = handler_call_details.invocation_metadata
-        info = CallInfo(_request_id(metadata), arrival, method.removeprefix(SCHEDULER_PREFIX))
+        name = (
+            method.removeprefix(SCHEDULER_PREFIX) if method.startswith(SCHEDULER_PREFIX) else method
+        )
+        info = CallInfo(_request_id(metadata), arrival, name)
         if not self._authorised(metadata):
             return self._refuse(
                 handler,

@@ -26,13 +26,17 @@ from types import FrameType
 from typing import Any
 
 import grpc
+from google.longrunning import operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from scheduler import __version__
 from scheduler.api.guard import Guard
 from scheduler.api.metrics import Metrics
+from scheduler.api.operations import OPERATIONS_SERVICE_NAME, OperationsService
 from scheduler.api.service import SchedulerService, SolveFn
+from scheduler.jobs.runner import DEFAULT_LEASE_S, DEFAULT_RETENTION_S, JobRunner
+from scheduler.jobs.store import JobStore, open_store
 from scheduler.planning.solve import solve
 from scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
 
@@ -115,6 +119,14 @@ class ServerConfig:
     drain_s: float = DEFAULT_DRAIN_S
     grace_s: float = DEFAULT_GRACE_S
     solve_fn: SolveFn = field(default=solve)
+    store: str | None = None
+    """The job store: a SQLite file path or a PostgreSQL URL (see
+    :func:`scheduler.jobs.store.open_store`); None: no SubmitOptimize and no Operations."""
+    job_slots: int = 1
+    """Jobs of the store run at once by this server."""
+    lease_s: float = DEFAULT_LEASE_S
+    retention_s: float = DEFAULT_RETENTION_S
+    """Finished jobs are deleted this long after they finished."""
 
 
 def read_tokens(path: Path | None, environ: dict[str, str] | None = None) -> tuple[str, ...]:
@@ -187,6 +199,9 @@ class RunningServer:
     guard: Guard
     metrics: Metrics
     metrics_port: int | None = None
+    runner: JobRunner | None = None
+    """Runs the job store's SubmitOptimize jobs; None without a store."""
+    store: JobStore | None = None
 
     @property
     def address(self) -> str:
@@ -204,17 +219,38 @@ class RunningServer:
             time.sleep(drain)
         done: threading.Event = self.server.stop(grace)
         stopped_solves = self.service.stop_all()
-        log.info("shutting down", extra={"fields": {"grace_s": grace, "solves": stopped_solves}})
+        jobs = len(self.runner.running) if self.runner is not None else 0
+        log.info(
+            "shutting down",
+            extra={"fields": {"grace_s": grace, "solves": stopped_solves, "jobs": jobs}},
+        )
+        if self.service.operations is not None:
+            self.service.operations.stop()
+        if self.runner is not None:
+            # Running jobs are stopped and given back to the queue, for a server to run again.
+            self.runner.stop(timeout=grace)
+        if self.store is not None:
+            self.store.close()
         self.metrics.close()
         return done
 
 
-def start_server(config: ServerConfig | None = None, **overrides: Any) -> RunningServer:
+def start_server(
+    config: ServerConfig | None = None, *, job_store: JobStore | None = None, **overrides: Any
+) -> RunningServer:
     """Build and start a server (`config`, with keyword `overrides` of its fields; port 0: any
-    free port, see `RunningServer.port`)."""
+    free port, see `RunningServer.port`).
+
+    With a job store (an open `job_store`, or ``config.store`` to open), the server also serves
+    SubmitOptimize and google.longrunning.Operations and runs the store's jobs,
+    ``config.job_slots`` at a time; a store it opened it closes when it stops."""
     config = config or ServerConfig()
     if overrides:
         config = ServerConfig(**{**config.__dict__, **overrides})
+    owned: JobStore | None = None
+    store = job_store
+    if store is None and config.store is not None:
+        store = owned = open_store(config.store)
     metrics = Metrics()
     guard = Guard(
         max_concurrent_calls=config.max_concurrent_calls,
@@ -236,11 +272,20 @@ def start_server(config: ServerConfig | None = None, **overrides: Any) -> Runnin
     )
     service = SchedulerService(solve_fn=config.solve_fn, metrics=metrics)
     scheduler_pb2_grpc.add_SchedulerServicer_to_server(service, server)  # type: ignore[no-untyped-call]
+    runner: JobRunner | None = None
+    names = [SERVICE_NAME]
+    if store is not None:
+        runner = JobRunner(
+            store, slots=config.job_slots, lease_s=config.lease_s, retention_s=config.retention_s
+        )
+        service.operations = OperationsService(store, runner)
+        operations_pb2_grpc.add_OperationsServicer_to_server(service.operations, server)
+        names.append(OPERATIONS_SERVICE_NAME)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if config.reflection:
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
     where = f"{config.host}:{config.port}"
     if config.tls is not None:
@@ -253,9 +298,13 @@ def start_server(config: ServerConfig | None = None, **overrides: Any) -> Runnin
     if config.metrics_port is not None:
         metrics_port = metrics.serve(config.metrics_port, config.metrics_host)
     server.start()
-    for name in ("", SERVICE_NAME):
+    if runner is not None:
+        runner.start()
+    for name in ("", *names):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, bound, service, health_servicer, guard, metrics, metrics_port)
+    return RunningServer(
+        server, bound, service, health_servicer, guard, metrics, metrics_port, runner, owned
+    )
 
 
 def serve(config: ServerConfig) -> int:
@@ -293,6 +342,8 @@ def serve(config: ServerConfig) -> int:
                 "max_message_bytes": MAX_MESSAGE_BYTES,
                 "drain_s": config.drain_s,
                 "grace_s": config.grace_s,
+                "job_store": None if running.store is None else type(running.store).__name__,
+                "job_slots": config.job_slots if running.runner is not None else 0,
             }
         },
     )

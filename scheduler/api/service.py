@@ -39,7 +39,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
 from google.rpc import code_pb2, status_pb2
@@ -62,6 +62,7 @@ from scheduler.api.guard import current_call
 from scheduler.api.metrics import Metrics
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
 from scheduler.domain.inputs import id_tag, quote_id
+from scheduler.jobs.store import RequestConflictError
 from scheduler.planning.budget import Budget
 from scheduler.planning.propose import (
     Calendars,
@@ -123,6 +124,11 @@ def solve_budget(
         budget.limit_to(deadline_s - answer_margin(deadline_s))
     return budget
 
+
+if TYPE_CHECKING:
+    from google.longrunning import operations_proto_pb2 as lro
+
+    from scheduler.api.operations import OperationsService
 
 _R = TypeVar("_R")
 
@@ -329,12 +335,20 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     the same signature); `metrics` records each solve's duration and on-time ratio.
     """
 
-    def __init__(self, *, solve_fn: SolveFn = solve, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        solve_fn: SolveFn = solve,
+        metrics: Metrics | None = None,
+        operations: OperationsService | None = None,
+    ) -> None:
         self._solve_fn = solve_fn
         self._metrics = metrics
         self._lock = threading.Lock()
         self._running: set[threading.Event] = set()
         self._stopping = False
+        self.operations = operations
+        """Where SubmitOptimize stores its jobs; None: the server runs without a job store."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -475,6 +489,35 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             fields["progress_events"] = sent
             stop.set()  # a no-op once the solve is done; stops it if the stream ended early
             worker.join()
+
+    @_unary
+    def SubmitOptimize(
+        self,
+        request: pb.SubmitOptimizeRequest,
+        context: grpc.ServicerContext,
+        fields: dict[str, Any],
+    ) -> lro.Operation:
+        if self.operations is None:
+            raise _status(
+                code_pb2.UNIMPLEMENTED,
+                "this server runs without a job store: start it with `scheduler serve --store`",
+            )
+        if len(request.request_id) > 128:
+            raise _invalid([FieldViolation("request_id", "at most 128 characters")])
+        instance = self._valid_instance(request.instance, request.HasField("instance"), "instance")
+        options = SolveOptions()
+        if request.HasField("options"):
+            try:
+                options = options_from_proto(request.options, "options")
+            except ConversionError as exc:
+                raise _invalid(exc.violations) from None
+        fields.update(_counts(instance))
+        try:
+            operation = self.operations.submit(instance, options, request.request_id)
+        except RequestConflictError as exc:
+            raise _status(code_pb2.ALREADY_EXISTS, str(exc)) from None
+        fields["operation"] = operation.name
+        return operation
 
     @_unary
     def ProposeSlots(

@@ -3,6 +3,7 @@
     scheduler client optimize FILE [--address HOST:PORT] [--stream] [-o solution.json]
     scheduler client propose FILE REFERRAL_ID [-k 5]
     scheduler client check FILE [SOLUTION]
+    scheduler client submit|status|wait|cancel|list ...   (batch jobs: see scheduler.cli.jobs)
 
 Exit code 0: answered; 1: the server refused the request (its field violations are printed) or
 could not be reached; 2: usage error or unreadable file.
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from scheduler.cli import jobs
+
 __all__ = ["describe_error", "register", "run"]
 
 _DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -26,7 +29,7 @@ def register(sub: Any) -> None:
     """Add `client` and its actions to the subcommands."""
     parser = sub.add_parser(
         "client",
-        help="call a running scheduler service (optimize, propose, check)",
+        help="call a running scheduler service (optimize, propose, check, batch jobs)",
         description="Call a scheduler gRPC service (see `scheduler serve`).",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -56,6 +59,7 @@ def register(sub: Any) -> None:
     chk.add_argument("file", type=Path, metavar="FILE", help="instance JSON file")
     chk.add_argument("solution", type=Path, nargs="?", metavar="SOLUTION", help="solution JSON")
     common(chk)
+    jobs.register_actions(actions, common)
     parser.set_defaults(run=run)
 
 
@@ -192,6 +196,14 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "k", 1) < 1 or (args.timeout is not None and args.timeout <= 0):
         print("-k must be >= 1 and --timeout > 0", file=sys.stderr)
         return 2
+    if args.action in jobs.ACTIONS:
+        try:
+            with _channel(args.address) as channel:
+                return jobs.run_action(args, channel)
+        except grpc.RpcError as error:
+            for line in describe_error(error):
+                print(line, file=sys.stderr)
+            return 1
     try:
         instance = load_instance(args.file)
     except DataFileError as exc:

@@ -4,6 +4,11 @@ Logs are JSON lines on stderr, with request ids and counts only. SIGTERM or SIGI
 gracefully: health turns NOT_SERVING for the drain period while calls are still served, then new
 calls are refused, running solves are stopped and answer with their best plan, and calls in
 flight get the grace period to finish before they are cancelled.
+
+With `--store` (an SQLite file, or a ``postgresql://`` URL) the server also serves
+SubmitOptimize and google.longrunning.Operations, and runs the stored jobs: a job whose server
+was killed is run again once its lease (`--lease`) expires; finished jobs are deleted after
+`--retention-days`.
 """
 
 from __future__ import annotations
@@ -84,6 +89,31 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--metrics-host", default="127.0.0.1", help="address of the metrics endpoint"
     )
+    parser.add_argument(
+        "--store",
+        metavar="PATH|URL",
+        help=(
+            "job store for SubmitOptimize: an SQLite file (e.g. jobs.db), or a PostgreSQL URL "
+            "(postgresql://user@host:port/db) that several servers may share"
+        ),
+    )
+    parser.add_argument(
+        "--job-slots", type=int, default=1, metavar="N", help="stored jobs solved at once (1)"
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds before a killed server's running job is taken over (default 30)",
+    )
+    parser.add_argument(
+        "--retention-days",
+        type=float,
+        default=7.0,
+        metavar="D",
+        help="finished jobs are deleted after this many days (default 7)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -118,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"cannot read the bearer tokens: {exc}", file=sys.stderr)
         return 2
+    if args.job_slots < 1 or args.lease <= 0 or args.retention_days < 0:
+        print("--job-slots must be >= 1, --lease > 0, --retention-days >= 0", file=sys.stderr)
+        return 2
+    from scheduler.jobs.store import StoreError
+
     tls = None
     if args.tls_cert is not None:
         tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_client_ca)
@@ -136,8 +171,12 @@ def run(args: argparse.Namespace) -> int:
                 metrics_host=args.metrics_host,
                 drain_s=args.drain,
                 grace_s=args.grace,
+                store=args.store,
+                job_slots=args.job_slots,
+                lease_s=args.lease,
+                retention_s=args.retention_days * 86400.0,
             )
         )
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,8 @@
+import datetime
+
+from google.longrunning import operations_pb2 as _operations_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import date_pb2 as _date_pb2
 from google.type import datetime_pb2 as _datetime_pb2
 from google.type import timeofday_pb2 as _timeofday_pb2
@@ -543,6 +547,54 @@ class OptimizeEvent(_message.Message):
     progress: Progress
     solution: Solution
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., solution: _Optional[_Union[Solution, _Mapping]] = ...) -> None: ...
+
+class SubmitOptimizeRequest(_message.Message):
+    __slots__ = ("instance", "options", "request_id")
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    instance: Instance
+    options: SolveOptions
+    request_id: str
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., options: _Optional[_Union[SolveOptions, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class OptimizeOperationMetadata(_message.Message):
+    __slots__ = ("state", "progress", "instance_name", "referrals", "attempts", "create_time", "start_time", "end_time", "request_id", "time_limit_s")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[OptimizeOperationMetadata.State]
+        QUEUED: _ClassVar[OptimizeOperationMetadata.State]
+        RUNNING: _ClassVar[OptimizeOperationMetadata.State]
+        SUCCEEDED: _ClassVar[OptimizeOperationMetadata.State]
+        FAILED: _ClassVar[OptimizeOperationMetadata.State]
+        CANCELLED: _ClassVar[OptimizeOperationMetadata.State]
+    STATE_UNSPECIFIED: OptimizeOperationMetadata.State
+    QUEUED: OptimizeOperationMetadata.State
+    RUNNING: OptimizeOperationMetadata.State
+    SUCCEEDED: OptimizeOperationMetadata.State
+    FAILED: OptimizeOperationMetadata.State
+    CANCELLED: OptimizeOperationMetadata.State
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_NAME_FIELD_NUMBER: _ClassVar[int]
+    REFERRALS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    state: OptimizeOperationMetadata.State
+    progress: Progress
+    instance_name: str
+    referrals: int
+    attempts: int
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    request_id: str
+    time_limit_s: float
+    def __init__(self, state: _Optional[_Union[OptimizeOperationMetadata.State, str]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., instance_name: _Optional[str] = ..., referrals: _Optional[int] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., time_limit_s: _Optional[float] = ...) -> None: ...
 
 class ProposeSlotsRequest(_message.Message):
     __slots__ = ("instance", "referral_id", "referral", "k")

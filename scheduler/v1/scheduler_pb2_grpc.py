@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from scheduler.v1 import scheduler_pb2 as scheduler_dot_v1_dot_scheduler__pb2
 
 GRPC_GENERATED_VERSION = '1.81.1'
@@ -55,6 +56,11 @@ class SchedulerStub:
                 request_serializer=scheduler_dot_v1_dot_scheduler__pb2.CheckRequest.SerializeToString,
                 response_deserializer=scheduler_dot_v1_dot_scheduler__pb2.CheckResponse.FromString,
                 _registered_method=True)
+        self.SubmitOptimize = channel.unary_unary(
+                '/scheduler.v1.Scheduler/SubmitOptimize',
+                request_serializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
 
 
 class SchedulerServicer:
@@ -99,6 +105,21 @@ class SchedulerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitOptimize(self, request, context):
+        """Submits a batch solve (as Optimize) and answers at once with a long-running operation,
+        named "operations/{id}", that the server's google.longrunning.Operations service serves:
+        GetOperation, WaitOperation, ListOperations, CancelOperation, DeleteOperation. The job is
+        stored (SQLite or PostgreSQL), so it survives the call, the connection and a restart of the
+        server. The operation's metadata is an OptimizeOperationMetadata (state and progress), its
+        response the Solution; a cancelled operation ends with error code CANCELLED. A request
+        with the request_id of an earlier one returns that one's operation;
+        ALREADY_EXISTS if that earlier request was different. UNIMPLEMENTED when the server runs
+        without a job store. The solve's time limit is options.time_limit_s (no call deadline).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +142,11 @@ def add_SchedulerServicer_to_server(servicer, server):
                     servicer.Check,
                     request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.CheckRequest.FromString,
                     response_serializer=scheduler_dot_v1_dot_scheduler__pb2.CheckResponse.SerializeToString,
+            ),
+            'SubmitOptimize': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitOptimize,
+                    request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -232,6 +258,33 @@ class Scheduler:
             '/scheduler.v1.Scheduler/Check',
             scheduler_dot_v1_dot_scheduler__pb2.CheckRequest.SerializeToString,
             scheduler_dot_v1_dot_scheduler__pb2.CheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitOptimize(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scheduler.v1.Scheduler/SubmitOptimize',
+            scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
             insecure,

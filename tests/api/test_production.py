@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from google.longrunning import operations_pb2_grpc, operations_proto_pb2
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -350,6 +351,23 @@ def test_tls_and_bearer_tokens_with_health_open_and_reflection_off(
     with grpc.insecure_channel(running.address) as plain, pytest.raises(grpc.RpcError) as exc:
         health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=3)
     assert exc.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def test_the_job_operations_need_the_token_too(
+    servers: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    # The stored jobs hold whole plans: the Operations service is guarded like the scheduler.
+    running = servers(tokens=(TOKEN,), store=str(tmp_path / "jobs.db"))
+    with grpc.insecure_channel(running.address) as ch:
+        operations = operations_pb2_grpc.OperationsStub(ch)
+        request = operations_proto_pb2.ListOperationsRequest(name="operations")
+        with pytest.raises(grpc.RpcError) as exc:
+            operations.ListOperations(request, timeout=10)
+        assert exc.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        answer = operations.ListOperations(
+            request, timeout=10, metadata=(("authorization", f"Bearer {TOKEN}"),)
+        )
+        assert list(answer.operations) == []
 
 
 def test_mutual_tls_requires_a_client_certificate(

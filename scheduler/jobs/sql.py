@@ -1,0 +1,374 @@
+"""The SQL both job stores share: the schema's migrations and every query.
+
+Queries are written with ``?`` placeholders; a dialect (:class:`SqlJobStore` subclass) supplies
+transactions, its placeholder and its row-locking clause. Migrations are numbered; a store
+records the ones applied in ``schema_migrations`` and applies the missing ones in order, in one
+transaction, when it opens. A store whose schema is newer than this code refuses to open.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from scheduler.jobs.store import Job, JobState, Page, RequestConflictError, StoreError
+
+__all__ = ["MIGRATIONS", "Cursor", "SqlJobStore", "request_hash"]
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                request_id TEXT UNIQUE,
+                request_hash TEXT NOT NULL,
+                state TEXT NOT NULL,
+                instance_json TEXT NOT NULL,
+                options_json TEXT NOT NULL,
+                instance_name TEXT NOT NULL,
+                referrals INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                progress_json TEXT,
+                solution_json TEXT,
+                error_code INTEGER,
+                error_message TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                started_at DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                lease_owner TEXT,
+                lease_expires DOUBLE PRECISION
+            )""",
+            "CREATE INDEX jobs_state_created ON jobs (state, created_at)",
+            "CREATE INDEX jobs_created ON jobs (created_at, id)",
+        ),
+    ),
+)
+"""(version, statements): the schema's history. Append; never edit an applied migration."""
+
+_COLUMNS = (
+    "id, request_id, state, instance_json, options_json, instance_name, referrals, created_at, "
+    "updated_at, attempts, progress_json, solution_json, error_code, error_message, started_at, "
+    "finished_at, lease_owner, lease_expires"
+)
+_ACTIVE = ("queued", "running")
+_DONE = ("succeeded", "failed", "cancelled")
+
+
+class Cursor(Protocol):
+    """The DB-API cursor methods the stores use."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: Any, params: Sequence[Any] = ...) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+def request_hash(instance_json: str, options_json: str) -> str:
+    """What tells two submits with one request id apart."""
+    digest = hashlib.sha256()
+    for part in (instance_json, options_json):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _job(row: Sequence[Any]) -> Job:
+    return Job(
+        id=row[0],
+        request_id=row[1],
+        state=JobState(row[2]),
+        instance_json=row[3],
+        options_json=row[4],
+        instance_name=row[5],
+        referrals=int(row[6]),
+        created_at=float(row[7]),
+        updated_at=float(row[8]),
+        attempts=int(row[9]),
+        progress_json=row[10],
+        solution_json=row[11],
+        error_code=row[12],
+        error_message=row[13],
+        started_at=row[14],
+        finished_at=row[15],
+        lease_owner=row[16],
+        lease_expires=row[17],
+    )
+
+
+def _token(created_at: float, job_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, job_id]).encode()).decode()
+
+
+def _untoken(token: str) -> tuple[float, str]:
+    try:
+        created_at, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(created_at), str(job_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("invalid page token") from exc
+
+
+class SqlJobStore(ABC):
+    """:class:`scheduler.jobs.store.JobStore` over a DB-API connection; subclasses give the
+    dialect."""
+
+    placeholder = "?"
+    lock_clause = ""
+    """Appended to the claim's SELECT: PostgreSQL's ``FOR UPDATE SKIP LOCKED``."""
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Cursor]:
+        """A cursor in one transaction, committed on success and rolled back on error; a
+        transaction that will write takes the write lock at once where the dialect has one."""
+
+    def _lock_migrations(self, cur: Cursor) -> None:  # noqa: B027 - optional hook
+        """Serialise concurrent migrations (several servers starting at once)."""
+
+    def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.placeholder != "?":
+            sql = sql.replace("?", self.placeholder)
+        return cur.execute(sql, params)
+
+    # ------------------------------------------------------------------ schema
+
+    def migrate(self) -> int:
+        """Apply the missing migrations; returns the schema version."""
+        latest = MIGRATIONS[-1][0]
+        with self._transaction() as cur:
+            self._lock_migrations(cur)
+            self._run(
+                cur,
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)",
+            )
+            self._run(cur, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            current = int(cur.fetchone()[0])
+            if current > latest:
+                raise StoreError(
+                    f"the store's schema is version {current}, newer than this server's "
+                    f"({latest}): upgrade the server"
+                )
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    self._run(cur, statement)
+                self._run(cur, "INSERT INTO schema_migrations (version) VALUES (?)", (version,))
+        return latest
+
+    def schema_version(self) -> int:
+        with self._transaction() as cur:
+            self._run(cur, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            return int(cur.fetchone()[0])
+
+    # ------------------------------------------------------------------ JobStore
+
+    def _get(self, cur: Cursor, job_id: str) -> Job | None:
+        self._run(cur, f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        row = cur.fetchone()
+        return None if row is None else _job(row)
+
+    def submit(
+        self,
+        instance_json: str,
+        options_json: str,
+        *,
+        instance_name: str,
+        referrals: int,
+        request_id: str | None,
+        now: float,
+    ) -> tuple[Job, bool]:
+        digest = request_hash(instance_json, options_json)
+        with self._transaction() as cur:
+            if request_id:
+                self._run(
+                    cur, "SELECT id, request_hash FROM jobs WHERE request_id = ?", (request_id,)
+                )
+                row = cur.fetchone()
+                if row is not None:
+                    if row[1] != digest:
+                        raise RequestConflictError(request_id, row[0])
+                    job = self._get(cur, row[0])
+                    assert job is not None
+                    return job, False
+            job_id = uuid.uuid4().hex
+            self._run(
+                cur,
+                "INSERT INTO jobs (id, request_id, request_hash, state, instance_json, "
+                "options_json, instance_name, referrals, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    request_id or None,
+                    digest,
+                    instance_json,
+                    options_json,
+                    instance_name,
+                    referrals,
+                    now,
+                    now,
+                ),
+            )
+            job = self._get(cur, job_id)
+            assert job is not None
+            return job, True
+
+    def get(self, job_id: str) -> Job | None:
+        with self._transaction() as cur:
+            return self._get(cur, job_id)
+
+    def list(self, *, page_size: int, page_token: str, done: bool | None) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        if done is not None:
+            states = _DONE if done else _ACTIVE
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            params += states
+        if page_token:
+            created_at, job_id = _untoken(page_token)
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params += [created_at, created_at, job_id]
+        sql = f"SELECT {_COLUMNS} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(page_size + 1)
+        with self._transaction() as cur:
+            self._run(cur, sql, params)
+            jobs = [_job(row) for row in cur.fetchall()]
+        if len(jobs) <= page_size:
+            return Page(jobs, "")
+        jobs = jobs[:page_size]
+        return Page(jobs, _token(jobs[-1].created_at, jobs[-1].id))
+
+    def claim(self, owner: str, lease_s: float, now: float) -> Job | None:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "SELECT id FROM jobs WHERE state = 'queued' "
+                "OR (state = 'running' AND lease_expires < ?) "
+                "ORDER BY created_at, id LIMIT 1" + self.lock_clause,
+                (now,),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return None
+            self._run(
+                cur,
+                "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires = ?, "
+                "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, "
+                "progress_json = NULL "
+                "WHERE id = ?",
+                (owner, now + lease_s, now, now, row[0]),
+            )
+            return self._get(cur, row[0])
+
+    def heartbeat(
+        self, job_id: str, owner: str, lease_s: float, now: float, progress_json: str | None
+    ) -> bool:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE jobs SET lease_expires = ?, updated_at = ?, "
+                "progress_json = COALESCE(?, progress_json) "
+                "WHERE id = ? AND state = 'running' AND lease_owner = ?",
+                (now + lease_s, now, progress_json, job_id, owner),
+            )
+            return bool(cur.rowcount == 1)
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        now: float,
+        *,
+        solution_json: str | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        progress_json: str | None = None,
+    ) -> bool:
+        if (solution_json is None) == (error_code is None):
+            raise ValueError("finish needs a solution or an error code, not both")
+        state = JobState.SUCCEEDED if solution_json is not None else JobState.FAILED
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE jobs SET state = ?, solution_json = ?, error_code = ?, error_message = ?, "
+                "finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires = NULL, "
+                "progress_json = COALESCE(?, progress_json) "
+                "WHERE id = ? AND state = 'running' AND lease_owner = ?",
+                (
+                    state.value,
+                    solution_json,
+                    error_code,
+                    error_message,
+                    now,
+                    now,
+                    progress_json,
+                    job_id,
+                    owner,
+                ),
+            )
+            return bool(cur.rowcount == 1)
+
+    def release(self, job_id: str, owner: str, now: float) -> bool:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL, "
+                "updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+                (now, job_id, owner),
+            )
+            return bool(cur.rowcount == 1)
+
+    def cancel(self, job_id: str, now: float) -> Job | None:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE jobs SET state = 'cancelled', error_code = 1, "
+                "error_message = 'cancelled by a client', finished_at = ?, updated_at = ?, "
+                "lease_owner = NULL, lease_expires = NULL "
+                "WHERE id = ? AND state IN ('queued', 'running')",
+                (now, now, job_id),
+            )
+            return self._get(cur, job_id)
+
+    def delete(self, job_id: str) -> bool:
+        with self._transaction() as cur:
+            job = self._get(cur, job_id)
+            if job is None:
+                return False
+            if not job.done:
+                raise ValueError(f"job {job_id} is {job.state.value}: cancel it first")
+            self._run(cur, "DELETE FROM jobs WHERE id = ?", (job_id,))
+            return True
+
+    def purge(self, finished_before: float) -> int:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') "
+                "AND finished_at < ?",
+                (finished_before,),
+            )
+            return int(cur.rowcount)
+
+    def count(self) -> dict[str, int]:
+        """Jobs per state (for tests and the benchmark)."""
+        with self._transaction() as cur:
+            self._run(cur, "SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            return {str(state): int(n) for state, n in cur.fetchall()}
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,69 @@
+"""The SQLite job store: one file, the default of `scheduler serve --store PATH`.
+
+WAL journal and a busy timeout let several processes on one host share the file (a restarted
+server, the CLI); a write transaction takes the write lock at once (``BEGIN IMMEDIATE``), so two
+claims never see the same queued job. A ``kill -9`` loses at most the transaction in flight.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scheduler.jobs.sql import Cursor, SqlJobStore
+from scheduler.jobs.store import StoreError
+
+__all__ = ["SqliteJobStore"]
+
+_BUSY_TIMEOUT_MS = 30_000
+
+
+class SqliteJobStore(SqlJobStore):
+    """Jobs in an SQLite file (created, with its folder, if missing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the job store {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+        try:
+            self.migrate()
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"cannot migrate the job store {self.path}: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except sqlite3.OperationalError as exc:  # locked past the timeout, disk full
+                cur.execute("ROLLBACK")
+                raise StoreError(f"the job store {self.path} failed: {exc}") from None
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,188 @@
+"""The job store's interface: batch solves that outlive a call, a connection and a server.
+
+A job is one `SubmitOptimize`: the instance and options as the domain's JSON, its state, the
+latest progress, and (once done) the solution as the domain's JSON or an error. Runners lease a
+job (:meth:`JobStore.claim`), keep the lease alive with :meth:`JobStore.heartbeat` and store the
+result with :meth:`JobStore.finish`; every write of a runner names its lease, so a runner whose
+lease expired (it hung, or another server took the job over) can no longer change the job, and a
+result is stored once. A cancelled or finished job never runs again.
+
+Two implementations share the SQL (:mod:`scheduler.jobs.sql`): SQLite, a file for one host
+(:mod:`scheduler.jobs.sqlite`), and PostgreSQL, for several servers sharing one store
+(:mod:`scheduler.jobs.postgres`). :func:`open_store` picks one from a path or a URL.
+
+The store holds pseudonymous ids only, like the instance itself: no name, address or location.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = [
+    "DONE_STATES",
+    "Job",
+    "JobState",
+    "JobStore",
+    "Page",
+    "RequestConflictError",
+    "StoreError",
+    "open_store",
+]
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+DONE_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+"""States a job never leaves (except by deletion)."""
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used (unreachable, newer schema, unwritable)."""
+
+
+class RequestConflictError(ValueError):
+    """A submit reuses a request id with a different request."""
+
+    def __init__(self, request_id: str, job_id: str) -> None:
+        super().__init__(
+            f"request id {request_id!r} was already used for another request (job {job_id})"
+        )
+        self.request_id = request_id
+        self.job_id = job_id
+
+
+@dataclass(frozen=True)
+class Job:
+    """One stored job. Times are seconds since the epoch (the store host's clocks)."""
+
+    id: str
+    request_id: str | None
+    state: JobState
+    instance_json: str
+    options_json: str
+    instance_name: str
+    referrals: int
+    created_at: float
+    updated_at: float
+    attempts: int = 0
+    progress_json: str | None = None
+    solution_json: str | None = None
+    error_code: int | None = None
+    """A google.rpc.Code when FAILED or CANCELLED."""
+    error_message: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in DONE_STATES
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of :meth:`JobStore.list`; `next_token` is empty on the last page."""
+
+    jobs: list[Job]
+    next_token: str
+
+
+class JobStore(Protocol):
+    """What the service and the runners need of a store. Every method is thread-safe and one
+    transaction; `now` is the caller's clock (seconds since the epoch)."""
+
+    def submit(
+        self,
+        instance_json: str,
+        options_json: str,
+        *,
+        instance_name: str,
+        referrals: int,
+        request_id: str | None,
+        now: float,
+    ) -> tuple[Job, bool]:
+        """Store a new queued job, or return the job of an earlier submit with the same
+        `request_id` and the same request. Returns (job, created). Raises
+        :class:`RequestConflictError` when `request_id` was used for a different request."""
+        ...
+
+    def get(self, job_id: str) -> Job | None:
+        """The job, or None if there is none with that id."""
+        ...
+
+    def list(self, *, page_size: int, page_token: str, done: bool | None) -> Page:
+        """Jobs newest first; `done` filters on finished (True) or unfinished (False)."""
+        ...
+
+    def claim(self, owner: str, lease_s: float, now: float) -> Job | None:
+        """Lease the oldest queued job, or a running job whose lease expired (its server
+        stopped or hung), to `owner` until `now + lease_s`; None if there is none. Two callers
+        never get the same lease."""
+        ...
+
+    def heartbeat(
+        self, job_id: str, owner: str, lease_s: float, now: float, progress_json: str | None
+    ) -> bool:
+        """Extend `owner`'s lease and record progress. False if the lease is lost (the job was
+        cancelled, deleted, or taken over after the lease expired): stop working on it."""
+        ...
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        now: float,
+        *,
+        solution_json: str | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        progress_json: str | None = None,
+    ) -> bool:
+        """Store the result (a solution, or an error) and the final progress if `owner` still
+        holds the lease; the job is then SUCCEEDED or FAILED for good. False (nothing stored)
+        if the lease is lost."""
+        ...
+
+    def release(self, job_id: str, owner: str, now: float) -> bool:
+        """Give a running job back to the queue (its server is shutting down)."""
+        ...
+
+    def cancel(self, job_id: str, now: float) -> Job | None:
+        """Cancel a queued or running job (a running one's runner loses its lease and stops);
+        a finished job stays as it is. Returns the job after, or None if there is none."""
+        ...
+
+    def delete(self, job_id: str) -> bool:
+        """Delete a finished job; False if there is none. Raises ValueError if it is not done."""
+        ...
+
+    def purge(self, finished_before: float) -> int:
+        """Delete the jobs finished before that time; returns how many."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def open_store(target: str) -> JobStore:
+    """A store from `scheduler serve --store`: a ``postgresql://`` (or ``postgres://``) URL, or
+    the path of an SQLite file (created with its folder if missing). Migrates the schema."""
+    if target.startswith(("postgresql://", "postgres://")):
+        from scheduler.jobs.postgres import PostgresJobStore
+
+        return PostgresJobStore(target)
+    from scheduler.jobs.sqlite import SqliteJobStore
+
+    return SqliteJobStore(target)

@@ -1,0 +1,369 @@
+"""SubmitOptimize and google.longrunning.Operations against real servers and both job stores.
+
+In-process servers on port 0 for the contract; `scheduler serve` subprocesses for kill -9 and
+restart. Solves stay small (a 6-referral Vejen week, one worker, a seed: proven optimal in well
+under a second, hence deterministic) except where a solve must still be running when something
+happens (cancel, kill): there an overloaded 150-referral week with a short time limit.
+Everything waits on states with long timeouts, never on wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.longrunning import operations_pb2_grpc
+from google.longrunning import operations_proto_pb2 as lro
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2
+
+from scheduler.api.convert import instance_to_proto, options_to_proto, solution_from_proto
+from scheduler.api.server import RunningServer, start_server
+from scheduler.bench.generator import generate
+from scheduler.domain import Instance, Solution, SolveOptions
+from scheduler.domain.files import load_instance, save_instance
+from scheduler.jobs.store import JobState, JobStore, open_store
+from scheduler.planning.solve import solve
+from scheduler.v1 import scheduler_pb2 as pb
+from scheduler.v1 import scheduler_pb2_grpc
+
+FAST = SolveOptions(time_limit_s=10.0, workers=1, seed=1)
+LONG_WAIT_S = 120.0
+
+
+@pytest.fixture(scope="module")
+def small() -> Instance:
+    return generate("vejen", seed=1, referrals=6)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Instance:
+    return load_instance(Path(__file__).parent.parent / "data" / "tiny-soenderborg.json")
+
+
+@pytest.fixture(scope="module")
+def hard() -> Instance:
+    return generate("vejen", seed=1, referrals=150)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "jobs.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def servers() -> Iterator[Callable[..., RunningServer]]:
+    """Start in-process servers on a store; all stopped (and their stores closed) after."""
+    started: list[tuple[RunningServer, JobStore | None]] = []
+
+    def start(target: str | None, **kwargs: Any) -> RunningServer:
+        store = open_store(target) if target is not None else None
+        running = start_server(port=0, job_store=store, **kwargs)
+        started.append((running, store))
+        return running
+
+    yield start
+    for running, store in started:
+        running.stop(0).wait()
+        if store is not None:
+            store.close()
+
+
+class Client:
+    """Both stubs over one channel."""
+
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.insecure_channel(address)
+        self.scheduler = scheduler_pb2_grpc.SchedulerStub(self.channel)  # type: ignore[no-untyped-call]
+        self.ops = operations_pb2_grpc.OperationsStub(self.channel)
+
+    def submit(self, instance: Instance, options: SolveOptions, request_id: str = "") -> Any:
+        return self.scheduler.SubmitOptimize(
+            pb.SubmitOptimizeRequest(
+                instance=instance_to_proto(instance),
+                options=options_to_proto(options),
+                request_id=request_id,
+            ),
+            timeout=30,
+        )
+
+    def get(self, name: str) -> Any:
+        return self.ops.GetOperation(lro.GetOperationRequest(name=name), timeout=30)
+
+    def wait(self, name: str, timeout: float = LONG_WAIT_S) -> Any:
+        ends = time.monotonic() + timeout
+        while True:
+            op = self.ops.WaitOperation(
+                lro.WaitOperationRequest(name=name, timeout=duration_pb2.Duration(seconds=5)),
+                timeout=60,
+            )
+            if op.done or time.monotonic() > ends:
+                return op
+
+    def until(self, name: str, ok: Callable[[Any, Any], bool]) -> Any:
+        """Poll the operation until `ok(operation, metadata)`."""
+        ends = time.monotonic() + LONG_WAIT_S
+        while time.monotonic() < ends:
+            op = self.get(name)
+            if ok(op, metadata(op)):
+                return op
+            time.sleep(0.05)
+        raise AssertionError(f"{name} never got there: {op}")
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[[str], Client]]:
+    made: list[Client] = []
+
+    def make(address: str) -> Client:
+        made.append(Client(address))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def metadata(op: Any) -> Any:
+    meta = pb.OptimizeOperationMetadata()
+    assert op.metadata.Unpack(meta)
+    return meta
+
+
+def solution_of(op: Any) -> Solution:
+    assert op.done and op.HasField("response"), op
+    message = pb.Solution()
+    assert op.response.Unpack(message)
+    return solution_from_proto(message)
+
+
+def _same_plan(a: Solution, b: Solution) -> None:
+    assert a.stats.proven_optimal and b.stats.proven_optimal
+    assert a.assignments == b.assignments
+    assert a.kpis == b.kpis
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def test_submit_wait_gives_the_solve_result(
+    target: str, small: Instance, servers: Any, client_for: Any
+) -> None:
+    client = client_for(servers(target).address)
+    op = client.submit(small, FAST, request_id="week-49")
+    assert op.name.startswith("operations/") and not op.done
+    assert metadata(op).state in (pb.OptimizeOperationMetadata.QUEUED,)
+    done = client.wait(op.name)
+    meta = metadata(done)
+    assert meta.state == pb.OptimizeOperationMetadata.SUCCEEDED and meta.attempts == 1
+    assert meta.referrals == len(small.referrals) and meta.time_limit_s == FAST.time_limit_s
+    assert meta.progress.stage and meta.end_time.seconds >= meta.create_time.seconds
+    _same_plan(solution_of(done), solve(small, FAST))
+    # Idempotent: the same request id and request give the same operation, done.
+    again = client.submit(small, FAST, request_id="week-49")
+    assert again.name == op.name and again.done
+    with pytest.raises(grpc.RpcError) as err:
+        client.submit(small, FAST.model_copy(update={"seed": 2}), request_id="week-49")
+    assert err.value.code() is grpc.StatusCode.ALREADY_EXISTS
+    listed = client.ops.ListOperations(lro.ListOperationsRequest(filter="done = true"))
+    assert [o.name for o in listed.operations] == [op.name]
+    client.ops.DeleteOperation(lro.DeleteOperationRequest(name=op.name))
+    with pytest.raises(grpc.RpcError) as err:
+        client.get(op.name)
+    assert err.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_cancel_stops_a_running_job_and_it_stays_cancelled(
+    target: str, small: Instance, hard: Instance, servers: Any, client_for: Any
+) -> None:
+    server = servers(target)
+    client = client_for(server.address)
+    long = SolveOptions(time_limit_s=600, workers=1, seed=1)
+    op = client.submit(hard, long)
+    client.until(op.name, lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING)
+    with pytest.raises(grpc.RpcError) as err:
+        client.ops.DeleteOperation(lro.DeleteOperationRequest(name=op.name))
+    assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    client.ops.CancelOperation(lro.CancelOperationRequest(name=op.name))
+    done = client.wait(op.name)
+    assert done.done and done.error.code == code_pb2.CANCELLED
+    assert metadata(done).state == pb.OptimizeOperationMetadata.CANCELLED
+    # The runner let go of it (its heartbeat lost the lease) and runs the next job.
+    nxt = client.wait(client.submit(small, FAST).name)
+    assert metadata(nxt).state == pb.OptimizeOperationMetadata.SUCCEEDED
+    assert server.runner is not None and server.runner.running == []
+    assert client.get(op.name).error.code == code_pb2.CANCELLED
+
+
+def test_a_graceful_stop_gives_the_running_job_back_to_the_queue(
+    tmp_path: Path, hard: Instance, client_for: Any
+) -> None:
+    store = open_store(str(tmp_path / "jobs.db"))
+    running = start_server(port=0, job_store=store)
+    try:
+        client = client_for(running.address)
+        op = client.submit(hard, SolveOptions(time_limit_s=600, workers=1, seed=1))
+        client.until(op.name, lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING)
+    finally:
+        running.stop(LONG_WAIT_S).wait()
+    job = store.get(op.name.removeprefix("operations/"))
+    store.close()
+    assert job is not None and job.state is JobState.QUEUED and job.attempts == 1
+    assert job.lease_owner is None and job.solution_json is None
+
+
+def test_errors_are_statuses(
+    small: Instance, tmp_path: Path, servers: Any, client_for: Any
+) -> None:
+    client = client_for(servers(str(tmp_path / "jobs.db")).address)
+    cases = [
+        (lambda: client.get("operations/doesnotexist"), grpc.StatusCode.NOT_FOUND),
+        (lambda: client.get("jobs/1"), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            lambda: client.ops.ListOperations(lro.ListOperationsRequest(filter="state=x")),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: client.ops.ListOperations(lro.ListOperationsRequest(page_token="%%")),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: client.ops.CancelOperation(lro.CancelOperationRequest(name="operations/x1")),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (lambda: client.submit(small, FAST, "x" * 129), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            lambda: client.scheduler.SubmitOptimize(pb.SubmitOptimizeRequest()),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ]
+    for call, code in cases:
+        with pytest.raises(grpc.RpcError) as err:
+            call()
+        assert err.value.code() is code
+        assert "Traceback" not in (err.value.details() or "")
+    plain = client_for(servers(None).address)
+    with pytest.raises(grpc.RpcError) as err:
+        plain.submit(small, FAST)
+    assert err.value.code() is grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_two_servers_on_one_postgres_store_run_each_job_once(
+    postgres_url: str, tiny: Instance, servers: Any, client_for: Any
+) -> None:
+    a = client_for(servers(postgres_url, job_slots=2).address)
+    b = client_for(servers(postgres_url, job_slots=2).address)
+    quick = SolveOptions(time_limit_s=10, workers=1, seed=3)
+    names = [(a if i % 2 else b).submit(tiny, quick).name for i in range(16)]
+    done = [a.wait(name) for name in names]
+    assert all(metadata(op).state == pb.OptimizeOperationMetadata.SUCCEEDED for op in done)
+    assert [metadata(op).attempts for op in done] == [1] * len(names)  # never run twice
+    reference = solve(tiny, quick)
+    for op in done:
+        _same_plan(solution_of(op), reference)
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+class ServerProcess:
+    """`scheduler serve` in a subprocess on a free port; its port read from its log."""
+
+    def __init__(self, store: str, log: Path) -> None:
+        exe = Path(sys.executable).parent / "scheduler"
+        self.log = log
+        self._stderr = log.open("a")
+        self.proc = subprocess.Popen(
+            [str(exe), "serve", "--port", "0", "--store", store, "--lease", "1", "--grace", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.port = self._port()
+        self.started = time.monotonic()
+
+    def _port(self) -> int:
+        ends = time.monotonic() + LONG_WAIT_S
+        while time.monotonic() < ends:
+            assert self.proc.poll() is None, self.log.read_text()
+            for line in self.log.read_text().splitlines():
+                entry = json.loads(line)
+                if entry.get("event") == "serving":
+                    return int(entry["port"])
+            time.sleep(0.05)
+        raise AssertionError("the server did not start")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(60)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
+        self._stderr.close()
+
+
+def test_kill_9_during_a_solve_then_restart_finishes_the_job_once(
+    target: str, tiny: Instance, hard: Instance, tmp_path: Path, client_for: Any
+) -> None:
+    first = ServerProcess(target, tmp_path / "first.log")
+    try:
+        client = client_for(f"127.0.0.1:{first.port}")
+        finished = client.wait(client.submit(tiny, FAST).name)
+        cancelled = client.submit(tiny, FAST.model_copy(update={"seed": 5}))
+        client.ops.CancelOperation(lro.CancelOperationRequest(name=cancelled.name))
+        job = client.submit(hard, SolveOptions(time_limit_s=2, workers=1, seed=1))
+        client.until(
+            job.name,
+            lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING and m.progress.stage,
+        )
+        first.kill()
+    finally:
+        first.stop()
+    second = ServerProcess(target, tmp_path / "second.log")
+    try:
+        client = client_for(f"127.0.0.1:{second.port}")
+        done = client.wait(job.name)
+        meta = metadata(done)
+        assert meta.state == pb.OptimizeOperationMetadata.SUCCEEDED, done
+        assert meta.attempts == 2  # the killed run, and the one after the restart
+        assert len(solution_of(done).assignments) == len(hard.referrals)
+        before = client.get(finished.name)  # finished before the kill: untouched
+        assert metadata(before).attempts == 1 and solution_of(before) == solution_of(finished)
+        assert client.get(cancelled.name).error.code == code_pb2.CANCELLED
+    finally:
+        second.stop()
+    log = (tmp_path / "second.log").read_text()
+    assert "job finished" in log and "Traceback" not in log
+
+
+def test_the_instance_file_round_trips_through_the_store(tmp_path: Path, small: Instance) -> None:
+    # The store keeps the domain's JSON: what `scheduler solve` reads.
+    save_instance(small, tmp_path / "week.json")
+    store = open_store(str(tmp_path / "jobs.db"))
+    job, _ = store.submit(
+        (tmp_path / "week.json").read_text(),
+        FAST.model_dump_json(),
+        instance_name=small.name,
+        referrals=len(small.referrals),
+        request_id=None,
+        now=time.time(),
+    )
+    assert Instance.model_validate_json(job.instance_json) == small
+    store.close()

@@ -1,0 +1,190 @@
+"""The job stores, SQLite and a real PostgreSQL server, against one contract.
+
+Leases are driven by the `now` each call passes, so expiry needs no sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scheduler.jobs.sql import MIGRATIONS, SqlJobStore
+from scheduler.jobs.store import JobState, RequestConflictError, StoreError, open_store
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "jobs" / "jobs.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(target: str) -> Iterator[SqlJobStore]:
+    opened = open_store(target)
+    assert isinstance(opened, SqlJobStore)
+    yield opened
+    opened.close()
+
+
+def _submit(store: SqlJobStore, n: int = 0, request_id: str | None = None, now: float = T0) -> str:
+    job, created = store.submit(
+        f'{{"name": "week-{n}"}}',
+        '{"seed": 1}',
+        instance_name=f"week-{n}",
+        referrals=3,
+        request_id=request_id,
+        now=now,
+    )
+    assert created
+    return job.id
+
+
+def test_migrations_are_versioned_and_applied_once(store: SqlJobStore, target: str) -> None:
+    assert store.schema_version() == MIGRATIONS[-1][0]
+    again = open_store(target)  # a second server on the same store: nothing left to apply
+    assert isinstance(again, SqlJobStore)
+    assert again.migrate() == MIGRATIONS[-1][0]
+    again.close()
+
+
+def test_a_newer_schema_is_refused(store: SqlJobStore, target: str) -> None:
+    with store._transaction() as cur:
+        store._run(cur, "INSERT INTO schema_migrations (version) VALUES (?)", (999,))
+    with pytest.raises(StoreError, match="newer than this server"):
+        open_store(target)
+
+
+def test_submit_is_idempotent_per_request_id(store: SqlJobStore) -> None:
+    first = _submit(store, request_id="batch-2026-w49")
+    job, created = store.submit(
+        '{"name": "week-0"}',
+        '{"seed": 1}',
+        instance_name="week-0",
+        referrals=3,
+        request_id="batch-2026-w49",
+        now=T0 + 5,
+    )
+    assert (job.id, created) == (first, False)
+    with pytest.raises(RequestConflictError, match="batch-2026-w49"):
+        store.submit(
+            '{"name": "other"}',
+            "{}",
+            instance_name="other",
+            referrals=1,
+            request_id="batch-2026-w49",
+            now=T0,
+        )
+    assert _submit(store, 1) != _submit(store, 2)  # no request id: always a new job
+
+
+def test_claim_leases_oldest_first_and_never_twice(store: SqlJobStore) -> None:
+    a, b = _submit(store, 1, now=T0), _submit(store, 2, now=T0 + 1)
+    first = store.claim("server-1", 30, T0 + 2)
+    second = store.claim("server-2", 30, T0 + 2)
+    assert first is not None and second is not None
+    assert (first.id, second.id) == (a, b)
+    assert first.state is JobState.RUNNING and first.attempts == 1
+    assert store.claim("server-3", 30, T0 + 2) is None
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_runner_cannot_finish(
+    store: SqlJobStore,
+) -> None:
+    job_id = _submit(store)
+    assert store.claim("killed", 10, T0) is not None
+    assert store.claim("other", 10, T0 + 5) is None  # lease still valid
+    taken = store.claim("other", 10, T0 + 11)
+    assert taken is not None and taken.id == job_id and taken.attempts == 2
+    assert not store.heartbeat(job_id, "killed", 10, T0 + 12, None)
+    assert not store.finish(job_id, "killed", T0 + 12, solution_json='{"late": true}')
+    assert store.heartbeat(job_id, "other", 10, T0 + 12, '{"stage": "on_time"}')
+    assert store.finish(job_id, "other", T0 + 13, solution_json='{"ok": true}')
+    assert not store.finish(job_id, "other", T0 + 14, solution_json='{"twice": true}')
+    done = store.get(job_id)
+    assert done is not None
+    assert (done.state, done.solution_json, done.progress_json) == (
+        JobState.SUCCEEDED,
+        '{"ok": true}',
+        '{"stage": "on_time"}',
+    )
+    assert store.claim("third", 10, T0 + 100) is None  # finished jobs never run again
+
+
+def test_cancel_queued_and_running_jobs_and_finished_ones_stay(store: SqlJobStore) -> None:
+    running, finished = _submit(store, 1, now=T0), _submit(store, 2, now=T0 + 1)
+    queued = _submit(store, 3, now=T0 + 2)
+    claimed = [store.claim("s", 30, T0 + 3) for _ in range(2)]
+    assert [c.id for c in claimed if c is not None] == [running, finished]
+    assert store.finish(finished, "s", T0 + 2, solution_json="{}")
+    for job_id in (queued, running, finished):
+        store.cancel(job_id, T0 + 3)
+    states = {j: store.get(j).state for j in (queued, running, finished)}  # type: ignore[union-attr]
+    assert states == {
+        queued: JobState.CANCELLED,
+        running: JobState.CANCELLED,
+        finished: JobState.SUCCEEDED,
+    }
+    assert not store.heartbeat(running, "s", 30, T0 + 4, None)  # its runner stops
+    assert not store.finish(running, "s", T0 + 4, solution_json="{}")
+    assert store.claim("s", 30, T0 + 1000) is None
+    assert store.cancel("nope", T0) is None
+
+
+def test_delete_needs_a_finished_job_and_purge_keeps_recent_ones(store: SqlJobStore) -> None:
+    old, recent, active = _submit(store, 1), _submit(store, 2), _submit(store, 3)
+    store.cancel(old, T0)
+    store.cancel(recent, T0 + 100)
+    with pytest.raises(ValueError, match="cancel it first"):
+        store.delete(active)
+    assert store.purge(T0 + 50) == 1
+    assert store.get(old) is None and store.get(recent) is not None
+    assert store.delete(recent) and not store.delete(recent)
+    assert store.get(active) is not None
+
+
+def test_list_pages_newest_first_with_a_done_filter(store: SqlJobStore) -> None:
+    ids = [_submit(store, i, now=T0 + i) for i in range(5)]
+    store.cancel(ids[0], T0 + 10)
+    seen, token = [], ""
+    while True:
+        page = store.list(page_size=2, page_token=token, done=None)
+        seen += [j.id for j in page.jobs]
+        token = page.next_token
+        if not token:
+            break
+    assert seen == ids[::-1]
+    assert [j.id for j in store.list(page_size=10, page_token="", done=True).jobs] == [ids[0]]
+    assert len(store.list(page_size=10, page_token="", done=False).jobs) == 4
+    with pytest.raises(ValueError, match="page token"):
+        store.list(page_size=2, page_token="garbage!", done=None)
+
+
+def test_concurrent_claims_from_many_threads_lease_each_job_once(target: str) -> None:
+    stores = [open_store(target) for _ in range(4)]  # as four servers
+    first = stores[0]
+    assert isinstance(first, SqlJobStore)
+    ids = {_submit(first, i) for i in range(40)}
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def drain(k: int) -> None:
+        store = stores[k % len(stores)]
+        while (job := store.claim(f"owner-{k}", 60, T0)) is not None:
+            with lock:
+                got.append(job.id)
+
+    threads = [threading.Thread(target=drain, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(got) == sorted(ids)
+    for s in stores:
+        s.close()
