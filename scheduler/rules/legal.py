@@ -261,8 +261,9 @@ def exclusion(referral: Referral, policy: Policy) -> tuple[Reason, str] | None:
     if policy.minors_to_childrens_team and referral.age < 18:
         return (
             Reason.CHILDRENS_TEAM,
-            f"citizen is {referral.age}: under 18 goes to the municipal children's team "
-            "(børneteam), not to this scheduler",
+            # No age in the text: it travels into plans, logs and letters.
+            "a citizen under 18 goes to the municipal children's team (børneteam), not to this "
+            "scheduler",
         )
     return None
 

@@ -9,7 +9,6 @@ misses.
 from __future__ import annotations
 
 import re
-import time as timer
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -628,13 +627,11 @@ def _synthetic(n_referrals: int) -> tuple[Instance, Solution]:
     return inst, solution(inst, plan)
 
 
-def test_a_thousand_referral_solution_is_checked_in_well_under_a_second() -> None:
+def test_a_thousand_referral_solution_is_checked_and_accepted() -> None:
+    # How fast is a benchmark's question (every bench run checks its plan); here: correct at size.
     inst, sol = _synthetic(1000)
-    begun = timer.perf_counter()
     report = check_solution(inst, sol)
-    elapsed = timer.perf_counter() - begun
     assert report.ok, report.violations[:3]
-    assert elapsed < 1.0
 
 
 def test_a_clash_deep_in_a_large_solution_is_found() -> None:
