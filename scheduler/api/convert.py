@@ -35,7 +35,11 @@ from scheduler.domain import (
     Booking,
     BookingStatus,
     Coordinates,
+    Course,
+    CourseForm,
+    CourseStatus,
     Discipline,
+    Hold,
     Instance,
     Kpis,
     Level,
@@ -96,6 +100,8 @@ ENUM_PREFIXES: dict[type[StrEnum], str] = {
     Postponement: "POSTPONEMENT",
     Outcome: "OUTCOME",
     Reason: "REASON",
+    CourseForm: "COURSE_FORM",
+    CourseStatus: "COURSE_STATUS",
 }
 """Each domain enum's proto enum prefix: ``Discipline.PT`` is ``DISCIPLINE_PT``."""
 
@@ -109,6 +115,8 @@ _PROTO_ENUMS: dict[type[StrEnum], Any] = {
     Postponement: pb.Postponement,
     Outcome: pb.Outcome,
     Reason: pb.Reason,
+    CourseForm: pb.CourseForm,
+    CourseStatus: pb.CourseStatus,
 }
 
 
@@ -272,6 +280,44 @@ def _coordinates(value: Coordinates | None) -> pb.Coordinates | None:
     return None if value is None else pb.Coordinates(lat=value.lat, lon=value.lon)
 
 
+def _course_to_proto(course: Course | None) -> pb.Course | None:
+    if course is None:
+        return None
+    return pb.Course(
+        form=enum_to_proto(course.form),
+        sessions_per_week=course.sessions_per_week,
+        weeks=course.weeks,
+        minutes_per_session=course.minutes_per_session,
+        hold_type=course.hold_type,
+    )
+
+
+def _course_to_proto_required(course: Course) -> pb.Course:
+    message = _course_to_proto(course)
+    assert message is not None
+    return message
+
+
+def _hold_to_proto(hold: Hold) -> pb.Hold:
+    return pb.Hold(
+        id=hold.id,
+        type=hold.type,
+        discipline=enum_to_proto(hold.discipline),
+        levels=[enum_to_proto(level) for level in hold.levels],
+        therapist_id=hold.therapist_id,
+        sessions=[
+            pb.HoldSession(weekday=x.weekday, start=time_to_proto(x.start), minutes=x.minutes)
+            for x in hold.sessions
+        ],
+        seats=hold.seats,
+        rolling_admission=hold.rolling_admission,
+        intake_weeks=[date_to_proto(d) for d in hold.intake_weeks],
+        taken=[
+            pb.HoldWeek(week_start=date_to_proto(w.week_start), taken=w.taken) for w in hold.taken
+        ],
+    )
+
+
 def policy_to_proto(policy: Policy) -> pb.Policy:
     """Every setting spelled out (no preset), so the message stands alone."""
     return pb.Policy(
@@ -295,6 +341,10 @@ def policy_to_proto(policy: Policy) -> pb.Policy:
         minors_to_childrens_team=policy.minors_to_childrens_team,
         chronic_courses_municipal_only=policy.chronic_courses_municipal_only,
         citizen_postponement=enum_to_proto(policy.citizen_postponement),
+        course_defaults={
+            k: _course_to_proto_required(c) for k, c in policy.course_defaults.items()
+        },
+        course_start_days=policy.course_start_days,
     )
 
 
@@ -311,6 +361,7 @@ def _site_to_proto(site: Site) -> pb.Site:
             for h in site.opening_hours
         ],
         rooms=site.rooms,
+        holds=[_hold_to_proto(h) for h in site.holds],
     )
 
 
@@ -369,6 +420,7 @@ def referral_to_proto(referral: Referral) -> pb.Referral:
         age=referral.age,
         chronic_course=referral.chronic_course,
         first_session_minutes=referral.first_session_minutes,
+        course=_course_to_proto(referral.course),
     )
 
 
@@ -415,7 +467,13 @@ def _policy_data(msg: pb.Policy, r: _Reader, path: str) -> dict[str, Any]:
         "min_notice_days",
         "minors_to_childrens_team",
         "chronic_courses_municipal_only",
+        "course_start_days",
     )
+    if msg.course_defaults:
+        out["course_defaults"] = {
+            k: _course_data(c, r, f"{path}.course_defaults[{k}]")
+            for k, c in msg.course_defaults.items()
+        }
     for key in ("deadline_anchor", "contact_anchor"):
         r.put_enum(out, key, Anchor, msg, path, required=False)
     for key in ("deadline_day_kind", "contact_day_kind"):
@@ -428,6 +486,41 @@ def _policy_data(msg: pb.Policy, r: _Reader, path: str) -> dict[str, Any]:
     return out
 
 
+def _course_data(msg: pb.Course, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    r.put_enum(out, "form", CourseForm, msg, path, required=False)
+    _put_optional(out, msg, "sessions_per_week", "weeks", "minutes_per_session", "hold_type")
+    return out
+
+
+def _hold_data(msg: pb.Hold, r: _Reader, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": msg.id,
+        "type": msg.type,
+        "seats": msg.seats,
+        "intake_weeks": [_date_text(d) for d in msg.intake_weeks],
+        "sessions": [],
+        "taken": [],
+    }
+    r.put_enum(out, "discipline", Discipline, msg, path, required=True)
+    levels = [
+        r.enum(Level, n, f"{path}.levels[{i}]", required=True) for i, n in enumerate(msg.levels)
+    ]
+    if levels:
+        out["levels"] = levels
+    _put_optional(out, msg, "therapist_id", "rolling_admission")
+    for x in msg.sessions:
+        session: dict[str, Any] = {"weekday": x.weekday}
+        r.put_time(session, "start", x)
+        _put_optional(session, x, "minutes")
+        out["sessions"].append(session)
+    for w in msg.taken:
+        week: dict[str, Any] = {"taken": w.taken}
+        r.put_date(week, "week_start", w)
+        out["taken"].append(week)
+    return out
+
+
 def _site_data(msg: pb.Site, r: _Reader) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": msg.id,
@@ -435,6 +528,7 @@ def _site_data(msg: pb.Site, r: _Reader) -> dict[str, Any]:
         "address": msg.address,
         "rooms": msg.rooms,
         "opening_hours": [],
+        "holds": [_hold_data(h, r, f"site[{msg.id}].holds[{i}]") for i, h in enumerate(msg.holds)],
     }
     if msg.HasField("coordinates"):
         out["coordinates"] = _coordinates_data(msg.coordinates)
@@ -498,6 +592,8 @@ def _referral_data(msg: pb.Referral, r: _Reader, path: str) -> dict[str, Any]:
     _put_optional(out, msg, "specialty", "forloebskode", "chosen_site_id", "first_session_minutes")
     if msg.HasField("location"):
         out["location"] = _coordinates_data(msg.location)
+    if msg.HasField("course"):
+        out["course"] = _course_data(msg.course, r, f"{path}.course")
     return out
 
 
@@ -569,6 +665,7 @@ def options_to_proto(options: SolveOptions) -> pb.SolveOptions:
             travel_minute=w.travel_minute,
             specialist_on_basal=w.specialist_on_basal,
             balance_minute=w.balance_minute,
+            moved_tentative=w.moved_tentative,
         ),
         late_days=options.late_days,
     )
@@ -587,6 +684,7 @@ def options_from_proto(msg: pb.SolveOptions, path: str = "options") -> SolveOpti
             "travel_minute",
             "specialist_on_basal",
             "balance_minute",
+            "moved_tentative",
         )
         out["weights"] = weights
     return _validate(SolveOptions, out, _Reader(), path)
@@ -614,6 +712,15 @@ def assignment_to_proto(a: Assignment) -> pb.Assignment:
         reason=_opt_enum(a.reason),
         detail=a.detail,
         fixed=a.fixed,
+        course_status=enum_to_proto(a.course_status),
+        course_therapist_id=a.course_therapist_id,
+        course_hold_id=a.course_hold_id,
+        course_start=_opt_date(a.course_start),
+        course_weeks_planned=a.course_weeks_planned,
+        course_weeks_beyond=a.course_weeks_beyond,
+        course_reason=_opt_enum(a.course_reason),
+        tentative_moved=a.tentative_moved,
+        moved_detail=a.moved_detail,
     )
 
 
@@ -634,6 +741,9 @@ def kpis_to_proto(k: Kpis) -> pb.Kpis:
         home_visits=k.home_visits,
         travel_minutes_total=k.travel_minutes_total,
         utilisation=k.utilisation,
+        courses_started=k.courses_started,
+        courses_waiting=k.courses_waiting,
+        tentative_moved=k.tentative_moved,
     )
 
 
@@ -648,6 +758,7 @@ def _stats_to_proto(s: SolverStats) -> pb.SolverStats:
         method=s.method,
         status=s.status,
         proven_optimal=s.proven_optimal,
+        on_time_proven=s.on_time_proven,
         objective=s.objective,
         best_bound=s.best_bound,
         gap=s.gap,
@@ -703,10 +814,17 @@ def _assignment_data(msg: pb.Assignment, r: _Reader, path: str) -> dict[str, Any
         "free_choice_right": msg.free_choice_right,
         "detail": msg.detail,
         "fixed": msg.fixed,
+        "course_weeks_planned": msg.course_weeks_planned,
+        "course_weeks_beyond": msg.course_weeks_beyond,
+        "tentative_moved": msg.tentative_moved,
+        "moved_detail": msg.moved_detail,
     }
     r.put_enum(out, "outcome", Outcome, msg, path, required=True)
     r.put_enum(out, "reason", Reason, msg, path, required=False)
-    _put_optional(out, msg, "therapist_id", "site_id")
+    r.put_enum(out, "course_status", CourseStatus, msg, path, required=False)
+    r.put_enum(out, "course_reason", Reason, msg, path, required=False)
+    r.put_date(out, "course_start", msg)
+    _put_optional(out, msg, "therapist_id", "site_id", "course_therapist_id", "course_hold_id")
     for key in ("start", "end", "answer_by"):
         r.put_datetime(out, key, msg, path)
     for key in ("earliest_start", "deadline", "letter_by", "letter_send_by"):
@@ -729,6 +847,9 @@ def _kpis_data(msg: pb.Kpis) -> dict[str, Any]:
             "total_lateness_days",
             "home_visits",
             "travel_minutes_total",
+            "courses_started",
+            "courses_waiting",
+            "tentative_moved",
         )
     }
     for key in ("wait_days_mean", "wait_days_median", "wait_days_max"):
@@ -744,6 +865,7 @@ def _stats_data(msg: pb.SolverStats) -> dict[str, Any]:
             "method",
             "status",
             "proven_optimal",
+            "on_time_proven",
             "wall_time_s",
             "variables",
             "constraints",

@@ -26,13 +26,14 @@ from __future__ import annotations
 import time as _time
 
 from scheduler.domain import Instance, Solution, SolverStats
-from scheduler.planning.greedy import FreeTime
+from scheduler.planning.greedy import FreeTime, complete
 from scheduler.planning.plan import Placed, make_solution
 from scheduler.planning.problem import Problem, prepare
 
-__all__ = ["arrival_order", "fcfs_plan", "solve_baseline"]
+__all__ = ["EDF_METHOD", "arrival_order", "fcfs_plan", "solve_baseline", "solve_edf"]
 
 METHOD = "baseline-fcfs"
+EDF_METHOD = "edf-greedy"
 
 
 def arrival_order(instance: Instance) -> list[int]:
@@ -51,7 +52,8 @@ def fcfs_plan(problem: Problem) -> Placed:
     for r in arrival_order(problem.instance):
         if r in problem.fixed:
             continue
-        found = free.first_free(problem.candidates[r])
+        # The first free slot in time order: a kept tentative time is no preference here.
+        found = free.first_free([c for c in problem.candidates[r] if c.pinned_start is None])
         if found is not None:
             free.book(*found)
             chosen[r] = found
@@ -69,6 +71,32 @@ def solve_baseline(instance: Instance) -> Solution:
         chosen,
         SolverStats(
             method=METHOD,
+            status="HEURISTIC",
+            proven_optimal=False,
+            wall_time_s=wall,
+            first_solution_s=wall,
+            workers=1,
+        ),
+    )
+
+
+def solve_edf(instance: Instance) -> Solution:
+    """The earliest-deadline-first greedy that ignores courses: every referral, most urgent
+    first, into its earliest candidate that still fits (on-time ones first), exactly as the
+    optimiser's first plan (:func:`scheduler.planning.greedy.complete`); the courses are then
+    given places greedily where the first sessions happen to leave room
+    (:func:`scheduler.planning.courses.allocate`), so the bench can count how many of them can
+    start without a wait when first sessions are planned course-blind."""
+    began = _time.perf_counter()
+    problem = prepare(instance, late_days=None)
+    plan = complete(problem, {})
+    placed: Placed = {r: (problem.candidates[r][k], start) for r, (k, start) in plan.items()}
+    wall = _time.perf_counter() - began
+    return make_solution(
+        problem,
+        placed,
+        SolverStats(
+            method=EDF_METHOD,
             status="HEURISTIC",
             proven_optimal=False,
             wall_time_s=wall,

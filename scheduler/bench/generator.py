@@ -27,7 +27,11 @@ What the calendars look like (every booking `communicated`, so it stays fixed):
   (many 15–45 minute gaps, some of an hour or more);
 - a site has rooms for about 0.6–0.9 of the therapists based there, so rooms sometimes bind at
   the busiest hours; the existing bookings never use more rooms than a site has (a session that
-  would is done as office work instead).
+  would is done as office work instead);
+- courses (:class:`CourseMix`, a profile setting): each referral gets a course (individual,
+  hold, virtual or either, 6–12 weeks, 1–2 sessions a week of 45–60 minutes); the main sites
+  (and some others) run holds of the mix's types with 8–12 seats, already 60–100% taken by
+  ongoing courses each week. The calendars' fill stands for the ongoing courses.
 
 The profiles themselves (municipalities, their sites and sizes) are data in
 :mod:`scheduler.bench.profiles`; the benchmark families regenerated from this generator by seed
@@ -44,12 +48,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from scheduler.bench.profiles import PROFILES, Profile, SiteSpec, small_room
+from scheduler.bench.profiles import PROFILES, CourseMix, Profile, SiteSpec, small_room
 from scheduler.domain import (
     Absence,
     Booking,
     Coordinates,
+    Course,
+    CourseForm,
     Discipline,
+    Hold,
+    HoldSession,
+    HoldWeek,
     Instance,
     Level,
     OpeningHours,
@@ -733,8 +742,8 @@ def generate(
     if not days:
         raise GeneratorError(f"no working day in the horizon after {params.planning_date}")
     main = random.Random(seed)
-    site_rng, staff_rng, booking_rng, referral_rng = (
-        random.Random(main.getrandbits(64)) for _ in range(4)
+    site_rng, staff_rng, booking_rng, referral_rng, course_rng = (
+        random.Random(main.getrandbits(64)) for _ in range(5)
     )
 
     specs = _site_specs(params, site_rng)
@@ -749,6 +758,9 @@ def generate(
             coordinates=Coordinates(lat=spec.lat, lon=spec.lon),
             opening_hours=_opening_hours(spec),
             rooms=rooms[i],
+            holds=_holds(params.profile.courses, spec.id, days, course_rng)
+            if i < 2 or course_rng.random() < 0.3
+            else [],
         )
         for i, spec in enumerate(specs)
     ]
@@ -769,7 +781,11 @@ def generate(
         )
         for member in staff
     ]
-    referral_models = _referrals(params, site_models, based, staff, days, cal, referral_rng)
+    referral_models = _with_courses(
+        _referrals(params, site_models, based, staff, days, cal, referral_rng),
+        params.profile.courses,
+        course_rng,
+    )
     return Instance(
         name=params.name,
         planning_date=params.planning_date,
@@ -779,6 +795,65 @@ def generate(
         bookings=bookings,
         referrals=referral_models,
     )
+
+
+# --------------------------------------------------------------------------- courses
+
+
+def _holds(mix: CourseMix, site_id: str, days: Sequence[date], rng: random.Random) -> list[Hold]:
+    """The holds a site runs: each hold type of the mix with probability 1/2, two sessions a
+    week, seats from the mix, already filled by ongoing courses to a share of the seats."""
+    mondays = sorted({d - timedelta(days=d.weekday()) for d in days})
+    out: list[Hold] = []
+    for discipline, kind in mix.hold_types:
+        if rng.random() >= 0.5:
+            continue
+        seats = rng.randint(*mix.seats)
+        first = rng.randint(0, 2)
+        out.append(
+            Hold(
+                id=f"{site_id}-{kind}",
+                type=kind,
+                discipline=discipline,
+                levels=[Level.BASAL, Level.AVANCERET] if kind == "neuro" else [Level.BASAL],
+                sessions=[
+                    HoldSession(weekday=first, start=time(10), minutes=60),
+                    HoldSession(weekday=first + 2, start=time(10), minutes=60),
+                ],
+                seats=seats,
+                taken=[
+                    HoldWeek(week_start=m, taken=min(seats, round(seats * rng.uniform(*mix.taken))))
+                    for m in mondays
+                ],
+            )
+        )
+    return out
+
+
+def _with_courses(referrals: list[Referral], mix: CourseMix, rng: random.Random) -> list[Referral]:
+    """The referrals with their courses drawn from the mix (form, length, sessions, minutes;
+    a hold course a hold type of its discipline)."""
+    out: list[Referral] = []
+    for ref in referrals:
+        kinds = [k for d, k in mix.hold_types if d is ref.discipline]
+        u = rng.random()
+        if u < mix.hold_share and kinds:
+            form = CourseForm.HOLD
+        elif u < mix.hold_share + mix.either_share and kinds:
+            form = CourseForm.EITHER
+        elif u < mix.hold_share + mix.either_share + mix.virtual_share:
+            form = CourseForm.VIRTUAL
+        else:
+            form = CourseForm.INDIVIDUAL
+        course = Course(
+            form=form,
+            weeks=rng.choice(mix.weeks),
+            sessions_per_week=rng.choice(mix.sessions_per_week),
+            minutes_per_session=rng.choice(mix.minutes),
+            hold_type=rng.choice(kinds) if form in (CourseForm.HOLD, CourseForm.EITHER) else None,
+        )
+        out.append(ref.model_copy(update={"course": course}))
+    return out
 
 
 # --------------------------------------------------------------------------- JSON

@@ -498,10 +498,21 @@ def solve_mip(
     placed = _place(model, result.chosen)
     repaired = book_leftovers(problem, placed)
 
-    optimal = len(stages) == 3 and all(s["status"] == "OPTIMAL" for s in stages)
+    # Per stage, as the CP-SAT loop reports it: proven, and on the full candidate set (late
+    # candidates cut to the first days make stages 2 and 3 partial).
+    for stage in stages:
+        stage["proven"] = stage["status"] == "OPTIMAL"
+        stage["full_candidates"] = stage["stage"] == "on_time" or not any(problem.cut)
+    on_time_proven = bool(stages) and stages[0]["status"] == "OPTIMAL"
+    if any(c is not None for c in problem.courses):
+        # The MIP peer has no course places: they are allocated greedily afterwards.
+        stages.append(
+            {"stage": "courses", "status": "GREEDY", "proven": False, "full_candidates": False}
+        )
+    optimal = len(stages) == 3 and all(s["proven"] and s["full_candidates"] for s in stages)
     if not stages or stages[0]["objective"] is None:
         status = "NO_SOLUTION"  # the plan is the greedy start's
-    elif optimal:
+    elif on_time_proven and all(s["status"] == "OPTIMAL" for s in stages[:3]):
         status = "OPTIMAL"
     else:
         status = "FEASIBLE"
@@ -517,6 +528,7 @@ def solve_mip(
             method=METHOD,
             status=status,
             proven_optimal=optimal,
+            on_time_proven=on_time_proven,
             objective=objective,
             best_bound=bound,
             gap=None if objective is None or bound is None else first["gap"],

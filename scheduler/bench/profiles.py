@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
+from scheduler.domain import Discipline
 from scheduler.domain.policy import Policy, preset
 
-__all__ = ["PROFILES", "Profile", "SiteSpec", "small_room"]
+__all__ = ["PROFILES", "CourseMix", "Profile", "SiteSpec", "small_room"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,31 @@ class SiteSpec:
 
 
 @dataclass(frozen=True)
+class CourseMix:
+    """How a profile's courses and holds look (assumptions, not seed figures: the seeds name
+    the forms (individually, samtræning, hold, virtual) and "op til 3 mdr", no shares).
+
+    Shares of the forms among new referrals (the rest individual); course lengths in weeks and
+    sessions a week drawn uniformly; the hold types each site runs per discipline, their seats,
+    and how full ongoing courses already keep them (a share of the seats per week)."""
+
+    hold_share: float = 0.30
+    virtual_share: float = 0.10
+    either_share: float = 0.10
+    weeks: tuple[int, ...] = (6, 8, 10, 12)
+    sessions_per_week: tuple[int, ...] = (1, 2, 2, 2)
+    minutes: tuple[int, ...] = (45, 45, 60)
+    hold_types: tuple[tuple[Discipline, str], ...] = (
+        (Discipline.PT, "knee-hip"),
+        (Discipline.PT, "back"),
+        (Discipline.PT, "heart-lung"),
+        (Discipline.OT, "neuro"),
+    )
+    seats: tuple[int, int] = (8, 12)
+    taken: tuple[float, float] = (0.6, 1.0)
+
+
+@dataclass(frozen=True)
 class Profile:
     """A municipality: its policy, its sites (the main one first) and its default sizes."""
 
@@ -46,6 +72,7 @@ class Profile:
     default_sites: int
     load: float
     description: str
+    courses: CourseMix = CourseMix()
 
 
 def small_room(site_id: str, name: str, address: str, lat: float, lon: float) -> SiteSpec:

@@ -23,10 +23,15 @@ from scheduler.bench.runner import METHODS, BenchResult
 
 __all__ = ["markdown_table", "write_reports"]
 
-_LABELS = {"cpsat": "CP-SAT", "baseline": "FCFS baseline", "mip": "HiGHS MIP"}
-_MARKERS = {"cpsat": "o", "baseline": "s", "mip": "^"}
-_COLORS = {"cpsat": "C0", "baseline": "C1", "mip": "C2"}
-_LINES = {"cpsat": "-", "baseline": "-", "mip": "--"}
+_LABELS = {
+    "cpsat": "CP-SAT",
+    "baseline": "FCFS baseline",
+    "edf": "EDF greedy (course-blind)",
+    "mip": "HiGHS MIP",
+}
+_MARKERS = {"cpsat": "o", "baseline": "s", "edf": "D", "mip": "^"}
+_COLORS = {"cpsat": "C0", "baseline": "C1", "edf": "C4", "mip": "C2"}
+_LINES = {"cpsat": "-", "baseline": "-", "edf": ":", "mip": "--"}
 
 _COLUMNS = [
     "instance",
@@ -44,6 +49,8 @@ _COLUMNS = [
     "not_bookable",
     "wait_days_mean",
     "total_lateness_days",
+    "courses_started",
+    "courses_waiting",
     "status",
     "proven_optimal",
     "gap",
@@ -64,15 +71,17 @@ def _fmt(value: float | None, pattern: str) -> str:
 def markdown_table(results: Sequence[BenchResult]) -> str:
     """The results as a Markdown table, one row per instance and method."""
     lines = [
-        "| instance | size | load | method | on-time share | free choice | not bookable "
+        "| instance | size | load | method | on-time share | courses start (wait) "
+        "| free choice | not bookable "
         "| mean wait (d) | status | gap | time (s) | first plan (s) | peak MB | valid |",
-        "|---|--:|--:|---|--:|--:|--:|--:|---|--:|--:|--:|--:|---|",
+        "|---|--:|--:|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|---|",
     ]
     for r in results:
         load = _fmt(r.nominal_load, ".2f") + f" ({r.calendar_load:.2f})"
         lines.append(
             f"| {r.instance} | {r.referrals} | {load} | {_LABELS.get(r.method, r.method)} "
-            f"| {r.on_time_share:.1%} ({r.on_time}/{r.referrals}) | {r.free_choice} "
+            f"| {r.on_time_share:.1%} ({r.on_time}/{r.referrals}) "
+            f"| {r.courses_started} ({r.courses_waiting}) | {r.free_choice} "
             f"| {r.not_bookable} | {_fmt(r.wait_days_mean, '.2f')} | {r.status} "
             f"| {_fmt(r.gap, '.1%')} | {r.time_s:.1f} | {_fmt(r.first_solution_s, '.1f')} "
             f"| {r.peak_mb:.0f} "

@@ -1,6 +1,7 @@
 """Running the benchmark: each method on each instance in its own process, every plan checked.
 
 For each instance and method (:data:`METHODS`: ``cpsat`` = :func:`scheduler.planning.solve.solve`,
+``edf`` = :func:`scheduler.bench.baseline.solve_edf` (course-blind earliest deadline first),
 ``baseline`` = :func:`scheduler.bench.baseline.solve_baseline`, ``mip`` =
 :func:`scheduler.bench.mip.solve_mip`) :func:`run_bench` runs the method in a fresh Python process
 that imports only what the method needs, so that the wall time and the peak memory belong to
@@ -42,7 +43,7 @@ __all__ = [
     "run_method",
 ]
 
-METHODS: tuple[str, ...] = ("cpsat", "baseline", "mip")
+METHODS: tuple[str, ...] = ("cpsat", "baseline", "edf", "mip")
 """Method names in report order."""
 
 
@@ -76,6 +77,8 @@ class BenchResult:
     not_bookable: int = 0
     wait_days_mean: float | None = None
     total_lateness_days: int = 0
+    courses_started: int = 0
+    courses_waiting: int = 0
     status: str = ""
     proven_optimal: bool = False
     gap: float | None = None
@@ -105,6 +108,10 @@ def _solve(method: str, instance: Instance, time_limit_s: float, workers: int) -
         from scheduler.bench.baseline import solve_baseline
 
         return solve_baseline(instance)
+    if method == "edf":
+        from scheduler.bench.baseline import solve_edf
+
+        return solve_edf(instance)
     if method == "mip":
         from scheduler.bench.mip import solve_mip
 
@@ -226,6 +233,8 @@ def _result(
     res.not_bookable = k.not_bookable
     res.wait_days_mean = k.wait_days_mean
     res.total_lateness_days = k.total_lateness_days
+    res.courses_started = k.courses_started
+    res.courses_waiting = k.courses_waiting
     res.status = st.status
     res.proven_optimal = st.proven_optimal
     res.gap = st.gap

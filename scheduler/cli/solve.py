@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from scheduler.cli._report import report_unusable
-from scheduler.domain import ObjectiveWeights, Outcome, Solution, SolveOptions
+from scheduler.domain import CourseStatus, ObjectiveWeights, Outcome, Solution, SolveOptions
 from scheduler.domain.files import DataFileError, load_instance, save_solution
 from scheduler.planning.solve import Progress, solve
 from scheduler.verify.validation import has_errors, validate_instance
@@ -133,6 +133,20 @@ def format_summary(solution: Solution) -> str:
                 f"{a.referral_id:<14} {a.outcome.value:<17} {a.deadline!s:<10} {offer:<16} "
                 f"{why}{answer}"
             )
+    k = solution.kpis
+    lines += [
+        "",
+        f"Courses: {k.courses_started} start within the course-start days, "
+        f"{k.courses_waiting} wait for a place; tentative first sessions moved: "
+        f"{k.tentative_moved}",
+    ]
+    waiting = [a for a in solution.assignments if a.course_status is CourseStatus.WAITS]
+    for a in sorted(waiting, key=lambda a: a.referral_id)[:20]:
+        why = a.course_reason.value if a.course_reason else ""
+        lines.append(f"  {a.referral_id:<14} course waits: {why}")
+    for a in sorted(solution.assignments, key=lambda a: a.referral_id):
+        if a.tentative_moved:
+            lines.append(f"  {a.referral_id:<14} tentative moved: {a.moved_detail}")
     gap = "-" if st.gap is None else f"{st.gap:.2%}"
     first = "" if st.first_solution_s is None else f" (first plan {st.first_solution_s:.1f}s)"
     lines += [
@@ -141,6 +155,15 @@ def format_summary(solution: Solution) -> str:
         f"on-time bound {st.on_time_bound}, gap {gap}, {st.wall_time_s:.1f}s{first}, "
         f"{st.variables} variables, {st.constraints} constraints, "
         f"workers {st.workers or 'all'}, seed {st.seed}",
+        "Stages: "
+        + "; ".join(
+            f"{stage['stage']} {stage.get('status', '')}"
+            + (" proven" if stage.get("proven") else "")
+            + ("" if stage.get("full_candidates", True) else " (restricted candidates)")
+            for stage in st.stages
+            if "status" in stage
+        )
+        + f"; on-time count {'proven' if st.on_time_proven else 'not proven'}",
     ]
     return "\n".join(lines)
 

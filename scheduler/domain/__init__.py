@@ -17,7 +17,12 @@ from scheduler.domain.inputs import (
     Booking,
     BookingStatus,
     Coordinates,
+    Course,
+    CourseForm,
     Discipline,
+    Hold,
+    HoldSession,
+    HoldWeek,
     Instance,
     Level,
     OpeningHours,
@@ -28,7 +33,15 @@ from scheduler.domain.inputs import (
     Therapist,
 )
 from scheduler.domain.options import ObjectiveWeights, SolveOptions
-from scheduler.domain.plan import Assignment, Kpis, Outcome, Reason, Solution, SolverStats
+from scheduler.domain.plan import (
+    Assignment,
+    CourseStatus,
+    Kpis,
+    Outcome,
+    Reason,
+    Solution,
+    SolverStats,
+)
 from scheduler.domain.policy import Policy
 
 __all__ = [
@@ -38,7 +51,13 @@ __all__ = [
     "Booking",
     "BookingStatus",
     "Coordinates",
+    "Course",
+    "CourseForm",
+    "CourseStatus",
     "Discipline",
+    "Hold",
+    "HoldSession",
+    "HoldWeek",
     "Instance",
     "Kpis",
     "Level",

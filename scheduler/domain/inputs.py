@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from scheduler.domain.course import Course, CourseForm
 from scheduler.domain.policy import Policy
 from scheduler.domain.wallclock import Day, LocalDateTime, LocalTime
 
@@ -39,9 +40,14 @@ __all__ = [
     "Booking",
     "BookingStatus",
     "Coordinates",
+    "Course",
+    "CourseForm",
     "Day",
     "Discipline",
     "DomainModel",
+    "Hold",
+    "HoldSession",
+    "HoldWeek",
     "Id",
     "Instance",
     "Level",
@@ -185,8 +191,62 @@ class OpeningHours(DomainModel):
         return self
 
 
+class HoldSession(DomainModel):
+    """One weekly session of a hold: weekday (0 = Monday), start time, minutes."""
+
+    weekday: int = Field(ge=0, le=4)
+    start: LocalTime
+    minutes: int = Field(default=60, ge=15, le=240)
+
+
+class HoldWeek(DomainModel):
+    """The seats of a hold already taken by ongoing courses in the ISO week from `week_start`
+    (a Monday)."""
+
+    week_start: Day
+    taken: int = Field(ge=0)
+
+    @field_validator("week_start")
+    @classmethod
+    def _monday(cls, value: date) -> date:
+        if value.weekday() != 0:
+            raise ValueError(f"week_start {value} is not a Monday")
+        return value
+
+
+class Hold(DomainModel):
+    """A hold (group class) a site runs every week, e.g. knee-hip, back, neuro, heart-lung.
+
+    A citizen on a hold takes one seat in every week of their course. With `rolling_admission`
+    a course may join in any week; otherwise only in the weeks of `intake_weeks` (Mondays).
+    `taken` gives the seats ongoing courses already hold per week (weeks not listed: none).
+    The hold's sessions are expected in its therapist's calendar as bookings; the planner adds
+    no time for them.
+    """
+
+    id: Id
+    type: str = Field(min_length=1)
+    discipline: Discipline
+    levels: list[Level] = Field(default_factory=lambda: [Level.BASAL], min_length=1)
+    therapist_id: Id | None = None
+    sessions: list[HoldSession] = Field(min_length=1)
+    seats: int = Field(ge=1, le=100)
+    rolling_admission: bool = True
+    intake_weeks: list[Day] = Field(default_factory=list)
+    taken: list[HoldWeek] = Field(default_factory=list)
+
+    def taken_in(self, week_start: date) -> int:
+        """Seats ongoing courses hold in the week from `week_start`."""
+        return sum(w.taken for w in self.taken if w.week_start == week_start)
+
+    def admits(self, week_start: date) -> bool:
+        """Whether a course may join in the week from `week_start`."""
+        return self.rolling_admission or week_start in self.intake_weeks
+
+
 class Site(DomainModel):
-    """A training site (træningscenter); `rooms` is the number of parallel individual sessions."""
+    """A training site (træningscenter); `rooms` is the number of parallel individual sessions;
+    `holds` the group classes it runs."""
 
     id: Id
     name: str = Field(min_length=1)
@@ -194,6 +254,7 @@ class Site(DomainModel):
     coordinates: Coordinates
     opening_hours: list[OpeningHours] = Field(min_length=1)
     rooms: int = Field(ge=1, le=200)
+    holds: list[Hold] = Field(default_factory=list)
 
     def hours_on(self, day: date) -> list[OpeningHours]:
         return [h for h in self.opening_hours if h.weekday == day.weekday()]
@@ -306,6 +367,10 @@ class Referral(DomainModel):
         description="A chronic-disease course (KOL, heart, diabetes) ordered through the plan.",
     )
     first_session_minutes: int = Field(default=60, ge=15, le=240)
+    course: Course | None = Field(
+        default=None,
+        description="The course after the first session; None: the policy's default.",
+    )
 
     @field_validator("level", mode="before")
     @classmethod

@@ -12,9 +12,10 @@ __all__ = ["ObjectiveWeights", "SolveOptions"]
 class ObjectiveWeights(DomainModel):
     """Weights of the objective's lower priorities, blended in the last stage.
 
-    Priorities (1) most referrals on time and (2) least lateness are solved lexicographically in
-    their own stages; these weigh (3)–(6) against each other in the final stage. The defaults
-    keep the order for realistic instances: a day of waiting (1000) outweighs 99 minutes of
+    Priorities (1) most referrals on time, (2) least lateness and (3) most courses that can
+    start are solved lexicographically in their own stages; these weigh the rest against each
+    other in the final stage. Moving an on-time tentative first session (1,000,000) outweighs
+    every realistic sum of the others (stability); a day of waiting (1000) outweighs 99 minutes of
     travel (10/min), one specialist on basal work (100) outweighs 9 minutes of travel, and the
     balance term (1 per minute of the busiest therapist's new work) comes last.
     """
@@ -26,6 +27,15 @@ class ObjectiveWeights(DomainModel):
     )
     balance_minute: int = Field(
         default=1, ge=0, description="Per minute of new work of the busiest therapist."
+    )
+    moved_tentative: int = Field(
+        default=1_000_000,
+        ge=0,
+        description=(
+            "Per on-time tentative first session moved: the stability term. Larger than any "
+            "realistic sum of the other tail terms, so a promised time moves only for the "
+            "earlier stages (another referral on time, less lateness, a course place)."
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from scheduler.domain.inputs import DomainModel, Id
 
-__all__ = ["Assignment", "Kpis", "Outcome", "Reason", "Solution", "SolverStats"]
+__all__ = ["Assignment", "CourseStatus", "Kpis", "Outcome", "Reason", "Solution", "SolverStats"]
 
 
 class Outcome(StrEnum):
@@ -69,6 +69,25 @@ class Reason(StrEnum):
     """Rejected: rehabilitering på specialiseret niveau is delivered by external providers."""
     CHILDRENS_TEAM = "childrens_team"
     """Rejected: under 18 goes to the municipal children's team (Rebild)."""
+    COURSE_THERAPIST_FULL = "course_therapist_full"
+    """The course waits: its therapist's weeks are full within the course-start days."""
+    COURSE_HOLD_FULL = "course_hold_full"
+    """The course waits: every matching hold is full (or closed to intake) in those weeks."""
+    COURSE_NO_HOLD = "course_no_hold"
+    """The course waits: no site runs a hold of its type for its discipline and level."""
+
+
+class CourseStatus(StrEnum):
+    """What the plan says of the course after a booked first session."""
+
+    NONE = "none"
+    """No course: the referral is not booked, or the policy plans no courses."""
+    STARTS = "starts"
+    """A therapist or a hold seat carries it from `course_start`, within the course-start days."""
+    WAITS = "waits"
+    """Booked, but no course place within the course-start days: a waiting list (see reason)."""
+    BEYOND_HORIZON = "beyond_horizon"
+    """It would start after the horizon's last full week: reported, not planned."""
 
 
 class Assignment(DomainModel):
@@ -107,6 +126,23 @@ class Assignment(DomainModel):
     reason: Reason | None = None
     detail: str = ""
     fixed: bool = Field(default=False, description="Taken from a communicated booking.")
+    course_status: CourseStatus = CourseStatus.NONE
+    course_therapist_id: Id | None = Field(
+        default=None, description="Who carries an individual or virtual course (continuity)."
+    )
+    course_hold_id: Id | None = Field(default=None, description="The hold a seat is held on.")
+    course_start: date | None = Field(default=None, description="Monday of its first week.")
+    course_weeks_planned: int = Field(
+        default=0, ge=0, description="Course weeks inside the horizon, held by the plan."
+    )
+    course_weeks_beyond: int = Field(
+        default=0, ge=0, description="Course weeks after the horizon: reported, not planned."
+    )
+    course_reason: Reason | None = Field(default=None, description="Why the course waits.")
+    tentative_moved: bool = Field(
+        default=False, description="Its tentative first session was moved by this plan."
+    )
+    moved_detail: str = Field(default="", description="Why the tentative session moved.")
 
 
 class Kpis(DomainModel):
@@ -128,6 +164,9 @@ class Kpis(DomainModel):
     total_lateness_days: int
     home_visits: int
     travel_minutes_total: int
+    courses_started: int = Field(default=0, description="Booked referrals whose course starts.")
+    courses_waiting: int = Field(default=0, description="Booked referrals whose course waits.")
+    tentative_moved: int = Field(default=0, description="Tentative first sessions moved.")
     utilisation: dict[str, float] = Field(
         default_factory=dict,
         description="Per therapist: booked minutes / rostered minutes over the horizon.",
@@ -148,6 +187,9 @@ class SolverStats(DomainModel):
     )
     gap: float | None = Field(
         default=None, description="(bound - objective) / bound on the on-time count."
+    )
+    on_time_proven: bool = Field(
+        default=False, description="The on-time count equals its proven upper bound."
     )
     on_time_bound: int | None = Field(
         default=None, description="Upper bound on referrals that can start on time."

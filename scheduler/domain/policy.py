@@ -12,11 +12,20 @@ from datetime import time
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from scheduler.domain.course import Course
 from scheduler.domain.wallclock import Day, LocalTime
 
 __all__ = [
+    "DEFAULT_COURSES",
     "PRESETS",
     "Anchor",
     "DayKind",
@@ -55,6 +64,19 @@ class Postponement(StrEnum):
 
     PAST_DEADLINE = "past_deadline"
     ANY = "any"
+
+
+DEFAULT_COURSES: dict[str, Course] = {
+    # Assumptions, not seed text: the seeds give the forms (Vejen, Næstved, Rebild, Sønderborg:
+    # individually, samtræning, on a hold, virtually), "op til 3 mdr" (Hjørring) and a course
+    # planned individually at the first session (Sønderborg), but no numbers per level. About
+    # two sessions a week is common practice; a basal course is taken to run 8 weeks of 45
+    # minutes, an avanceret one the full 3 months (12 weeks) of 60 minutes; both individual
+    # unless the referral or the municipality's policy says otherwise.
+    "basal": Course(sessions_per_week=2, weeks=8, minutes_per_session=45),
+    "avanceret": Course(sessions_per_week=2, weeks=12, minutes_per_session=60),
+}
+"""The course a referral gets when neither it nor the policy says otherwise, by level."""
 
 
 class Policy(BaseModel):
@@ -110,6 +132,30 @@ class Policy(BaseModel):
         default=False,
         description="Chronic-disease courses stay with the municipal provider: no frit valg.",
     )
+
+    course_defaults: dict[str, Course] = Field(
+        default_factory=lambda: dict(sorted(DEFAULT_COURSES.items())),
+        description=(
+            "The course after the first session by `<discipline>/<level>` (e.g. `OT/basal`) or "
+            "`<level>`, the most specific first; a referral's own course overrides it. Empty: "
+            "courses are not planned (first sessions only)."
+        ),
+    )
+    course_start_days: int = Field(
+        default=14,
+        ge=1,
+        le=60,
+        description=(
+            "Days after the first session within which the course must be able to start "
+            "(no waiting list between opstart and training)."
+        ),
+    )
+
+    @field_validator("course_defaults")
+    @classmethod
+    def _sorted(cls, value: dict[str, Course]) -> dict[str, Course]:
+        # One order whatever the source (a proto map has none): files and round trips agree.
+        return dict(sorted(value.items()))
 
     @model_validator(mode="after")
     def _daytime(self) -> Policy:

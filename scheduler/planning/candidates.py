@@ -43,15 +43,21 @@ class Candidate:
     """Minutes of the citizen's round trip to the site (0 at home or with no location)."""
     specialist_on_basal: bool
     """A therapist approved for avanceret work spent on a basal referral."""
+    pinned_start: int | None = None
+    """Set on the candidate that keeps a tentative first session where it is: the start minute
+    (travel included) it must use."""
+    moves_tentative: bool = False
+    """Taking this candidate moves the referral's on-time tentative first session."""
 
     def tail_cost(self, weights: ObjectiveWeights) -> int:
         """This candidate's part of the last stage's objective (the busiest therapist's load,
-        a term of the whole plan, comes on top): waits, travel of therapist and citizen, and a
-        specialist on basal work, weighted."""
+        a term of the whole plan, comes on top): waits, travel of therapist and citizen, a
+        specialist on basal work, and moving an on-time tentative first session, weighted."""
         return (
             weights.wait_day * self.wait_days
             + weights.travel_minute * (2 * self.travel + self.citizen_travel)
             + weights.specialist_on_basal * int(self.specialist_on_basal)
+            + weights.moved_tentative * int(self.moves_tentative)
         )
 
 

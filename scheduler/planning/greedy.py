@@ -58,7 +58,8 @@ class FreeTime:
     def earliest_start(self, cand: Candidate, grid: int | None = None) -> int | None:
         """The earliest minute `cand` can start its use of the gap (travel included), or None.
 
-        With `grid`, only starts on that many minutes' steps from the gap's start are tried.
+        With `grid`, only starts on that many minutes' steps from the gap's start are tried; a
+        candidate that keeps a tentative session tries its own start only.
         """
         gap: Gap = self.problem.gaps[cand.gap]
         own = self.in_gap[cand.gap]
@@ -67,7 +68,9 @@ class FreeTime:
         binding = not cand.at_home and cand.gap in self.problem.critical
         rooms = self.rooms.get(room_key, []) if binding else None
         capacity = self.problem.instance.sites[gap.site].rooms
-        if grid is not None:
+        if cand.pinned_start is not None:
+            points = {cand.pinned_start}
+        elif grid is not None:
             points = set(range(gap.start, gap.end - cand.length + 1, grid))
         else:
             points = {gap.start} | {e for _, e in own}

@@ -9,30 +9,38 @@ a small builder:
 - :func:`add_room_capacity`: in gaps that meet a moment where rooms could run out, sessions
   get exact start minutes, no overlap per gap and a cumulative per site and day over the rooms,
   with the bookings that stay.
+- :func:`add_course_capacity`: one Boolean per way to carry a booked referral's course (its
+  first session's therapist or a hold seat, from a start week; see
+  :mod:`scheduler.planning.courses`), at most one per referral and only with a first session
+  that allows it; per therapist and full week the new first sessions and the courses carried
+  fit the free minutes, per hold and week the courses fit the seats left.
 
 Objective terms (:class:`Objectives`) follow the priority order: on-time count, lateness (an
-unbooked referral counts as later than any booking in the horizon), then a weighted tail of
-waits, travel, avanceret-approved therapists on basal work, and the busiest therapist's load.
+unbooked referral counts as later than any booking in the horizon), courses that can start,
+then a weighted tail: moved on-time tentative sessions (stability), waits, travel,
+avanceret-approved therapists on basal work, and the busiest therapist's load.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from ortools.sat.python import cp_model
 
 from scheduler.domain import ObjectiveWeights
 from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import Candidate
+from scheduler.planning.courses import CourseOption, options_for
 from scheduler.planning.free_time import critical_gaps
 from scheduler.planning.problem import Problem
 
 __all__ = [
     "FirstSessionModel",
     "Objectives",
+    "add_course_capacity",
     "add_gap_capacity",
     "add_one_session_per_referral",
     "add_room_capacity",
@@ -49,6 +57,7 @@ class Objectives:
 
     on_time: cp_model.LinearExpr
     lateness: cp_model.LinearExpr
+    courses: cp_model.LinearExpr
     tail: cp_model.LinearExpr
 
 
@@ -62,6 +71,8 @@ class FirstSessionModel:
     start: dict[Key, cp_model.IntVar]
     """Exact start minute (of the gap time used) for candidates in room-critical gaps."""
     objectives: Objectives
+    y: dict[CourseOption, cp_model.IntVar] = field(default_factory=dict)
+    """Per course option: whether it carries its referral's course."""
 
     def candidate(self, key: Key) -> Candidate:
         return self.problem.candidates[key[0]][key[1]]
@@ -139,7 +150,10 @@ def add_room_capacity(
         intervals = []
         for key in keys:
             cand = problem.candidates[key[0]][key[1]]
-            s = model.new_int_var(gap.start, gap.end - cand.length, f"start_{_name(problem, key)}")
+            lo, hi = gap.start, gap.end - cand.length
+            if cand.pinned_start is not None:
+                lo = hi = cand.pinned_start
+            s = model.new_int_var(lo, hi, f"start_{_name(problem, key)}")
             interval = model.new_optional_fixed_size_interval_var(
                 s, cand.length, x[key], f"session_{_name(problem, key)}"
             )
@@ -160,6 +174,82 @@ def add_room_capacity(
             demands.append(used)
         model.add_cumulative(fixed + intervals, demands + [1] * len(intervals), rooms)
     return start
+
+
+def add_course_capacity(
+    model: cp_model.CpModel, problem: Problem, x: dict[Key, cp_model.IntVar]
+) -> dict[CourseOption, cp_model.IntVar]:
+    """Course places for booked referrals, within therapists' weeks and holds' seats.
+
+    Returns one Boolean per course option. An option needs a first session that allows it
+    (the same therapist for a therapist-carried course; a day from which its start week is
+    within the course-start days); a referral's course takes at most one option. Per therapist
+    and full week: the new first sessions in that week plus the weekly minutes of the courses
+    carried stay within the free minutes after the bookings that stay. Per hold and week: the
+    seats already taken plus the courses on it stay within the seats. A course may find no
+    place (all its options 0): it then waits, which the courses objective counts.
+    """
+    link: dict[CourseOption, list[cp_model.IntVar]] = defaultdict(list)
+    groups: dict[tuple[int, int, date], list[Key]] = defaultdict(list)
+    for key in x:
+        cand = problem.candidates[key[0]][key[1]]
+        groups[(key[0], problem.gaps[cand.gap].therapist, cand.day)].append(key)
+    for (r, _, _), keys in groups.items():
+        first = problem.candidates[keys[0][0]][keys[0][1]]
+        for option in options_for(problem, r, first):
+            link[option].extend(x[k] for k in keys)
+    y: dict[CourseOption, cp_model.IntVar] = {}
+    per_referral: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    therapist_week: dict[tuple[int, date], tuple[list[cp_model.IntVar], list[int]]] = defaultdict(
+        lambda: ([], [])
+    )
+    hold_week: dict[tuple[int, date], list[cp_model.IntVar]] = defaultdict(list)
+    refs = problem.instance.referrals
+    for option, xs in link.items():
+        owner = (
+            f"therapist={problem.instance.therapists[option.therapist].id}"
+            if option.therapist is not None
+            else f"hold={problem.holds[option.hold][1].id}"  # type: ignore[index]
+        )
+        var = model.new_bool_var(
+            f"course(referral={refs[option.referral].id}, {owner}, start={option.start})"
+        )
+        model.add(var <= cp_model.LinearExpr.sum(xs))
+        y[option] = var
+        per_referral[option.referral].append(var)
+        for week in option.weeks:
+            if option.therapist is not None:
+                therapist_week[(option.therapist, week)][0].append(var)
+                therapist_week[(option.therapist, week)][1].append(option.load)
+            else:
+                assert option.hold is not None
+                hold_week[(option.hold, week)].append(var)
+    for vars_ in per_referral.values():
+        if len(vars_) > 1:
+            model.add_at_most_one(vars_)
+    # Weekly therapist capacity: first sessions of that week count against the same minutes.
+    sessions: dict[tuple[int, date], tuple[list[cp_model.IntVar], list[int]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for key, var in x.items():
+        cand = problem.candidates[key[0]][key[1]]
+        week = cand.day - timedelta(days=cand.day.weekday())
+        sessions[(problem.gaps[cand.gap].therapist, week)][0].append(var)
+        sessions[(problem.gaps[cand.gap].therapist, week)][1].append(cand.length)
+    for (t, week), (vars_, loads) in therapist_week.items():
+        s_vars, s_lengths = sessions.get((t, week), ([], []))
+        model.add(
+            cp_model.LinearExpr.weighted_sum(vars_ + s_vars, loads + s_lengths)
+            <= problem.week_free.get((t, week), 0)
+        ).with_name(f"week_capacity(therapist={problem.instance.therapists[t].id}, week={week})")
+    for (h, week), vars_ in hold_week.items():
+        hold = problem.holds[h][1]
+        left = max(0, hold.seats - hold.taken_in(week))
+        if len(vars_) > left:
+            model.add(cp_model.LinearExpr.sum(vars_) <= left).with_name(
+                f"hold_seats(hold={hold.id}, week={week})"
+            )
+    return y
 
 
 def _room_profile(spans: list[tuple[int, int]], rooms: int) -> list[tuple[int, int, int]]:
@@ -183,6 +273,7 @@ def _objectives(
     x: dict[Key, cp_model.IntVar],
     assigned: dict[int, cp_model.LinearExpr],
     weights: ObjectiveWeights,
+    y: dict[CourseOption, cp_model.IntVar],
 ) -> Objectives:
     on_time_vars: list[cp_model.IntVar] = []
     late_vars: list[cp_model.IntVar] = []
@@ -224,7 +315,12 @@ def _objectives(
                     f"load(therapist={problem.instance.therapists[therapist].id})"
                 )
         tail += weights.balance_minute * busiest
-    return Objectives(on_time=cp_model.LinearExpr.sum(on_time_vars), lateness=lateness, tail=tail)
+    return Objectives(
+        on_time=cp_model.LinearExpr.sum(on_time_vars),
+        lateness=lateness,
+        courses=cp_model.LinearExpr.sum(list(y.values())),
+        tail=tail,
+    )
 
 
 def build_model(
@@ -232,6 +328,8 @@ def build_model(
     weights: ObjectiveWeights,
     select: Callable[[int, int, Candidate], bool] | None = None,
     budget: Budget | None = None,
+    *,
+    courses: bool = True,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
@@ -239,6 +337,8 @@ def build_model(
     solve loop uses it to build stage 1 on the on-time candidates alone: a late session never
     helps that count, and leaving it out is always feasible, so the smaller model is exact.
     Raises :class:`~scheduler.planning.budget.BudgetExpired` once `budget` is spent.
+    With `courses` False the model has no course places (stage 1: courses never constrain
+    first sessions, they only wait).
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
@@ -260,8 +360,22 @@ def build_model(
         if not problem.candidates[r][k].at_home
     ]
     critical = critical_gaps(problem.instance, site_gaps, problem.room_load)
+    # A kept tentative session needs its exact minute: its gap gets start variables.
+    critical |= {
+        problem.candidates[r][k].gap
+        for r, k in x
+        if problem.candidates[r][k].pinned_start is not None
+    }
     start = add_room_capacity(model, problem, x, critical)
     if budget is not None:
         budget.check()
-    objectives = _objectives(model, problem, x, assigned, weights)
-    return FirstSessionModel(problem=problem, model=model, x=x, start=start, objectives=objectives)
+    y = add_course_capacity(model, problem, x) if courses else {}
+    objectives = _objectives(model, problem, x, assigned, weights, y)
+    return FirstSessionModel(
+        problem=problem,
+        model=model,
+        x=x,
+        start=start,
+        objectives=objectives,
+        y=y,
+    )

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from scheduler.domain import Assignment, Outcome, Reason, Solution, SolverStats
+from scheduler.domain import (
+    Assignment,
+    BookingStatus,
+    CourseStatus,
+    Outcome,
+    Reason,
+    Solution,
+    SolverStats,
+)
 from scheduler.planning.candidates import Candidate, candidates_for
+from scheduler.planning.courses import Courses, allocate, result_for
 from scheduler.planning.problem import Problem
 from scheduler.rules.calendar import at_minutes
 from scheduler.rules.legal import LegalDates, answer_by, letter_send_by, offer_sent, outcome
@@ -163,10 +172,60 @@ def _fixed(problem: Problem, referral: int) -> Assignment:
     )
 
 
-def assignments(problem: Problem, placed: Placed) -> list[Assignment]:
+def _course(problem: Problem, r: int, cand: Candidate, courses: Courses) -> dict[str, object]:
+    """The course fields of a booked referral's Assignment."""
+    res = result_for(problem, r, cand, courses.get(r))
+    fields: dict[str, object] = {"course_status": res.status, "course_reason": res.reason}
+    if res.status is CourseStatus.BEYOND_HORIZON:
+        fields["course_weeks_beyond"] = res.beyond
+    if res.option is not None:
+        o = res.option
+        fields.update(
+            course_therapist_id=(
+                None if o.therapist is None else problem.instance.therapists[o.therapist].id
+            ),
+            course_hold_id=None if o.hold is None else problem.holds[o.hold][1].id,
+            course_start=o.start,
+            course_weeks_planned=len(o.weeks),
+            course_weeks_beyond=o.beyond,
+        )
+    return fields
+
+
+def _moved(problem: Problem, r: int, a: Assignment, method: str) -> dict[str, object]:
+    """Whether the referral's tentative first session was moved, and why."""
+    ref_id = problem.instance.referrals[r].id
+    held = next(
+        (
+            b
+            for b in problem.instance.bookings
+            if b.referral_id == ref_id and b.status is BookingStatus.TENTATIVE
+        ),
+        None,
+    )
+    if held is None or (a.start == held.start and a.therapist_id == held.therapist_id):
+        return {}
+    if r not in problem.tentative:
+        why = "its tentative time was late, or no longer free or legal for it: planned anew"
+    elif method == "cp-sat":
+        why = (
+            "its on-time tentative time was given up for a higher priority: another referral "
+            "on time, less lateness, or a course place (stability yields only to these)"
+        )
+    else:
+        why = f"moved by {method}, which does not weigh promised times"
+    return {"tentative_moved": True, "moved_detail": why}
+
+
+def assignments(
+    problem: Problem, placed: Placed, courses: Courses | None = None, method: str = "cp-sat"
+) -> list[Assignment]:
     """Every referral's Assignment, in instance order: fixed ones from their communicated
-    booking, the rejected ones with where they belong, the `placed` ones, the rest not
-    bookable with their reason."""
+    booking, the rejected ones with where they belong, the `placed` ones (with their course:
+    `courses` where it still fits, else a greedy place, see
+    :func:`scheduler.planning.courses.allocate`), the rest not bookable with their reason.
+    Fixed referrals' courses are not planned here (status `none`)."""
+    carried = allocate(problem, {r: c for r, (c, _) in placed.items()}, courses)
     out: list[Assignment] = []
     for r in range(len(problem.instance.referrals)):
         if r in problem.fixed:
@@ -174,15 +233,20 @@ def assignments(problem: Problem, placed: Placed) -> list[Assignment]:
         elif r in problem.rejected:
             out.append(_rejected(problem, r))
         elif r in placed:
-            out.append(_booked(problem, r, *placed[r]))
+            a = _booked(problem, r, *placed[r])
+            extra = _course(problem, r, placed[r][0], carried) | _moved(problem, r, a, method)
+            out.append(a.model_copy(update=extra))
         else:
             out.append(_unbooked(problem, r))
     return out
 
 
-def make_solution(problem: Problem, placed: Placed, stats: SolverStats) -> Solution:
-    """The Solution of a plan: every referral's Assignment, the KPIs, the solver's stats."""
-    result = assignments(problem, placed)
+def make_solution(
+    problem: Problem, placed: Placed, stats: SolverStats, courses: Courses | None = None
+) -> Solution:
+    """The Solution of a plan: every referral's Assignment, the KPIs, the solver's stats.
+    `courses`: the course places the solver chose (None: placed greedily)."""
+    result = assignments(problem, placed, courses, stats.method)
     inst = problem.instance
     return Solution(
         instance_name=inst.name,

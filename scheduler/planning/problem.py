@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
-from scheduler.domain import Booking, BookingStatus, Instance, Reason, Referral
+from scheduler.domain import Booking, BookingStatus, Course, Hold, Instance, Reason, Referral
 from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import (
     Candidate,
@@ -15,8 +16,9 @@ from scheduler.planning.candidates import (
     why_unbookable,
 )
 from scheduler.planning.free_time import Gap, RoomLoad, critical_gaps, free_gaps
-from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import horizon_days, horizon_window
+from scheduler.rules.courses import course_for, full_weeks, weekly_free_minutes
 from scheduler.rules.eligibility import qualifies
 from scheduler.rules.legal import LegalDates, legal_dates
 
@@ -55,6 +57,22 @@ class Problem:
     """Per (site, day): the (start, end) minutes of staying bookings that occupy a room."""
     qualified_gaps: dict[GapClass, QualifiedGaps]
     """Per gap class met so far: its therapists and their gaps in time order."""
+
+    courses: list[Course | None] = field(default_factory=list)
+    """Per referral: the course after its first session (None: no course planned)."""
+    holds: list[tuple[int, Hold]] = field(default_factory=list)
+    """Every hold of every site, with its site index."""
+    weeks: list[date] = field(default_factory=list)
+    """Mondays of the full weeks of the horizon: the weeks courses are planned in."""
+    week_free: dict[tuple[int, date], int] = field(default_factory=dict)
+    """Per (therapist, full week): free minutes after the bookings that stay."""
+    cut: list[bool] = field(default_factory=list)
+    """Per referral: whether its late candidates may have been cut to the first late days."""
+    tentative: dict[int, Booking] = field(default_factory=dict)
+    """Referrals planned anew whose tentative first session was on time and still fits: the
+    candidate that keeps it (``pinned_start``) comes first in their candidates."""
+    course_options: dict[tuple[int, int, date], list[Any]] = field(default_factory=dict)
+    """Memo of :func:`scheduler.planning.courses.options_for` by (referral, therapist, day)."""
 
     def gaps_for(self, referral: int) -> QualifiedGaps:
         """The therapists that may take the referral and their gaps, in time order."""
@@ -126,6 +144,13 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
     candidates: list[list[Candidate]] = []
     unbookable: dict[int, tuple[Reason, str]] = {}
     rejected: dict[int, tuple[Reason, str]] = {}
+    t_index = {t.id: i for i, t in enumerate(instance.therapists)}
+    tentative: dict[int, Booking] = {}
+    tentative_by_ref = {
+        b.referral_id: b
+        for b in instance.bookings
+        if b.status is BookingStatus.TENTATIVE and b.referral_id is not None
+    }
     for i, ref in enumerate(instance.referrals):
         if i in fixed:
             candidates.append([])
@@ -142,6 +167,10 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
         cands = candidates_for(
             instance, i, dates[i], in_order, late_days, ordered=True, qualified=qualified
         )
+        if (held := tentative_by_ref.get(ref.id)) is not None:
+            cands = _keep_tentative(cands, held, gaps, t_index)
+            if cands and cands[0].pinned_start is not None:
+                tentative[i] = held
         candidates.append(cands)
         if not cands:
             unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps)
@@ -158,4 +187,42 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
         critical=critical,
         room_load=room_load,
         qualified_gaps=by_class,
+        courses=[course_for(r, instance.policy) for r in instance.referrals],
+        holds=[(s_idx, h) for s_idx, site in enumerate(instance.sites) for h in site.holds],
+        weeks=full_weeks(instance),
+        week_free={
+            (t_index[tid], monday): minutes
+            for (tid, monday), minutes in weekly_free_minutes(instance).items()
+        },
+        tentative=tentative,
+        cut=[
+            late_days is not None and len({c.day for c in cands if not c.on_time}) >= late_days
+            for cands in candidates
+        ],
     )
+
+
+def _keep_tentative(
+    cands: list[Candidate], booking: Booking, gaps: list[Gap], t_index: dict[str, int]
+) -> list[Candidate]:
+    """The candidates with, first, one that keeps an on-time tentative first session exactly
+    where it is (same therapist, day, place and minute), the others marked as moving it.
+    Unchanged when the tentative time is late or no longer fits (it may then move freely)."""
+    day = booking.start.date()
+    start = as_minutes(booking.start.time())
+    end = as_minutes(booking.end.time())
+    for cand in cands:
+        gap = gaps[cand.gap]
+        lo, hi = start - cand.travel, end + cand.travel
+        if (
+            cand.on_time
+            and cand.day == day
+            and cand.at_home == booking.at_home
+            and gap.therapist == t_index.get(booking.therapist_id)
+            and hi - lo == cand.length
+            and gap.start <= lo
+            and hi <= gap.end
+        ):
+            kept = replace(cand, pinned_start=lo)
+            return [kept, *(replace(c, moves_tentative=True) for c in cands)]
+    return cands

@@ -14,10 +14,14 @@ Ranking, best first:
 
 1. on time before late;
 2. earlier day;
-3. for a basal referral, a therapist without avanceret approvals before a specialist (keep the
+3. an option whose therapist (or a hold seat) can carry the course that follows, within the
+   policy's course-start days, before one whose course would wait (the therapist's weeks are
+   compared with the course's weekly minutes after the bookings that stay, a hold's seats with
+   those already taken: :mod:`scheduler.rules.courses`); the option's `why` says which;
+4. for a basal referral, a therapist without avanceret approvals before a specialist (keep the
    scarce avanceret therapists for avanceret work);
-4. less travel;
-5. earlier start (then therapist id, for a stable order).
+5. less travel;
+6. earlier start (then therapist id, for a stable order).
 
 Every day on or before the deadline is on time and every later one late, so ranks 1–2 are the
 day order: :func:`rank_slots` walks the days from the referral's earliest start, ranks one day's
@@ -37,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +51,7 @@ from scheduler.domain.policy import Policy
 from scheduler.planning.free_time import free_stretches
 from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
 from scheduler.rules.commitments import holds_time, planning_window
+from scheduler.rules.courses import course_for, course_weeks, hold_fits, start_weeks, week_start
 from scheduler.rules.eligibility import qualifies, session_windows
 from scheduler.rules.legal import LegalDates, exclusion, legal_dates, outcome
 from scheduler.rules.travel import travel_minutes
@@ -226,7 +231,8 @@ class _FullRooms:
 
 @dataclass(frozen=True, slots=True)
 class _Option:
-    """One option of a day; within a day they rank by (specialist, travel, start, therapist)."""
+    """One option of a day; within a day they rank by (course waits, specialist, travel, start,
+    therapist)."""
 
     specialist: bool
     """An avanceret-approved therapist for a basal referral."""
@@ -236,6 +242,9 @@ class _Option:
     therapist_id: str
     site: int
     at_home: bool
+    carrier: str | None = None
+    """Who can carry the course after it ("" when there is no course to carry), None: it
+    would wait."""
 
 
 class _Ranking:
@@ -250,6 +259,75 @@ class _Ranking:
             i for i, t in enumerate(calendars.therapists) if qualifies(t, referral)
         )
         self._travel: dict[int, int] = {}
+        self.course = course_for(referral, calendars.policy)
+        lo, hi = planning_window(calendars.planning_date, calendars.policy.horizon_days)
+        self.cal = WorkingCalendar(calendars.policy)
+        first = week_start(lo) if lo.weekday() == 0 else week_start(lo) + timedelta(days=7)
+        self.weeks = set()
+        while first + timedelta(days=4) <= hi:
+            self.weeks.add(first)
+            first += timedelta(days=7)
+        self._free: dict[date, dict[int, int]] = {}
+
+    def week_free(self, monday: date) -> dict[int, int]:
+        """Per qualified therapist: free minutes in the week from `monday` after the bookings
+        that hold time (read from the calendars once per week)."""
+        if monday in self._free:
+            return self._free[monday]
+        therapists, sites = self.calendars.therapists, self.calendars.sites
+        free: dict[int, int] = defaultdict(int)
+        ids = {therapists[t].id for t in self.qualified}
+        for i in range(5):
+            day = monday + timedelta(days=i)
+            if not self.cal.is_working_day(day):
+                continue
+            busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            for h in self.calendars.bookings_on(day, ids, set()):
+                if holds_time(h, {self.referral.id}):
+                    busy[h.therapist_id].append((h.start, h.end))
+            for shift in self.calendars.shifts_on(day, self.qualified):
+                t_idx = shift.therapist
+                site = self.site_index.get(shift.site_id)
+                if t_idx not in self.qualified or site is None:
+                    continue
+                if therapists[t_idx].is_absent(day):
+                    continue
+                for lo, hi in session_windows(
+                    self.calendars.policy, sites[site], day, shift.start, shift.end
+                ):
+                    free[t_idx] += sum(
+                        e - s for s, e in free_stretches((lo, hi), busy[therapists[t_idx].id])
+                    )
+        self._free[monday] = dict(free)
+        return self._free[monday]
+
+    def carrier(self, day: date, t_idx: int) -> str | None:
+        """Who can carry the course of a first session on `day` with therapist `t_idx`:
+        "" when there is no course (or it runs beyond the horizon only), a sentence naming the
+        carrier, or None when the course would wait."""
+        course, ref = self.course, self.referral
+        if course is None:
+            return ""
+        starts = start_weeks(day, self.calendars.policy)
+        if not any(s in self.weeks for s in starts):
+            return ""
+        for s in starts:
+            planned = [w for w in course_weeks(s, course) if w in self.weeks]
+            if not planned:
+                continue
+            for site in self.calendars.sites:
+                for hold in site.holds:
+                    if (
+                        hold_fits(hold, ref, course)
+                        and hold.admits(s)
+                        and all(hold.taken_in(w) < hold.seats for w in planned)
+                    ):
+                        return f"a seat on hold {hold.id} can carry the course from {s}"
+            if course.by_therapist and all(
+                self.week_free(w).get(t_idx, 0) >= course.weekly_minutes for w in planned
+            ):
+                return f"this therapist's weeks can carry the course from {s}"
+        return None
 
     def travel(self, site: int) -> int:
         """One-way minutes from a site to the citizen's home (0 for training at a site)."""
@@ -323,9 +401,19 @@ class _Ranking:
                     continue
                 seen.add((therapist.id, start))
                 options.append(
-                    _Option(specialist, travel, start, therapist.id, site, ref.home_training)
+                    _Option(
+                        specialist,
+                        travel,
+                        start,
+                        therapist.id,
+                        site,
+                        ref.home_training,
+                        self.carrier(day, t_idx),
+                    )
                 )
-        options.sort(key=lambda o: (o.specialist, o.travel, o.start, o.therapist_id))
+        options.sort(
+            key=lambda o: (o.carrier is None, o.specialist, o.travel, o.start, o.therapist_id)
+        )
         return options
 
 
@@ -362,6 +450,10 @@ def _why(
             if option.specialist
             else "a basal therapist (specialists kept for avanceret work)"
         )
+    if option.carrier is None:
+        parts.append("the course would wait: no therapist week or hold seat free for it")
+    elif option.carrier:
+        parts.append(option.carrier)
     if option.at_home:
         parts.append(f"home visit, {option.travel} min travel each way")
     hh, mm = divmod(option.start + option.travel, 60)

@@ -6,13 +6,24 @@
    its bound is the gap we report). The better of it and the greedy plan is kept.
 3. Stage 2 keeps that count and minimises lateness (unbooked counting as later than anything
    in the horizon); referrals on time so far stay among their on-time candidates.
-4. Stage 3 keeps both and minimises the weighted tail (waits, travel, specialists on basal
-   work, the busiest therapist's load).
-5. Referrals left unbooked because their candidates were cut to the first late days get the
+4. Stage 3 (courses) keeps both and maximises the courses that can start within the policy's
+   course-start days after their first session (a therapist's week or a hold seat free, see
+   :mod:`scheduler.planning.courses`); a course without a place waits, it never costs a first
+   session. Its variables join the model only now (they never change stages 1-2).
+5. Stage 4 keeps all three and minimises the weighted tail: moving an on-time tentative first
+   session (the stability term, weighted above everything else in it), waits, travel,
+   specialists on basal work, the busiest therapist's load.
+6. Referrals left unbooked because their candidates were cut to the first late days get the
    first free time left anywhere in the horizon, so no capacity goes unused.
 
 Each stage gets a share of the time left and starts from the previous plan as a hint; a stage
-that finds nothing in its time leaves the previous plan standing.
+that finds nothing in its time leaves the previous plan standing. Each stage's entry in
+``SolverStats.stages`` says whether it was proven (``proven``) and whether it searched its full
+candidate set (``full_candidates``: stage 1 may search each referral's earliest on-time
+candidates only on huge weeks; stages 2-4 keep referrals on time at on-time candidates, and late
+candidates are cut to the first ``late_days`` days). ``proven_optimal`` holds only when every
+stage was proven on its full candidate set; ``on_time_proven`` when the on-time count equals
+its bound.
 
 One wall-clock :class:`~scheduler.planning.budget.Budget` covers the whole solve (preparation,
 greedy, model building, bounds, stages, repair, KPIs; for the service, from the request's
@@ -35,8 +46,9 @@ from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
 from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
 from scheduler.planning.budget import Budget, BudgetExpired
 from scheduler.planning.candidates import Candidate
+from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
-from scheduler.planning.model import FirstSessionModel, Key, build_model
+from scheduler.planning.model import FirstSessionModel, Key, add_course_capacity, build_model
 from scheduler.planning.plan import Placed, make_solution
 from scheduler.planning.problem import Problem, prepare
 
@@ -91,10 +103,15 @@ def _on_time(problem: Problem, plan: Plan) -> int:
     return sum(1 for r, (k, _) in plan.items() if problem.candidates[r][k].on_time)
 
 
-def _apply_hint(fsm: FirstSessionModel, chosen: dict[Key, int]) -> None:
+def _apply_hint(
+    fsm: FirstSessionModel, chosen: dict[Key, int], courses: Courses | None = None
+) -> None:
     fsm.model.clear_hints()  # type: ignore[no-untyped-call]
     for key, var in fsm.x.items():
         fsm.model.add_hint(var, chosen.get(key, 0))
+    carried = set((courses or {}).values())
+    for option, var in fsm.y.items():
+        fsm.model.add_hint(var, int(option in carried))
 
 
 _STATUS = {
@@ -115,6 +132,9 @@ class _Run:
     budget: Budget
     on_progress: Callable[[Progress], None] | None
     chosen: dict[Key, int] = field(default_factory=dict)
+    courses: Courses = field(default_factory=dict)
+    final_courses: Courses | None = None
+    """The course places of the plan `_optimise` returns (None: none chosen by CP-SAT)."""
     starts: dict[Key, int] = field(default_factory=dict)
     stages: list[dict[str, Any]] = field(default_factory=list)
     proven: bool = True
@@ -172,17 +192,19 @@ class _Run:
         name: str,
         share: float,
         hint: dict[Key, int],
+        course_hint: Courses | None = None,
+        full_candidates: bool = True,
     ) -> bool:
         """Solve one stage; keep its plan if it found one; fix its objective for later
         stages. Returns whether a plan was found."""
         if self.stopped():
             return False
         expr = getattr(fsm.objectives, name)
-        if name == "on_time":
+        if name in ("on_time", "courses"):
             fsm.model.maximize(expr)
         else:
             fsm.model.minimize(expr)
-        _apply_hint(fsm, hint)
+        _apply_hint(fsm, hint, course_hint)
         solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
         callback = _Callback(self, fsm, name)
         status = solver.solve(fsm.model, callback)
@@ -192,6 +214,8 @@ class _Run:
             "wall_time_s": round(solver.wall_time, 3),
             "variables": len(fsm.model.proto.variables),
             "constraints": len(fsm.model.proto.constraints),
+            "proven": status == cp_model.OPTIMAL,
+            "full_candidates": full_candidates,
         }
         self.stages.append(info)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -204,6 +228,9 @@ class _Run:
         info.update(objective=value, bound=bound)
         self.chosen = {key: int(solver.boolean_value(var)) for key, var in fsm.x.items()}
         self.starts = {key: int(solver.value(var)) for key, var in fsm.start.items()}
+        self.courses = {
+            option.referral: option for option, var in fsm.y.items() if solver.boolean_value(var)
+        }
         if name == "on_time":
             offset = self.stage_offset
             self.on_time, self.on_time_bound = round(value) + offset, int(bound + 1e-6) + offset
@@ -359,10 +386,17 @@ def solve(
 
     placed = _sessions(problem, plan)
     repaired = book_leftovers(problem, placed, budget)
+    stages_proven = bool(run.stages) and all(
+        s.get("proven", s.get("status") == "OPTIMAL") and s.get("full_candidates", True)
+        for s in run.stages
+    )
     stats = SolverStats(
         method="cp-sat",
         status=run.status,
-        proven_optimal=run.proven,
+        proven_optimal=run.proven and stages_proven,
+        on_time_proven=(
+            run.on_time is not None and run.on_time == run.on_time_bound and not stop.is_set()
+        ),
         objective=None if run.objective is None else run.objective + run.fixed_on_time,
         best_bound=None if run.bound is None else run.bound + run.fixed_on_time,
         gap=_gap(run.objective, run.bound),
@@ -375,7 +409,16 @@ def solve(
         seed=options.seed,
         stages=[*run.stages, {"stage": "repair", "booked": repaired}],
     )
-    return make_solution(problem, placed, stats)
+    courses = run.final_courses
+    if courses is not None:
+        # Keep the CP-SAT course places of referrals still booked; the repaired ones get
+        # places greedily from what is left (make_solution re-checks every place).
+        courses = {r: o for r, o in courses.items() if r in placed}
+    return make_solution(problem, placed, stats, courses)
+
+
+def _candidates(problem: Problem, plan: Plan) -> dict[int, Candidate]:
+    return {r: problem.candidates[r][k] for r, (k, _) in plan.items()}
 
 
 def _optimise(
@@ -393,7 +436,7 @@ def _optimise(
         budget.check()
         run.stage_offset = len(sure)
         selection, restricted = _first_stage(problem, sure, plan)
-        first = build_model(problem, options.weights, selection, budget)
+        first = build_model(problem, options.weights, selection, budget, courses=False)
         if first.x:
             greedy_on_time = run.on_time or 0
             contested = {
@@ -423,7 +466,9 @@ def _optimise(
             sure_plan = _place(first, {(r, k): 1 for r, k in sure.items()}, {})
             best = complete(problem, sure_plan, budget)
         if run.stages and run.stages[-1]["stage"] == "on_time":
-            run.stages[-1].update(sure_on_time=len(sure), restricted=restricted)
+            run.stages[-1].update(
+                sure_on_time=len(sure), restricted=restricted, full_candidates=not restricted
+            )
         run.stage_offset = 0
         del first  # free the stage-1 model before building the full one
         if not run.stopped():
@@ -436,19 +481,44 @@ def _optimise(
             run.proven, run.status = False, "FEASIBLE"
         if run.stopped():
             return best
-        full = build_model(problem, options.weights, _later_stages(problem, best), budget)
+        # Course places join the model after stage 2 (they never change stages 1-2), so a
+        # search cut short early does not pay for building them.
+        full = build_model(
+            problem, options.weights, _later_stages(problem, best), budget, courses=False
+        )
         size.update(
             variables=len(full.model.proto.variables),
             constraints=len(full.model.proto.constraints),
         )
+        later_full = not any(problem.cut) and not any(
+            r in best and problem.candidates[r][best[r][0]].on_time and not c.on_time
+            for r, cands in enumerate(problem.candidates)
+            for c in cands
+        )
         if full.x and not run.stopped():
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
-            if run.stage(solver, full, "lateness", 0.6, _hint(best)):
+            if run.stage(solver, full, "lateness", 0.6, _hint(best), None, later_full):
                 best = _place(full, run.chosen, run.starts)
                 if not run.stopped():
                     full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
-                    if run.stage(solver, full, "tail", 1.0, run.chosen):
+                    full.y = add_course_capacity(full.model, problem, full.x)
+                    full.objectives.courses = cp_model.LinearExpr.sum(list(full.y.values()))
+                    budget.check()
+                    greedy_courses = allocate(problem, _candidates(problem, best))
+                    if run.stage(
+                        solver, full, "courses", 0.5, run.chosen, greedy_courses, later_full
+                    ):
                         best = _place(full, run.chosen, run.starts)
+                        run.final_courses = dict(run.courses)
+                        if not run.stopped():
+                            full.model.add(
+                                full.objectives.courses >= round(run.stages[-1]["objective"])
+                            )
+                            if run.stage(
+                                solver, full, "tail", 1.0, run.chosen, run.final_courses, later_full
+                            ):
+                                best = _place(full, run.chosen, run.starts)
+                                run.final_courses = dict(run.courses)
     except BudgetExpired:
         run.stopped()
     return best

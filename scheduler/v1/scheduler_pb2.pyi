@@ -81,12 +81,31 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_SPECIALISED_AT_HOSPITAL: _ClassVar[Reason]
     REASON_SPECIALISED_REHAB_EXTERNAL: _ClassVar[Reason]
     REASON_CHILDRENS_TEAM: _ClassVar[Reason]
+    REASON_COURSE_THERAPIST_FULL: _ClassVar[Reason]
+    REASON_COURSE_HOLD_FULL: _ClassVar[Reason]
+    REASON_COURSE_NO_HOLD: _ClassVar[Reason]
 
 class Postponement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     POSTPONEMENT_UNSPECIFIED: _ClassVar[Postponement]
     POSTPONEMENT_PAST_DEADLINE: _ClassVar[Postponement]
     POSTPONEMENT_ANY: _ClassVar[Postponement]
+
+class CourseForm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COURSE_FORM_UNSPECIFIED: _ClassVar[CourseForm]
+    COURSE_FORM_INDIVIDUAL: _ClassVar[CourseForm]
+    COURSE_FORM_HOLD: _ClassVar[CourseForm]
+    COURSE_FORM_VIRTUAL: _ClassVar[CourseForm]
+    COURSE_FORM_EITHER: _ClassVar[CourseForm]
+
+class CourseStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COURSE_STATUS_UNSPECIFIED: _ClassVar[CourseStatus]
+    COURSE_STATUS_NONE: _ClassVar[CourseStatus]
+    COURSE_STATUS_STARTS: _ClassVar[CourseStatus]
+    COURSE_STATUS_WAITS: _ClassVar[CourseStatus]
+    COURSE_STATUS_BEYOND_HORIZON: _ClassVar[CourseStatus]
 
 class LetterKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -136,15 +155,49 @@ REASON_CITIZEN_UNAVAILABLE: Reason
 REASON_SPECIALISED_AT_HOSPITAL: Reason
 REASON_SPECIALISED_REHAB_EXTERNAL: Reason
 REASON_CHILDRENS_TEAM: Reason
+REASON_COURSE_THERAPIST_FULL: Reason
+REASON_COURSE_HOLD_FULL: Reason
+REASON_COURSE_NO_HOLD: Reason
 POSTPONEMENT_UNSPECIFIED: Postponement
 POSTPONEMENT_PAST_DEADLINE: Postponement
 POSTPONEMENT_ANY: Postponement
+COURSE_FORM_UNSPECIFIED: CourseForm
+COURSE_FORM_INDIVIDUAL: CourseForm
+COURSE_FORM_HOLD: CourseForm
+COURSE_FORM_VIRTUAL: CourseForm
+COURSE_FORM_EITHER: CourseForm
+COURSE_STATUS_UNSPECIFIED: CourseStatus
+COURSE_STATUS_NONE: CourseStatus
+COURSE_STATUS_STARTS: CourseStatus
+COURSE_STATUS_WAITS: CourseStatus
+COURSE_STATUS_BEYOND_HORIZON: CourseStatus
 LETTER_KIND_UNSPECIFIED: LetterKind
 LETTER_KIND_START_TIME: LetterKind
 LETTER_KIND_FRIT_VALG_OFFER: LetterKind
 
+class Course(_message.Message):
+    __slots__ = ("form", "sessions_per_week", "weeks", "minutes_per_session", "hold_type")
+    FORM_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    MINUTES_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    HOLD_TYPE_FIELD_NUMBER: _ClassVar[int]
+    form: CourseForm
+    sessions_per_week: int
+    weeks: int
+    minutes_per_session: int
+    hold_type: str
+    def __init__(self, form: _Optional[_Union[CourseForm, str]] = ..., sessions_per_week: _Optional[int] = ..., weeks: _Optional[int] = ..., minutes_per_session: _Optional[int] = ..., hold_type: _Optional[str] = ...) -> None: ...
+
 class Policy(_message.Message):
-    __slots__ = ("preset", "name", "deadline_anchor", "deadline_days", "deadline_day_kind", "plan_later_keeps_free_choice", "contact_days", "contact_anchor", "contact_day_kind", "free_choice_answer_hours", "day_start", "day_end", "grundlovsdag_closed", "christmas_eve_closed", "new_years_eve_closed", "closed_days", "horizon_days", "min_notice_days", "minors_to_childrens_team", "chronic_courses_municipal_only", "citizen_postponement")
+    __slots__ = ("preset", "name", "deadline_anchor", "deadline_days", "deadline_day_kind", "plan_later_keeps_free_choice", "contact_days", "contact_anchor", "contact_day_kind", "free_choice_answer_hours", "day_start", "day_end", "grundlovsdag_closed", "christmas_eve_closed", "new_years_eve_closed", "closed_days", "horizon_days", "min_notice_days", "minors_to_childrens_team", "chronic_courses_municipal_only", "citizen_postponement", "course_defaults", "course_start_days")
+    class CourseDefaultsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Course
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Course, _Mapping]] = ...) -> None: ...
     PRESET_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_ANCHOR_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +219,8 @@ class Policy(_message.Message):
     MINORS_TO_CHILDRENS_TEAM_FIELD_NUMBER: _ClassVar[int]
     CHRONIC_COURSES_MUNICIPAL_ONLY_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_POSTPONEMENT_FIELD_NUMBER: _ClassVar[int]
+    COURSE_DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    COURSE_START_DAYS_FIELD_NUMBER: _ClassVar[int]
     preset: str
     name: str
     deadline_anchor: Anchor
@@ -187,7 +242,9 @@ class Policy(_message.Message):
     minors_to_childrens_team: bool
     chronic_courses_municipal_only: bool
     citizen_postponement: Postponement
-    def __init__(self, preset: _Optional[str] = ..., name: _Optional[str] = ..., deadline_anchor: _Optional[_Union[Anchor, str]] = ..., deadline_days: _Optional[int] = ..., deadline_day_kind: _Optional[_Union[DayKind, str]] = ..., plan_later_keeps_free_choice: _Optional[bool] = ..., contact_days: _Optional[int] = ..., contact_anchor: _Optional[_Union[Anchor, str]] = ..., contact_day_kind: _Optional[_Union[DayKind, str]] = ..., free_choice_answer_hours: _Optional[int] = ..., day_start: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., day_end: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., grundlovsdag_closed: _Optional[bool] = ..., christmas_eve_closed: _Optional[bool] = ..., new_years_eve_closed: _Optional[bool] = ..., closed_days: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., horizon_days: _Optional[int] = ..., min_notice_days: _Optional[int] = ..., minors_to_childrens_team: _Optional[bool] = ..., chronic_courses_municipal_only: _Optional[bool] = ..., citizen_postponement: _Optional[_Union[Postponement, str]] = ...) -> None: ...
+    course_defaults: _containers.MessageMap[str, Course]
+    course_start_days: int
+    def __init__(self, preset: _Optional[str] = ..., name: _Optional[str] = ..., deadline_anchor: _Optional[_Union[Anchor, str]] = ..., deadline_days: _Optional[int] = ..., deadline_day_kind: _Optional[_Union[DayKind, str]] = ..., plan_later_keeps_free_choice: _Optional[bool] = ..., contact_days: _Optional[int] = ..., contact_anchor: _Optional[_Union[Anchor, str]] = ..., contact_day_kind: _Optional[_Union[DayKind, str]] = ..., free_choice_answer_hours: _Optional[int] = ..., day_start: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., day_end: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., grundlovsdag_closed: _Optional[bool] = ..., christmas_eve_closed: _Optional[bool] = ..., new_years_eve_closed: _Optional[bool] = ..., closed_days: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., horizon_days: _Optional[int] = ..., min_notice_days: _Optional[int] = ..., minors_to_childrens_team: _Optional[bool] = ..., chronic_courses_municipal_only: _Optional[bool] = ..., citizen_postponement: _Optional[_Union[Postponement, str]] = ..., course_defaults: _Optional[_Mapping[str, Course]] = ..., course_start_days: _Optional[int] = ...) -> None: ...
 
 class Coordinates(_message.Message):
     __slots__ = ("lat", "lon")
@@ -208,20 +265,64 @@ class OpeningHours(_message.Message):
     def __init__(self, weekday: _Optional[int] = ..., open: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., close: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
 
 class Site(_message.Message):
-    __slots__ = ("id", "name", "address", "coordinates", "opening_hours", "rooms")
+    __slots__ = ("id", "name", "address", "coordinates", "opening_hours", "rooms", "holds")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     COORDINATES_FIELD_NUMBER: _ClassVar[int]
     OPENING_HOURS_FIELD_NUMBER: _ClassVar[int]
     ROOMS_FIELD_NUMBER: _ClassVar[int]
+    HOLDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     address: str
     coordinates: Coordinates
     opening_hours: _containers.RepeatedCompositeFieldContainer[OpeningHours]
     rooms: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., coordinates: _Optional[_Union[Coordinates, _Mapping]] = ..., opening_hours: _Optional[_Iterable[_Union[OpeningHours, _Mapping]]] = ..., rooms: _Optional[int] = ...) -> None: ...
+    holds: _containers.RepeatedCompositeFieldContainer[Hold]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., coordinates: _Optional[_Union[Coordinates, _Mapping]] = ..., opening_hours: _Optional[_Iterable[_Union[OpeningHours, _Mapping]]] = ..., rooms: _Optional[int] = ..., holds: _Optional[_Iterable[_Union[Hold, _Mapping]]] = ...) -> None: ...
+
+class HoldSession(_message.Message):
+    __slots__ = ("weekday", "start", "minutes")
+    WEEKDAY_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    MINUTES_FIELD_NUMBER: _ClassVar[int]
+    weekday: int
+    start: _timeofday_pb2.TimeOfDay
+    minutes: int
+    def __init__(self, weekday: _Optional[int] = ..., start: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., minutes: _Optional[int] = ...) -> None: ...
+
+class HoldWeek(_message.Message):
+    __slots__ = ("week_start", "taken")
+    WEEK_START_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_FIELD_NUMBER: _ClassVar[int]
+    week_start: _date_pb2.Date
+    taken: int
+    def __init__(self, week_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., taken: _Optional[int] = ...) -> None: ...
+
+class Hold(_message.Message):
+    __slots__ = ("id", "type", "discipline", "levels", "therapist_id", "sessions", "seats", "rolling_admission", "intake_weeks", "taken")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DISCIPLINE_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    THERAPIST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_ADMISSION_FIELD_NUMBER: _ClassVar[int]
+    INTAKE_WEEKS_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    type: str
+    discipline: Discipline
+    levels: _containers.RepeatedScalarFieldContainer[Level]
+    therapist_id: str
+    sessions: _containers.RepeatedCompositeFieldContainer[HoldSession]
+    seats: int
+    rolling_admission: bool
+    intake_weeks: _containers.RepeatedCompositeFieldContainer[_date_pb2.Date]
+    taken: _containers.RepeatedCompositeFieldContainer[HoldWeek]
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., discipline: _Optional[_Union[Discipline, str]] = ..., levels: _Optional[_Iterable[_Union[Level, str]]] = ..., therapist_id: _Optional[str] = ..., sessions: _Optional[_Iterable[_Union[HoldSession, _Mapping]]] = ..., seats: _Optional[int] = ..., rolling_admission: _Optional[bool] = ..., intake_weeks: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., taken: _Optional[_Iterable[_Union[HoldWeek, _Mapping]]] = ...) -> None: ...
 
 class RosterEntry(_message.Message):
     __slots__ = ("date", "start", "end", "site_id")
@@ -284,7 +385,7 @@ class Booking(_message.Message):
     def __init__(self, id: _Optional[str] = ..., therapist_id: _Optional[str] = ..., site_id: _Optional[str] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., end: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., status: _Optional[_Union[BookingStatus, str]] = ..., referral_id: _Optional[str] = ..., at_home: _Optional[bool] = ...) -> None: ...
 
 class Referral(_message.Message):
-    __slots__ = ("id", "discharge_date", "received_date", "level", "discipline", "specialty", "forloebskode", "plan_start_date", "plan_start_kind", "postponed_to", "unavailable_dates", "home_training", "chosen_site_id", "location", "age", "chronic_course", "first_session_minutes")
+    __slots__ = ("id", "discharge_date", "received_date", "level", "discipline", "specialty", "forloebskode", "plan_start_date", "plan_start_kind", "postponed_to", "unavailable_dates", "home_training", "chosen_site_id", "location", "age", "chronic_course", "first_session_minutes", "course")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISCHARGE_DATE_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_DATE_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +403,7 @@ class Referral(_message.Message):
     AGE_FIELD_NUMBER: _ClassVar[int]
     CHRONIC_COURSE_FIELD_NUMBER: _ClassVar[int]
     FIRST_SESSION_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    COURSE_FIELD_NUMBER: _ClassVar[int]
     id: str
     discharge_date: _date_pb2.Date
     received_date: _date_pb2.Date
@@ -319,7 +421,8 @@ class Referral(_message.Message):
     age: int
     chronic_course: bool
     first_session_minutes: int
-    def __init__(self, id: _Optional[str] = ..., discharge_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., received_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., level: _Optional[_Union[Level, str]] = ..., discipline: _Optional[_Union[Discipline, str]] = ..., specialty: _Optional[str] = ..., forloebskode: _Optional[str] = ..., plan_start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., plan_start_kind: _Optional[_Union[PlanStartKind, str]] = ..., postponed_to: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., unavailable_dates: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., home_training: _Optional[bool] = ..., chosen_site_id: _Optional[str] = ..., location: _Optional[_Union[Coordinates, _Mapping]] = ..., age: _Optional[int] = ..., chronic_course: _Optional[bool] = ..., first_session_minutes: _Optional[int] = ...) -> None: ...
+    course: Course
+    def __init__(self, id: _Optional[str] = ..., discharge_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., received_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., level: _Optional[_Union[Level, str]] = ..., discipline: _Optional[_Union[Discipline, str]] = ..., specialty: _Optional[str] = ..., forloebskode: _Optional[str] = ..., plan_start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., plan_start_kind: _Optional[_Union[PlanStartKind, str]] = ..., postponed_to: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., unavailable_dates: _Optional[_Iterable[_Union[_date_pb2.Date, _Mapping]]] = ..., home_training: _Optional[bool] = ..., chosen_site_id: _Optional[str] = ..., location: _Optional[_Union[Coordinates, _Mapping]] = ..., age: _Optional[int] = ..., chronic_course: _Optional[bool] = ..., first_session_minutes: _Optional[int] = ..., course: _Optional[_Union[Course, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("name", "planning_date", "policy", "sites", "therapists", "bookings", "referrals", "offers_sent_at")
@@ -342,16 +445,18 @@ class Instance(_message.Message):
     def __init__(self, name: _Optional[str] = ..., planning_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ..., therapists: _Optional[_Iterable[_Union[Therapist, _Mapping]]] = ..., bookings: _Optional[_Iterable[_Union[Booking, _Mapping]]] = ..., referrals: _Optional[_Iterable[_Union[Referral, _Mapping]]] = ..., offers_sent_at: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ...) -> None: ...
 
 class ObjectiveWeights(_message.Message):
-    __slots__ = ("wait_day", "travel_minute", "specialist_on_basal", "balance_minute")
+    __slots__ = ("wait_day", "travel_minute", "specialist_on_basal", "balance_minute", "moved_tentative")
     WAIT_DAY_FIELD_NUMBER: _ClassVar[int]
     TRAVEL_MINUTE_FIELD_NUMBER: _ClassVar[int]
     SPECIALIST_ON_BASAL_FIELD_NUMBER: _ClassVar[int]
     BALANCE_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MOVED_TENTATIVE_FIELD_NUMBER: _ClassVar[int]
     wait_day: int
     travel_minute: int
     specialist_on_basal: int
     balance_minute: int
-    def __init__(self, wait_day: _Optional[int] = ..., travel_minute: _Optional[int] = ..., specialist_on_basal: _Optional[int] = ..., balance_minute: _Optional[int] = ...) -> None: ...
+    moved_tentative: int
+    def __init__(self, wait_day: _Optional[int] = ..., travel_minute: _Optional[int] = ..., specialist_on_basal: _Optional[int] = ..., balance_minute: _Optional[int] = ..., moved_tentative: _Optional[int] = ...) -> None: ...
 
 class SolveOptions(_message.Message):
     __slots__ = ("time_limit_s", "workers", "seed", "weights", "late_days")
@@ -368,7 +473,7 @@ class SolveOptions(_message.Message):
     def __init__(self, time_limit_s: _Optional[float] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., late_days: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("referral_id", "outcome", "therapist_id", "site_id", "at_home", "start", "end", "travel_minutes", "earliest_start", "deadline", "free_choice_right", "letter_by", "answer_by", "reason", "detail", "fixed", "letter_send_by")
+    __slots__ = ("referral_id", "outcome", "therapist_id", "site_id", "at_home", "start", "end", "travel_minutes", "earliest_start", "deadline", "free_choice_right", "letter_by", "answer_by", "reason", "detail", "fixed", "letter_send_by", "course_status", "course_therapist_id", "course_hold_id", "course_start", "course_weeks_planned", "course_weeks_beyond", "course_reason", "tentative_moved", "moved_detail")
     REFERRAL_ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     THERAPIST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -386,6 +491,15 @@ class Assignment(_message.Message):
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     FIXED_FIELD_NUMBER: _ClassVar[int]
     LETTER_SEND_BY_FIELD_NUMBER: _ClassVar[int]
+    COURSE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    COURSE_THERAPIST_ID_FIELD_NUMBER: _ClassVar[int]
+    COURSE_HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    COURSE_START_FIELD_NUMBER: _ClassVar[int]
+    COURSE_WEEKS_PLANNED_FIELD_NUMBER: _ClassVar[int]
+    COURSE_WEEKS_BEYOND_FIELD_NUMBER: _ClassVar[int]
+    COURSE_REASON_FIELD_NUMBER: _ClassVar[int]
+    TENTATIVE_MOVED_FIELD_NUMBER: _ClassVar[int]
+    MOVED_DETAIL_FIELD_NUMBER: _ClassVar[int]
     referral_id: str
     outcome: Outcome
     therapist_id: str
@@ -403,10 +517,19 @@ class Assignment(_message.Message):
     detail: str
     fixed: bool
     letter_send_by: _date_pb2.Date
-    def __init__(self, referral_id: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., therapist_id: _Optional[str] = ..., site_id: _Optional[str] = ..., at_home: _Optional[bool] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., end: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., travel_minutes: _Optional[int] = ..., earliest_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., free_choice_right: _Optional[bool] = ..., letter_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., answer_by: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., reason: _Optional[_Union[Reason, str]] = ..., detail: _Optional[str] = ..., fixed: _Optional[bool] = ..., letter_send_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    course_status: CourseStatus
+    course_therapist_id: str
+    course_hold_id: str
+    course_start: _date_pb2.Date
+    course_weeks_planned: int
+    course_weeks_beyond: int
+    course_reason: Reason
+    tentative_moved: bool
+    moved_detail: str
+    def __init__(self, referral_id: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., therapist_id: _Optional[str] = ..., site_id: _Optional[str] = ..., at_home: _Optional[bool] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., end: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., travel_minutes: _Optional[int] = ..., earliest_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., free_choice_right: _Optional[bool] = ..., letter_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., answer_by: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., reason: _Optional[_Union[Reason, str]] = ..., detail: _Optional[str] = ..., fixed: _Optional[bool] = ..., letter_send_by: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., course_status: _Optional[_Union[CourseStatus, str]] = ..., course_therapist_id: _Optional[str] = ..., course_hold_id: _Optional[str] = ..., course_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., course_weeks_planned: _Optional[int] = ..., course_weeks_beyond: _Optional[int] = ..., course_reason: _Optional[_Union[Reason, str]] = ..., tentative_moved: _Optional[bool] = ..., moved_detail: _Optional[str] = ...) -> None: ...
 
 class Kpis(_message.Message):
-    __slots__ = ("referrals", "booked", "on_time", "on_time_share", "free_choice_flagged", "late_no_right", "not_bookable", "wait_days_mean", "wait_days_median", "wait_days_max", "total_lateness_days", "home_visits", "travel_minutes_total", "utilisation", "rejected")
+    __slots__ = ("referrals", "booked", "on_time", "on_time_share", "free_choice_flagged", "late_no_right", "not_bookable", "wait_days_mean", "wait_days_median", "wait_days_max", "total_lateness_days", "home_visits", "travel_minutes_total", "utilisation", "rejected", "courses_started", "courses_waiting", "tentative_moved")
     class UtilisationEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -429,6 +552,9 @@ class Kpis(_message.Message):
     TRAVEL_MINUTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     UTILISATION_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    COURSES_STARTED_FIELD_NUMBER: _ClassVar[int]
+    COURSES_WAITING_FIELD_NUMBER: _ClassVar[int]
+    TENTATIVE_MOVED_FIELD_NUMBER: _ClassVar[int]
     referrals: int
     booked: int
     on_time: int
@@ -444,10 +570,13 @@ class Kpis(_message.Message):
     travel_minutes_total: int
     utilisation: _containers.ScalarMap[str, float]
     rejected: int
-    def __init__(self, referrals: _Optional[int] = ..., booked: _Optional[int] = ..., on_time: _Optional[int] = ..., on_time_share: _Optional[float] = ..., free_choice_flagged: _Optional[int] = ..., late_no_right: _Optional[int] = ..., not_bookable: _Optional[int] = ..., wait_days_mean: _Optional[float] = ..., wait_days_median: _Optional[float] = ..., wait_days_max: _Optional[int] = ..., total_lateness_days: _Optional[int] = ..., home_visits: _Optional[int] = ..., travel_minutes_total: _Optional[int] = ..., utilisation: _Optional[_Mapping[str, float]] = ..., rejected: _Optional[int] = ...) -> None: ...
+    courses_started: int
+    courses_waiting: int
+    tentative_moved: int
+    def __init__(self, referrals: _Optional[int] = ..., booked: _Optional[int] = ..., on_time: _Optional[int] = ..., on_time_share: _Optional[float] = ..., free_choice_flagged: _Optional[int] = ..., late_no_right: _Optional[int] = ..., not_bookable: _Optional[int] = ..., wait_days_mean: _Optional[float] = ..., wait_days_median: _Optional[float] = ..., wait_days_max: _Optional[int] = ..., total_lateness_days: _Optional[int] = ..., home_visits: _Optional[int] = ..., travel_minutes_total: _Optional[int] = ..., utilisation: _Optional[_Mapping[str, float]] = ..., rejected: _Optional[int] = ..., courses_started: _Optional[int] = ..., courses_waiting: _Optional[int] = ..., tentative_moved: _Optional[int] = ...) -> None: ...
 
 class SolverStats(_message.Message):
-    __slots__ = ("method", "status", "proven_optimal", "objective", "best_bound", "gap", "on_time_bound", "wall_time_s", "first_solution_s", "variables", "constraints", "workers", "seed", "stages")
+    __slots__ = ("method", "status", "proven_optimal", "objective", "best_bound", "gap", "on_time_bound", "wall_time_s", "first_solution_s", "variables", "constraints", "workers", "seed", "stages", "on_time_proven")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PROVEN_OPTIMAL_FIELD_NUMBER: _ClassVar[int]
@@ -462,6 +591,7 @@ class SolverStats(_message.Message):
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     STAGES_FIELD_NUMBER: _ClassVar[int]
+    ON_TIME_PROVEN_FIELD_NUMBER: _ClassVar[int]
     method: str
     status: str
     proven_optimal: bool
@@ -476,7 +606,8 @@ class SolverStats(_message.Message):
     workers: int
     seed: int
     stages: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
-    def __init__(self, method: _Optional[str] = ..., status: _Optional[str] = ..., proven_optimal: _Optional[bool] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., on_time_bound: _Optional[int] = ..., wall_time_s: _Optional[float] = ..., first_solution_s: _Optional[float] = ..., variables: _Optional[int] = ..., constraints: _Optional[int] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
+    on_time_proven: bool
+    def __init__(self, method: _Optional[str] = ..., status: _Optional[str] = ..., proven_optimal: _Optional[bool] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., on_time_bound: _Optional[int] = ..., wall_time_s: _Optional[float] = ..., first_solution_s: _Optional[float] = ..., variables: _Optional[int] = ..., constraints: _Optional[int] = ..., workers: _Optional[int] = ..., seed: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., on_time_proven: _Optional[bool] = ...) -> None: ...
 
 class Solution(_message.Message):
     __slots__ = ("instance_name", "planning_date", "assignments", "kpis", "stats", "letters")

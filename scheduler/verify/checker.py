@@ -29,6 +29,8 @@ What is checked (each broken rule is a :class:`Violation` with a :class:`Violati
   absent or the citizen unavailable; the time it holds (a home visit with its travel both ways)
   inside one session window of a roster entry of the therapist at that site: in daytime, inside
   the roster entry, inside one of the site's opening-hours stretches;
+- courses (:func:`_check_courses`): the course owner, start week and planned weeks; per
+  therapist and full week the free minutes, per hold and week the seats;
 - capacity: no two sessions of a therapist overlap (the bookings that stay and the new sessions
   with their travel; sorted per therapist and day), and at no moment does a site use more rooms
   than it has (a sweep line per site and day).
@@ -44,12 +46,13 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from scheduler.domain import (
     Assignment,
     Booking,
+    CourseStatus,
     Instance,
     Kpis,
     Outcome,
@@ -66,6 +69,14 @@ from scheduler.rules.commitments import (
     horizon_window,
     occupied_interval,
     staying_bookings,
+)
+from scheduler.rules.courses import (
+    course_for,
+    full_weeks,
+    hold_fits,
+    start_weeks,
+    week_start,
+    weekly_free_minutes,
 )
 from scheduler.rules.eligibility import competent, opening_stretches, qualifies, session_windows
 from scheduler.rules.legal import (
@@ -150,6 +161,13 @@ class ViolationCode(StrEnum):
     # Capacity.
     THERAPIST_OVERLAP = "therapist_overlap"
     ROOMS_EXCEEDED = "rooms_exceeded"
+    # Courses after the first session.
+    COURSE_OWNER_WRONG = "course_owner_wrong"
+    COURSE_START_WRONG = "course_start_wrong"
+    COURSE_WEEKS_WRONG = "course_weeks_wrong"
+    COURSE_WITHOUT_REASON = "course_without_reason"
+    THERAPIST_WEEK_OVERCOMMITTED = "therapist_week_overcommitted"
+    HOLD_SEATS_EXCEEDED = "hold_seats_exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +708,104 @@ class _Checker:
 # --------------------------------------------------------------------------- KPIs
 
 
+def _check_courses(c: _Checker, first: dict[str, Assignment], new: set[str]) -> None:
+    """Course places: the owner may carry the course (continuity for a therapist-carried
+    course, a matching hold open to intake), the start week is allowed, the planned weeks are
+    the course's weeks in the horizon's full weeks; per therapist and full week the new first
+    sessions and the courses carried fit the free minutes after the bookings that stay; per
+    hold and week the courses fit the seats left; a waiting course says why."""
+    inst = c.instance
+    weeks = set(full_weeks(inst))
+    holds = {h.id: h for site in inst.sites for h in site.holds}
+    load: dict[tuple[str, date], int] = defaultdict(int)
+    seats: dict[tuple[str, date], int] = defaultdict(int)
+    for referral_id in sorted(new):
+        session = first[referral_id]
+        span = occupied_interval(session)
+        if session.therapist_id is not None and span is not None:
+            monday = week_start(span[0].date())
+            if monday in weeks:
+                load[(session.therapist_id, monday)] += int(
+                    (span[1] - span[0]).total_seconds() // 60
+                )
+    for ref in inst.referrals:
+        a = first.get(ref.id)
+        if a is None or ref.id not in new or a.start is None:
+            continue
+        if a.course_status is CourseStatus.WAITS and a.course_reason is None:
+            c.add(ViolationCode.COURSE_WITHOUT_REASON, f"{ref.id}: course waits, no reason", ref.id)
+        if a.course_status is not CourseStatus.STARTS:
+            continue
+        course = course_for(ref, inst.policy)
+        if course is None or a.course_start is None:
+            c.add(ViolationCode.COURSE_OWNER_WRONG, f"{ref.id}: a course without one", ref.id)
+            continue
+        if a.course_start not in start_weeks(a.start.date(), inst.policy):
+            c.add(
+                ViolationCode.COURSE_START_WRONG,
+                f"{ref.id}: course starts the week of {a.course_start}, not within "
+                f"{inst.policy.course_start_days} days after the first session",
+                ref.id,
+            )
+        run = [week_start(a.course_start) + timedelta(days=7 * i) for i in range(course.weeks)]
+        planned = [w for w in run if w in weeks]
+        if (a.course_weeks_planned, a.course_weeks_beyond) != (
+            len(planned),
+            len(run) - len(planned),
+        ):
+            c.add(
+                ViolationCode.COURSE_WEEKS_WRONG,
+                f"{ref.id}: {a.course_weeks_planned} planned + {a.course_weeks_beyond} beyond "
+                f"weeks, the course has {len(planned)} + {len(run) - len(planned)}",
+                ref.id,
+            )
+        if a.course_hold_id is not None:
+            hold = holds.get(a.course_hold_id)
+            if (
+                hold is None
+                or a.course_therapist_id is not None
+                or not hold_fits(hold, ref, course)
+                or not hold.admits(a.course_start)
+            ):
+                c.add(
+                    ViolationCode.COURSE_OWNER_WRONG,
+                    f"{ref.id}: hold {a.course_hold_id} cannot take this course then",
+                    ref.id,
+                )
+                continue
+            for w in planned:
+                seats[(hold.id, w)] += 1
+        else:
+            owner = a.course_therapist_id
+            if not course.by_therapist or owner is None or owner != a.therapist_id:
+                c.add(
+                    ViolationCode.COURSE_OWNER_WRONG,
+                    f"{ref.id}: course carried by {a.course_therapist_id}, the first session "
+                    f"by {a.therapist_id} (form {course.form.value})",
+                    ref.id,
+                    a.course_therapist_id,
+                )
+                continue
+            for w in planned:
+                load[(owner, w)] += course.weekly_minutes
+    free = weekly_free_minutes(inst)
+    for (tid, w), minutes in sorted(load.items()):
+        if minutes > free.get((tid, w), 0):
+            c.add(
+                ViolationCode.THERAPIST_WEEK_OVERCOMMITTED,
+                f"{tid}: week of {w} commits {minutes} min, {free.get((tid, w), 0)} are free",
+                therapist_id=tid,
+            )
+    for (hid, w), n in sorted(seats.items()):
+        hold = holds[hid]
+        if hold.taken_in(w) + n > hold.seats:
+            c.add(
+                ViolationCode.HOLD_SEATS_EXCEEDED,
+                f"hold {hid}: week of {w} has {hold.taken_in(w)} taken + {n} new > "
+                f"{hold.seats} seats",
+            )
+
+
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=0.0, abs_tol=KPI_ABS_TOLERANCE)
 
@@ -764,6 +880,7 @@ def check_solution(instance: Instance, solution: Solution) -> CheckReport:
             sessions.append((a, span[0], span[1]))
     c.overlaps(sessions)
     c.rooms(sessions)
+    _check_courses(c, first, {a.referral_id for a, _, _ in sessions})
     kpis = compute_kpis(instance, solution.assignments)
     return CheckReport(
         violations=c.violations,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from scheduler.domain import Assignment, Instance, Kpis, Outcome
+from scheduler.domain import Assignment, CourseStatus, Instance, Kpis, Outcome
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import (
     fixing_bookings,
@@ -92,6 +92,10 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
     - `home_visits`: booked first sessions in the citizen's home.
     - `travel_minutes_total`: the therapists' driving for those home visits, there and back
       (2 × `travel_minutes` each).
+    - `courses_started`, `courses_waiting`: booked referrals whose course the plan starts within
+      the course-start days, and those whose course waits for a place (as the assignments say;
+      the checker verifies the places against capacity).
+    - `tentative_moved`: referrals whose tentative first session the plan moved.
     - `utilisation`: per therapist of the instance, booked minutes / available rostered
       minutes in the horizon (0.0 when there are none). Available rostered minutes: roster
       entries on working days of the horizon (:func:`horizon_window`) on which the therapist is
@@ -146,6 +150,9 @@ def compute_kpis(instance: Instance, assignments: Sequence[Assignment]) -> Kpis:
         total_lateness_days=sum(b.lateness_days for b in booked),
         home_visits=len(home),
         travel_minutes_total=sum(2 * a.travel_minutes for a in home),
+        courses_started=sum(1 for b in booked if b.assignment.course_status is CourseStatus.STARTS),
+        courses_waiting=sum(1 for b in booked if b.assignment.course_status is CourseStatus.WAITS),
+        tentative_moved=sum(1 for a in first.values() if a.tentative_moved),
         utilisation=_utilisation(instance, cal, first),
     )
 

@@ -29,7 +29,13 @@ from scheduler.domain import (
     Booking,
     BookingStatus,
     Coordinates,
+    Course,
+    CourseForm,
+    CourseStatus,
     Discipline,
+    Hold,
+    HoldSession,
+    HoldWeek,
     Instance,
     Kpis,
     Level,
@@ -79,8 +85,42 @@ def opening_hours(draw: st.DrawFn) -> OpeningHours:
     return OpeningHours(weekday=draw(st.integers(0, 6)), open=start, close=end)
 
 
+@st.composite
+def courses(draw: st.DrawFn) -> Course:
+    form = draw(st.sampled_from(CourseForm))
+    return Course(
+        form=form,
+        sessions_per_week=draw(st.integers(1, 5)),
+        weeks=draw(st.integers(1, 52)),
+        minutes_per_session=draw(st.integers(15, 240)),
+        hold_type=draw(ids) if form is CourseForm.HOLD else draw(st.none() | ids),
+    )
+
+
+mondays = days.map(lambda d: d - timedelta(days=d.weekday()))
+holds = st.builds(
+    Hold,
+    id=ids,
+    type=ids,
+    discipline=st.sampled_from(Discipline),
+    levels=st.lists(st.sampled_from(Level), min_size=1, max_size=2),
+    therapist_id=st.none() | ids,
+    sessions=st.lists(
+        st.builds(
+            HoldSession, weekday=st.integers(0, 4), start=clock, minutes=st.integers(15, 240)
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+    seats=st.integers(1, 100),
+    rolling_admission=st.booleans(),
+    intake_weeks=st.lists(mondays, max_size=2),
+    taken=st.lists(st.builds(HoldWeek, week_start=mondays, taken=st.integers(0, 50)), max_size=2),
+)
+
 sites = st.builds(
     Site,
+    holds=st.lists(holds, max_size=2),
     id=ids,
     name=texts.filter(lambda s: s.strip() != ""),
     address=texts,
@@ -156,6 +196,7 @@ def referrals(draw: st.DrawFn) -> Referral:
         age=draw(st.integers(0, 130)),
         chronic_course=draw(st.booleans()),
         first_session_minutes=draw(st.integers(15, 240)),
+        course=draw(st.none() | courses()),
     )
 
 
@@ -183,6 +224,12 @@ def policies(draw: st.DrawFn) -> Policy:
         minors_to_childrens_team=draw(st.booleans()),
         chronic_courses_municipal_only=draw(st.booleans()),
         citizen_postponement=draw(st.sampled_from(Postponement)),
+        course_defaults=draw(
+            st.dictionaries(
+                st.sampled_from(["basal", "avanceret", "OT/basal"]), courses(), min_size=1
+            )
+        ),
+        course_start_days=draw(st.integers(1, 60)),
     )
 
 
@@ -232,6 +279,15 @@ def assignments(draw: st.DrawFn) -> Assignment:
         reason=draw(st.none() | st.sampled_from(Reason)),
         detail=draw(texts),
         fixed=draw(st.booleans()),
+        course_status=draw(st.sampled_from(CourseStatus)),
+        course_therapist_id=draw(st.none() | ids),
+        course_hold_id=draw(st.none() | ids),
+        course_start=draw(st.none() | days),
+        course_weeks_planned=draw(st.integers(0, 52)),
+        course_weeks_beyond=draw(st.integers(0, 52)),
+        course_reason=draw(st.none() | st.sampled_from(Reason)),
+        tentative_moved=draw(st.booleans()),
+        moved_detail=draw(texts),
     )
 
 
@@ -253,6 +309,9 @@ kpis = st.builds(
     home_visits=counts,
     travel_minutes_total=counts,
     utilisation=st.dictionaries(ids, finite, max_size=3),
+    courses_started=counts,
+    courses_waiting=counts,
+    tentative_moved=counts,
 )
 
 json_leaf = (
@@ -272,6 +331,7 @@ stats = st.builds(
     method=texts,
     status=texts,
     proven_optimal=st.booleans(),
+    on_time_proven=st.booleans(),
     objective=st.none() | finite,
     best_bound=st.none() | finite,
     gap=st.none() | finite,
@@ -303,6 +363,7 @@ options = st.builds(
         travel_minute=int64,
         specialist_on_basal=int64,
         balance_minute=int64,
+        moved_tentative=int64,
     ),
     late_days=st.integers(1, 60),
 )
@@ -350,6 +411,8 @@ def test_every_domain_enum_member_has_a_proto_value_and_back() -> None:
         Postponement: pb.Postponement,
         Outcome: pb.Outcome,
         Reason: pb.Reason,
+        CourseForm: pb.CourseForm,
+        CourseStatus: pb.CourseStatus,
     }
     assert set(wrappers) == set(ENUM_PREFIXES)
     for cls, wrapper in wrappers.items():

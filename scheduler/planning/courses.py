@@ -1,0 +1,211 @@
+"""Course owners: who carries the course after each booked first session, and whether it fits.
+
+A booked referral's course is carried by the therapist of its first session (individual,
+co-training or virtual: continuity) or by a seat on a matching hold, starting in one of the
+weeks :func:`scheduler.rules.courses.start_weeks` allows. Capacity is aggregate per ISO week:
+
+- a therapist's week: the new first sessions in it plus the weekly minutes of every course the
+  therapist carries in it fit in the week's free minutes after the bookings that stay;
+- a hold's week: the seats already taken plus the courses on it fit in its seats.
+
+Only full weeks of the horizon are planned; later course weeks are reported, not planned. A
+course that finds no place *waits* (a soft outcome, the solve loop's third priority), it never
+makes a first session infeasible. :class:`CourseOption` is one (owner, start week) choice;
+:func:`options_for` lists them for a first session, :func:`allocate` is the greedy allocation
+(earliest first session first, the earliest start that fits) used for plans CP-SAT did not
+allocate and as the courses stage's hint.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from scheduler.domain import CourseStatus, Reason
+from scheduler.planning.candidates import Candidate
+from scheduler.planning.problem import Problem
+from scheduler.rules.courses import course_weeks, hold_fits, start_weeks, week_start
+
+__all__ = [
+    "CourseOption",
+    "CourseResult",
+    "Courses",
+    "allocate",
+    "first_session_minutes",
+    "options_for",
+    "result_for",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CourseOption:
+    """One way to carry a referral's course: a therapist (index) or a hold (index into
+    `problem.holds`), from the week starting `start`."""
+
+    referral: int
+    therapist: int | None
+    hold: int | None
+    start: date
+    weeks: tuple[date, ...]
+    """The course's weeks inside the horizon's full weeks (the planned ones)."""
+    beyond: int
+    """Course weeks after the horizon: reported, not planned."""
+    load: int
+    """Per planned week: therapist minutes (a therapist owner) or 1 seat (a hold)."""
+
+    @property
+    def key(self) -> tuple[int, int | None, int | None, date]:
+        return (self.referral, self.therapist, self.hold, self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class CourseResult:
+    """What a plan says of one booked referral's course."""
+
+    status: CourseStatus
+    option: CourseOption | None = None
+    reason: Reason | None = None
+    beyond: int = 0
+
+
+Courses = dict[int, CourseOption]
+"""Per booked referral index: the option that carries its course."""
+
+
+def options_for(problem: Problem, referral: int, cand: Candidate) -> list[CourseOption]:
+    """Every option that could carry the course of `referral` booked at `cand`, with at least
+    one planned week: holds first (they save therapist time), then the first session's
+    therapist; earliest start first within each. Memoised per (referral, therapist, day)."""
+    therapist = problem.gaps[cand.gap].therapist
+    key = (referral, therapist, cand.day)
+    cached = problem.course_options.get(key)
+    if cached is None:
+        cached = problem.course_options[key] = _options(problem, referral, therapist, cand.day)
+    return cached
+
+
+def _options(problem: Problem, referral: int, therapist: int, day: date) -> list[CourseOption]:
+    course = problem.courses[referral] if problem.courses else None
+    if course is None:
+        return []
+    ref = problem.instance.referrals[referral]
+    weeks = set(problem.weeks)
+    out: list[CourseOption] = []
+    starts = start_weeks(day, problem.instance.policy)
+    for h, (_, hold) in enumerate(problem.holds):
+        if not hold_fits(hold, ref, course):
+            continue
+        for start in starts:
+            if not hold.admits(start):
+                continue
+            run = course_weeks(start, course)
+            planned = tuple(w for w in run if w in weeks)
+            if planned:
+                out.append(
+                    CourseOption(referral, None, h, start, planned, len(run) - len(planned), 1)
+                )
+    if course.by_therapist:
+        for start in starts:
+            run = course_weeks(start, course)
+            planned = tuple(w for w in run if w in weeks)
+            if planned:
+                out.append(
+                    CourseOption(
+                        referral,
+                        therapist,
+                        None,
+                        start,
+                        planned,
+                        len(run) - len(planned),
+                        course.weekly_minutes,
+                    )
+                )
+    return out
+
+
+def result_for(
+    problem: Problem, referral: int, cand: Candidate, option: CourseOption | None
+) -> CourseResult:
+    """The course status of a booked referral given the option carrying it (None: none)."""
+    course = problem.courses[referral] if problem.courses else None
+    if course is None:
+        return CourseResult(CourseStatus.NONE)
+    if option is not None:
+        return CourseResult(CourseStatus.STARTS, option, None, option.beyond)
+    starts = start_weeks(cand.day, problem.instance.policy)
+    if not any(s in set(problem.weeks) for s in starts):
+        return CourseResult(CourseStatus.BEYOND_HORIZON, beyond=course.weeks)
+    ref = problem.instance.referrals[referral]
+    matching = [h for _, h in problem.holds if hold_fits(h, ref, course)]
+    if course.by_therapist:
+        reason = Reason.COURSE_THERAPIST_FULL
+    elif matching:
+        reason = Reason.COURSE_HOLD_FULL
+    else:
+        reason = Reason.COURSE_NO_HOLD
+    return CourseResult(CourseStatus.WAITS, reason=reason)
+
+
+def first_session_minutes(
+    problem: Problem, placed: dict[int, Candidate]
+) -> dict[tuple[int, date], int]:
+    """Per (therapist, week): the minutes new first sessions take in it."""
+    used: dict[tuple[int, date], int] = defaultdict(int)
+    for cand in placed.values():
+        used[(problem.gaps[cand.gap].therapist, week_start(cand.day))] += cand.length
+    return used
+
+
+class _Room:
+    """What is left of therapists' weeks and holds' seats while courses are placed."""
+
+    def __init__(self, problem: Problem, placed: dict[int, Candidate]) -> None:
+        self.problem = problem
+        self.left = dict(problem.week_free)
+        for key, minutes in first_session_minutes(problem, placed).items():
+            self.left[key] = self.left.get(key, 0) - minutes
+        self.seats: dict[tuple[int, date], int] = {}
+
+    def _seats(self, key: tuple[int, date]) -> int:
+        hold = self.problem.holds[key[0]][1]
+        return self.seats.get(key, hold.seats - hold.taken_in(key[1]))
+
+    def take(self, option: CourseOption) -> bool:
+        """Take the option's weeks if every one fits; whether it did."""
+        if option.hold is not None:
+            keys = [(option.hold, w) for w in option.weeks]
+            if not all(self._seats(k) >= 1 for k in keys):
+                return False
+            for k in keys:
+                self.seats[k] = self._seats(k) - 1
+            return True
+        assert option.therapist is not None
+        tkeys = [(option.therapist, w) for w in option.weeks]
+        if not all(self.left.get(k, 0) >= option.load for k in tkeys):
+            return False
+        for k in tkeys:
+            self.left[k] = self.left.get(k, 0) - option.load
+        return True
+
+
+def allocate(
+    problem: Problem, placed: dict[int, Candidate], given: Courses | None = None
+) -> Courses:
+    """Course places for a plan. The `given` places (e.g. CP-SAT's) are kept where they still
+    belong to the referral's first session and fit; every other booked referral, earliest
+    first session first, gets the first of its options (holds first, earliest start) that
+    still fits every planned week."""
+    room = _Room(problem, placed)
+    out: Courses = {}
+    for r, option in sorted((given or {}).items()):
+        if r in placed and option in options_for(problem, r, placed[r]) and room.take(option):
+            out[r] = option
+    for r in sorted(placed, key=lambda r: (placed[r].day, r)):
+        if r in out:
+            continue
+        for option in options_for(problem, r, placed[r]):
+            if room.take(option):
+                out[r] = option
+                break
+    return out
