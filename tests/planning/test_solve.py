@@ -24,9 +24,14 @@ def _contested():  # type: ignore[no-untyped-def]
 def test_stages_run_in_priority_order_and_are_recorded() -> None:
     solution = solve_checked(_contested())
     stages = [s["stage"] for s in solution.stats.stages]
-    assert stages == ["on_time", "lateness", "tail", "repair"]
+    assert stages == ["on_time", "lateness", "courses", "tail", "repair"]
     assert solution.kpis.on_time == 3
-    assert solution.stats.proven_optimal and solution.stats.gap == 0
+    assert solution.stats.on_time_proven and solution.stats.gap == 0
+    assert all(s["proven"] for s in solution.stats.stages if "proven" in s)
+    # Stages 2-4 keep on-time referrals at on-time candidates: not their full candidate set,
+    # so the plan as a whole is not claimed proven optimal.
+    assert not solution.stats.stages[1]["full_candidates"]
+    assert not solution.stats.proven_optimal
 
 
 def test_progress_reports_the_greedy_plan_first() -> None:

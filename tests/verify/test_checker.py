@@ -21,6 +21,9 @@ from scheduler.domain import (
     Booking,
     BookingStatus,
     Coordinates,
+    Course,
+    CourseForm,
+    CourseStatus,
     Discipline,
     Instance,
     Level,
@@ -40,6 +43,13 @@ from scheduler.rules.legal import answer_by, legal_dates, letter_send_by, outcom
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.checker import CheckReport, ViolationCode, check_solution, compare_kpis
 from scheduler.verify.kpis import compute_kpis
+from tests.planning.test_courses import WEEKS as COURSE_WEEKS
+from tests.planning.test_courses import busy_weeks
+from tests.planning.test_courses import hold as course_hold
+from tests.planning.test_courses import instance as course_instance
+from tests.planning.test_courses import referral as course_referral
+from tests.planning.test_courses import run as solve_courses
+from tests.planning.test_courses import therapist as course_therapist
 
 V = ViolationCode
 PLANNING = date(2026, 5, 11)  # a Monday
@@ -253,6 +263,89 @@ def codes(report: CheckReport) -> set[ViolationCode]:
 @pytest.fixture
 def inst() -> Instance:
     return make_instance()
+
+
+# --------------------------------------------------------------------------- courses
+
+
+def _course_plan() -> tuple[Instance, Solution, Assignment, Assignment]:
+    """One therapist with room for one 2 x 60 min course a week after week 1, two referrals:
+    a checked plan with one course started and one waiting."""
+    inst = course_instance(
+        [course_therapist("T1")],
+        [course_referral("R1"), course_referral("R2")],
+        busy_weeks("T1", COURSE_WEEKS[1:], free_hours=3),
+    )
+    plan = solve_courses(inst)
+    started = next(a for a in plan.assignments if a.course_status is CourseStatus.STARTS)
+    waiting = next(a for a in plan.assignments if a.course_status is CourseStatus.WAITS)
+    return inst, plan, started, waiting
+
+
+def _with(plan: Solution, old: Assignment, **changes: object) -> Solution:
+    new = old.model_copy(update=changes)
+    return plan.model_copy(
+        update={"assignments": [new if a is old else a for a in plan.assignments]}
+    )
+
+
+def test_a_course_started_where_the_therapists_week_is_full() -> None:
+    inst, plan, _, waiting = _course_plan()
+    bad = _with(
+        plan,
+        waiting,
+        course_status=CourseStatus.STARTS,
+        course_reason=None,
+        course_therapist_id="T1",
+        course_start=COURSE_WEEKS[1],
+        course_weeks_planned=2,
+    )
+    assert codes(check_solution(inst, bad)) == {V.THERAPIST_WEEK_OVERCOMMITTED}
+
+
+def test_a_course_carried_by_another_therapist_than_the_first_session() -> None:
+    inst, plan, started, _ = _course_plan()
+    bad = _with(plan, started, course_therapist_id="T9")
+    assert codes(check_solution(inst, bad)) == {V.COURSE_OWNER_WRONG}
+
+
+def test_a_course_starting_later_than_the_course_start_days() -> None:
+    inst, plan, started, _ = _course_plan()
+    bad = _with(plan, started, course_start=COURSE_WEEKS[2])
+    assert codes(check_solution(inst, bad)) == {V.COURSE_START_WRONG}
+
+
+def test_a_course_with_the_wrong_weeks_planned() -> None:
+    inst, plan, started, _ = _course_plan()
+    bad = _with(plan, started, course_weeks_planned=1, course_weeks_beyond=1)
+    assert codes(check_solution(inst, bad)) == {V.COURSE_WEEKS_WRONG}
+
+
+def test_a_waiting_course_without_a_reason() -> None:
+    inst, plan, _, waiting = _course_plan()
+    bad = _with(plan, waiting, course_reason=None)
+    assert codes(check_solution(inst, bad)) == {V.COURSE_WITHOUT_REASON}
+
+
+def test_a_hold_seat_that_is_not_free() -> None:
+    knee = Course(form=CourseForm.HOLD, hold_type="knee-hip", weeks=2)
+    inst = course_instance(
+        [course_therapist("T1")],
+        [course_referral("R1", course=knee), course_referral("R2", course=knee)],
+        holds=[course_hold(seats=1)],
+    )
+    plan = solve_courses(inst)
+    waiting = next(a for a in plan.assignments if a.course_status is CourseStatus.WAITS)
+    bad = _with(
+        plan,
+        waiting,
+        course_status=CourseStatus.STARTS,
+        course_reason=None,
+        course_hold_id="knee1",
+        course_start=COURSE_WEEKS[1],
+        course_weeks_planned=2,
+    )
+    assert codes(check_solution(inst, bad)) == {V.HOLD_SEATS_EXCEEDED}
 
 
 # --------------------------------------------------------------------------- a correct plan
