@@ -19,7 +19,7 @@ allocate and as the courses stage's hint.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from scheduler.domain import CourseStatus, Reason
@@ -86,42 +86,45 @@ def options_for(problem: Problem, referral: int, cand: Candidate) -> list[Course
 
 
 def _options(problem: Problem, referral: int, therapist: int, day: date) -> list[CourseOption]:
+    holds, own = _template(problem, referral, day)
+    return [*holds, *(replace(o, therapist=therapist) for o in own)]
+
+
+def _template(
+    problem: Problem, referral: int, day: date
+) -> tuple[list[CourseOption], list[CourseOption]]:
+    """The hold options and the therapist options (therapist left unset) of a first session of
+    `referral` on `day`: they do not depend on the therapist, so computed once per day."""
+    key = (referral, -1, day)
+    cached = problem.course_options.get(key)
+    if cached is not None:
+        return cached[0], cached[1]
     course = problem.courses[referral] if problem.courses else None
-    if course is None:
-        return []
-    ref = problem.instance.referrals[referral]
-    weeks = set(problem.weeks)
-    out: list[CourseOption] = []
-    starts = start_weeks(day, problem.instance.policy)
-    for h, (_, hold) in enumerate(problem.holds):
-        if not hold_fits(hold, ref, course):
-            continue
-        for start in starts:
-            if not hold.admits(start):
-                continue
+    holds: list[CourseOption] = []
+    own: list[CourseOption] = []
+    if course is not None:
+        ref = problem.instance.referrals[referral]
+        weeks = set(problem.weeks)
+        runs = []
+        for start in start_weeks(day, problem.instance.policy):
             run = course_weeks(start, course)
             planned = tuple(w for w in run if w in weeks)
             if planned:
-                out.append(
-                    CourseOption(referral, None, h, start, planned, len(run) - len(planned), 1)
-                )
-    if course.by_therapist:
-        for start in starts:
-            run = course_weeks(start, course)
-            planned = tuple(w for w in run if w in weeks)
-            if planned:
-                out.append(
-                    CourseOption(
-                        referral,
-                        therapist,
-                        None,
-                        start,
-                        planned,
-                        len(run) - len(planned),
-                        course.weekly_minutes,
-                    )
-                )
-    return out
+                runs.append((start, planned, len(run) - len(planned)))
+        for h, (_, hold) in enumerate(problem.holds):
+            if hold_fits(hold, ref, course):
+                holds += [
+                    CourseOption(referral, None, h, start, planned, beyond, 1)
+                    for start, planned, beyond in runs
+                    if hold.admits(start)
+                ]
+        if course.by_therapist:
+            own = [
+                CourseOption(referral, None, None, start, planned, beyond, course.weekly_minutes)
+                for start, planned, beyond in runs
+            ]
+    problem.course_options[key] = [holds, own]
+    return holds, own
 
 
 def result_for(

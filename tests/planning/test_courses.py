@@ -33,6 +33,7 @@ from scheduler.domain import (
 from scheduler.domain.policy import PRESETS
 from scheduler.planning.courses import allocate, options_for
 from scheduler.planning.problem import prepare
+from scheduler.planning.propose import propose_slots
 from scheduler.planning.solve import solve
 from scheduler.rules.commitments import holds_time
 from scheduler.rules.courses import full_weeks, start_weeks, weekly_free_minutes
@@ -279,6 +280,20 @@ def test_course_weeks_beyond_the_horizon_are_reported_not_planned() -> None:
     a = by_id(run(inst))["R1"]
     assert a.course_status is CourseStatus.STARTS
     assert (a.course_weeks_planned, a.course_weeks_beyond) == (3, 9)
+
+
+def test_proposals_rank_a_therapist_who_can_carry_the_course_first_and_say_so() -> None:
+    # T1 (listed first) has no free weeks after week 1; T2 has: T2's slot ranks first.
+    inst = instance(
+        [therapist("T1"), therapist("T2")], [referral("R1")], busy_weeks("T1", WEEKS[1:])
+    )
+    proposals = propose_slots(inst, "R1", 60)
+    monday = [p for p in proposals if p.start.date() == WEEK1[0]]
+    owners = [p.therapist_id for p in monday]
+    assert owners[0] == "T2" and "T1" in owners
+    assert owners == sorted(owners, key=lambda t: t != "T2")  # every T2 slot before T1's
+    assert "can carry the course from 2026-12-07" in monday[0].why
+    assert "the course would wait" in monday[owners.index("T1")].why
 
 
 # ------------------------------------------------------------------------------ checker

@@ -49,6 +49,14 @@ from scheduler.planning.propose import (
 )
 from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
 from scheduler.rules.commitments import horizon_days, staying_bookings
+from scheduler.rules.courses import (
+    course_for,
+    course_weeks,
+    full_weeks,
+    hold_fits,
+    start_weeks,
+    weekly_free_minutes,
+)
 from scheduler.rules.legal import legal_dates
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.validation import has_errors, validate_instance
@@ -335,6 +343,32 @@ def _reference(instance: Instance, referral_id: str, k: int) -> list[tuple[Any, 
             for m in range(as_minutes(b.start.time()), as_minutes(b.end.time())):
                 minutes[m] += 1
     by_index = {g.index: g for g in gaps}
+    # Whether the therapist (or a hold) can carry the course: the rules' facts, brute force.
+    course = course_for(ref, instance.policy)
+    weeks = set(full_weeks(alone))
+    free = weekly_free_minutes(alone)
+
+    def course_waits(day: date, therapist_id: str) -> bool:
+        if course is None:
+            return False
+        starts = start_weeks(day, instance.policy)
+        if not any(s in weeks for s in starts):
+            return False
+        for s in starts:
+            planned = [w for w in course_weeks(s, course) if w in weeks]
+            if not planned:
+                continue
+            for site in instance.sites:
+                for h in site.holds:
+                    fits = hold_fits(h, ref, course) and h.admits(s)
+                    if fits and all(h.taken_in(w) < h.seats for w in planned):
+                        return False
+            if course.by_therapist and all(
+                free.get((therapist_id, w), 0) >= course.weekly_minutes for w in planned
+            ):
+                return False
+        return True
+
     ranked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for c in candidates_for(alone, 0, ld, gaps, late_days=None):
         gap = by_index[c.gap]
@@ -345,7 +379,15 @@ def _reference(instance: Instance, referral_id: str, k: int) -> list[tuple[Any, 
             end = session + ref.first_session_minutes
             if not c.at_home and max(in_use[(site.id, c.day)][session:end]) >= site.rooms:
                 continue
-            key = (not c.on_time, c.day, c.specialist_on_basal, c.travel, start, therapist_id)
+            key = (
+                not c.on_time,
+                c.day,
+                course_waits(c.day, therapist_id),
+                c.specialist_on_basal,
+                c.travel,
+                start,
+                therapist_id,
+            )
             ranked[key] = (
                 therapist_id,
                 site.id,
