@@ -112,6 +112,18 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
         "Borgere under 18 år går til kommunens børneteam",
         "Citizens under 18 go to the municipal children's team",
     ),
+    Reason.COURSE_THERAPIST_FULL: (
+        "Forløbet venter: terapeutens uger er fyldt inden for opstartsfristen",
+        "The course waits: the therapist's weeks are full within the course-start days",
+    ),
+    Reason.COURSE_HOLD_FULL: (
+        "Forløbet venter: holdene af den type er fulde (eller lukket for optag)",
+        "The course waits: every matching hold is full (or closed to intake)",
+    ),
+    Reason.COURSE_NO_HOLD: (
+        "Forløbet venter: intet træningssted har et hold af den type",
+        "The course waits: no site runs a hold of that type",
+    ),
 }
 """Each reason in plain Danish and English."""
 

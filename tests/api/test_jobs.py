@@ -153,7 +153,11 @@ def solution_of(op: Any) -> Solution:
 
 
 def _same_plan(a: Solution, b: Solution) -> None:
-    assert a.stats.proven_optimal and b.stats.proven_optimal
+    # Every stage proven (on the candidates it searched): the plan is the one optimum the seed
+    # gives. proven_optimal itself also needs the full candidate set of every stage (issue 11).
+    for stats in (a.stats, b.stats):
+        assert stats.on_time_proven
+        assert all(s["proven"] for s in stats.stages if "proven" in s)
     assert a.assignments == b.assignments
     assert a.kpis == b.kpis
 
