@@ -17,6 +17,7 @@ from scheduler.cli import (
     report,
     schema,
     serve,
+    simulate,
     solve,
     validate,
 )
@@ -33,6 +34,7 @@ _COMMANDS = (
     letters,
     export_fhir,
     bench,
+    simulate,
     serve,
     client,
 )
