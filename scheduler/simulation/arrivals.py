@@ -8,7 +8,8 @@ spread by its weekday pattern; per plan (rates in :class:`SimulationProfile`):
   2–6 days before; a weekend receipt is impossible (plans are read on working days);
 - discipline PT 65% / OT 35%; avanceret with a specialty some therapist of the discipline is
   approved for (`avanceret_share`), else basal; home training (`home_share`, only if a therapist
-  of the discipline and specialty does home visits), else a chosen site (`chosen_site_share`);
+  of the discipline and specialty does home visits), else a chosen site (`chosen_site_share`,
+  among the sites where a therapist who may take the plan works);
 - first session 60 minutes (80%), 45 (8%) or 90 (12%); age 18–96, mostly old;
 - a plan-specified later start (10–21 days after discharge) or earlier start (a day inside the
   7 days), a citizen's postponement (10–30 days after receipt), days the citizen cannot come;
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from scheduler.domain import Discipline, Level, PlanStartKind, Referral, Site, Therapist
 from scheduler.rules.calendar import WorkingCalendar
+from scheduler.rules.eligibility import qualifies
 from scheduler.rules.legal import earliest_start, legal_deadline
 from scheduler.simulation.profile import SimulationProfile
 
@@ -72,6 +75,7 @@ def _one(
     profile: SimulationProfile,
     sites: Sequence[Site],
     therapists: Sequence[Therapist],
+    staff_at: Mapping[str, AbstractSet[str]],
     cal: WorkingCalendar,
     rng: random.Random,
 ) -> Arrival:
@@ -93,7 +97,6 @@ def _one(
             home, options = False, _covered(therapists, discipline, False)
         if options:
             specialty = rng.choice(options)
-    chosen: str | None = None
     location = None
     if home:
         site = rng.choice(list(sites))
@@ -103,8 +106,7 @@ def _one(
             111.32 * math.cos(math.radians(site.coordinates.lat))
         )
         location = {"lat": round(lat, 4), "lon": round(lon, 4)}
-    elif len(sites) > 1 and rng.random() < profile.chosen_site_share:
-        chosen = rng.choice(list(sites)).id
+    choose = not home and len(sites) > 1 and rng.random() < profile.chosen_site_share
     first_ten = cal.working_days(received + timedelta(days=1), received + timedelta(days=16))[:10]
     unavailable = (
         sorted(rng.sample(first_ten, min(len(first_ten), rng.randint(1, 2))))
@@ -120,13 +122,21 @@ def _one(
             "discipline": discipline,
             "specialty": specialty,
             "home_training": home,
-            "chosen_site_id": chosen,
             "location": location,
             "age": age,
             "unavailable_dates": unavailable,
             "first_session_minutes": rng.choices((60, 45, 90), weights=(80, 8, 12))[0],
         }
     )
+    if choose:
+        # A citizen chooses among the sites where someone who may take the plan works.
+        open_sites = [
+            s.id
+            for s in sites
+            if any(qualifies(t, referral) for t in therapists if t.id in staff_at.get(s.id, ()))
+        ]
+        if open_sites:
+            referral = referral.model_copy(update={"chosen_site_id": rng.choice(open_sites)})
     draw = rng.random()
     if draw < profile.plan_later_share:
         later = discharge + timedelta(days=rng.randint(10, 21))
@@ -160,10 +170,13 @@ def referral_stream(
     profile: SimulationProfile,
     sites: Sequence[Site],
     therapists: Sequence[Therapist],
+    staff_at: Mapping[str, AbstractSet[str]],
     days: Sequence[date],
     rng: random.Random,
 ) -> dict[date, list[Arrival]]:
-    """Per working day in `days`, the plans received that day, in order of arrival."""
+    """Per working day in `days`, the plans received that day, in order of arrival.
+    `staff_at`: per site, the therapists rostered there on some weekday (a chosen site is one
+    where someone who may take the plan works)."""
     cal = WorkingCalendar(profile.municipality.policy)
     weights = profile.weekday_weights
     per_day = profile.referrals_per_week / sum(weights)
@@ -173,6 +186,8 @@ def referral_stream(
         arrivals: list[Arrival] = []
         for _ in range(_poisson(rng, per_day * weights[day.weekday()])):
             count += 1
-            arrivals.append(_one(f"R-{count:05d}", day, profile, sites, therapists, cal, rng))
+            arrivals.append(
+                _one(f"R-{count:05d}", day, profile, sites, therapists, staff_at, cal, rng)
+            )
         stream[day] = arrivals
     return stream

@@ -138,7 +138,11 @@ class _Sim:
         self.world = World(profile, sites, therapists, pattern)
         self.cal: WorkingCalendar = self.world.cal
         self.days = self.cal.working_days(start, end)
-        self.stream = referral_stream(profile, sites, therapists, self.days, stream_rng)
+        staff_at: dict[str, set[str]] = {}
+        for tid, week in pattern.items():
+            for shift in week.values():
+                staff_at.setdefault(shift.site_id, set()).add(tid)
+        self.stream = referral_stream(profile, sites, therapists, staff_at, self.days, stream_rng)
         self.spells: dict[date, list[tuple[str, date]]] = {}
         for d in self.days:
             for t in therapists:

@@ -69,7 +69,10 @@ def _plots(result: SimulationResult, rows: Sequence[Summary], out: Path) -> list
     for name in result.runs:
         mine = [r for r in rows if r.strategy == name and r.referrals]
         ax.plot(
-            [r.week for r in mine], [100 * r.on_time_share for r in mine], marker="o", label=name
+            [r.week or 0 for r in mine],
+            [100 * r.on_time_share for r in mine],
+            marker="o",
+            label=name,
         )
     ax.set_xlabel("week of receipt")
     ax.set_ylabel("first sessions on time (%)")

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from scheduler.bench.generator import generate
 from scheduler.domain import (
     Absence,
     Booking,
-    BookingStatus,
     Instance,
     Referral,
     RosterEntry,
