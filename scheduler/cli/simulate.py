@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from scheduler.bench.generator import PROFILES
+from scheduler.rules.calendar import WorkingCalendar
 from scheduler.simulation import STRATEGIES, simulate, simulation_profile
+from scheduler.simulation.engine import DEFAULT_START
 from scheduler.simulation.metrics import summarise
 from scheduler.simulation.report import markdown_table, write_report
 
@@ -93,8 +96,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     overrides = {} if args.burn_in_weeks is None else {"burn_in_weeks": args.burn_in_weeks}
     profile = simulation_profile(args.profile, **overrides)
-    # Working days are at most 5 a week; the bar counts burn-in once and each strategy's weeks.
-    bar = _Bar(5 * (profile.burn_in_weeks + args.weeks * len(names)))
+    # The bar counts the burn-in's working days once and the measured ones per strategy.
+    cal = WorkingCalendar(profile.municipality.policy)
+    measure = DEFAULT_START + timedelta(weeks=profile.burn_in_weeks)
+    burn = len(cal.working_days(DEFAULT_START, measure - timedelta(days=1)))
+    measured = len(cal.working_days(measure, measure + timedelta(weeks=args.weeks, days=-1)))
+    bar = _Bar(burn + measured * len(names))
     result = simulate(
         profile,
         args.weeks,
@@ -104,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=bar,
     )
-    sys.stderr.write("\n")
     rows = summarise(result)
     print(markdown_table(result, rows), end="")
     if args.out is not None:
