@@ -56,6 +56,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--burn-in-weeks", type=int, metavar="N", help="override the profile's burn-in weeks"
     )
+    parser.add_argument(
+        "--therapists", type=int, metavar="N", help="override the profile's number of therapists"
+    )
+    parser.add_argument(
+        "--referrals-per-week", type=float, metavar="X", help="override the weekly volume"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.set_defaults(run=run)
 
@@ -91,10 +97,29 @@ def run(args: argparse.Namespace) -> int:
     if args.profile not in PROFILES:
         print(f"unknown profile {args.profile!r}; known: {', '.join(PROFILES)}", file=sys.stderr)
         return 2
-    if args.weeks < 1 or args.time_limit <= 0 or args.workers < 0:
-        print("--weeks must be >= 1, --time-limit > 0, --workers >= 0", file=sys.stderr)
+    if (
+        args.weeks < 1
+        or args.time_limit <= 0
+        or args.workers < 0
+        or (args.therapists is not None and args.therapists < 1)
+        or (args.referrals_per_week is not None and args.referrals_per_week < 0)
+        or (args.burn_in_weeks is not None and args.burn_in_weeks < 0)
+    ):
+        print(
+            "--weeks and --therapists must be >= 1, --time-limit > 0, --workers, "
+            "--burn-in-weeks and --referrals-per-week >= 0",
+            file=sys.stderr,
+        )
         return 2
-    overrides = {} if args.burn_in_weeks is None else {"burn_in_weeks": args.burn_in_weeks}
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("burn_in_weeks", args.burn_in_weeks),
+            ("therapists", args.therapists),
+            ("referrals_per_week", args.referrals_per_week),
+        )
+        if value is not None
+    }
     profile = simulation_profile(args.profile, **overrides)
     # The bar counts the burn-in's working days once and the measured ones per strategy.
     cal = WorkingCalendar(profile.municipality.policy)
