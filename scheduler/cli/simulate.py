@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler.bench.generator import PROFILES
+from scheduler.bench.profiles import PROFILES
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.simulation import STRATEGIES, simulate, simulation_profile
 from scheduler.simulation.engine import DEFAULT_START

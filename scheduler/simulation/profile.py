@@ -1,7 +1,7 @@
 """What a simulated municipality looks like over time: volumes, rates and course settings.
 
 A :class:`SimulationProfile` wraps one of the generator's municipality profiles
-(:data:`scheduler.bench.generator.PROFILES`: sites, inhabitants, referrals a week, therapists,
+(:data:`scheduler.bench.profiles.PROFILES`: sites, inhabitants, referrals a week, therapists,
 policy) with the rates of the referral stream and of the calendars over time. Every rate is a
 field with its default and where it comes from, so ``docs/simulation.md`` and the code say the
 same; :func:`simulation_profile` takes overrides (the tests shrink a municipality with them).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scheduler.bench.generator import PROFILES, Profile
+from scheduler.bench.profiles import PROFILES, Profile
 
 __all__ = ["SIMULATION_PROFILES", "SimulationProfile", "simulation_profile"]
 
