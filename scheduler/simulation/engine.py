@@ -77,7 +77,10 @@ class Case:
     slot: Slot | None = None
     communicated: bool = False
     moves: int = 0
-    """Times its tentative booking was moved to another slot."""
+    """Times its tentative booking was moved to another slot or released."""
+    released: int = 0
+    """Times a re-plan released its tentative booking without a new slot (someone more urgent
+    took it, and the horizon had no other room)."""
     cancelled: int = 0
     """Times its booked first session was cancelled by a therapist's sickness."""
     course_opening: date | None = None
@@ -190,10 +193,12 @@ class _Sim:
                 if case.slot == slot:
                     continue
                 if case.slot is not None:
-                    old = case.slot.booking(rid, BookingStatus.TENTATIVE)
-                    world.remove(old)
+                    world.remove(case.slot.booking(rid, BookingStatus.TENTATIVE))
                     case.moves += 1
-                world.add(slot.booking(rid, BookingStatus.TENTATIVE))
+                    if slot is None:
+                        case.released += 1
+                if slot is not None:
+                    world.add(slot.booking(rid, BookingStatus.TENTATIVE))
                 case.slot = slot
             violations: list[str] = []
             if check and pending:

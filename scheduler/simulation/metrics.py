@@ -11,7 +11,8 @@ has; cancelled by sickness and booked again, it counts where it was booked again
   session: mean, median, 90th percentile;
 - courses started without a wait: of the courses booked, those whose first course session is
   within 7 days after the first session;
-- tentative bookings moved; first sessions cancelled by sickness;
+- tentative bookings moved (of them released: a re-plan gave the slot to someone more urgent
+  and found no other in the horizon); first sessions cancelled by sickness;
 - utilisation: booked minutes (first sessions and courses) / rostered minutes on the measured
   working days (absences excluded); avanceret therapists on basal work: basal first sessions
   booked with a therapist approved for an avanceret specialty.
@@ -49,6 +50,7 @@ class Summary:
     courses: int
     courses_without_wait: int
     moved: int
+    released: int
     cancelled_by_sickness: int
     utilisation: float | None
     specialists_on_basal: int
@@ -116,6 +118,7 @@ def _summary(
         courses=courses,
         courses_without_wait=no_wait,
         moved=sum(c.moves for c in chosen),
+        released=sum(c.released for c in chosen),
         cancelled_by_sickness=sum(c.cancelled for c in chosen),
         utilisation=(
             round(sum(run.booked_minutes.values()) / rostered, 4)

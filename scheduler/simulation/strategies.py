@@ -3,7 +3,9 @@
 Every morning the engine hands a strategy the day's :class:`Day`: the planning instance
 (planning date = today; the world's bookings, tentative first sessions included; the referrals
 not yet communicated, in order of arrival) and which of them have no booking. The strategy
-answers with a :class:`Slot` for each referral it books or moves; the others stay as they are.
+answers with a :class:`Slot` for each referral it books or moves, and None for one whose
+tentative booking it gives up (a re-plan that found no room for it: the slot went to someone
+more urgent); the others stay as they are.
 
 - ``manual``: today's practice. The plans that came in (and sessions cancelled by sickness)
   are booked in arrival order into the first free slot, never moving anything:
@@ -84,16 +86,19 @@ class Day:
     """CP-SAT options for the strategies that optimise."""
 
 
-Strategy = Callable[[Day], dict[str, Slot]]
-"""A strategy: the slots it books or moves today, by referral id."""
+Strategy = Callable[[Day], dict[str, "Slot | None"]]
+"""A strategy: the slots it books or moves today (None: released), by referral id."""
 
 
-def _slots(assignments: list[Assignment]) -> dict[str, Slot]:
-    out: dict[str, Slot] = {}
+def _slots(assignments: list[Assignment]) -> dict[str, Slot | None]:
+    """A plan of every referral of the instance: booked ones at their slot, the rest None
+    (a re-plan released their tentative bookings; they are unbooked now)."""
+    out: dict[str, Slot | None] = {}
     for a in assignments:
-        if a.start is None or a.end is None or a.therapist_id is None or a.site_id is None:
-            continue
         if a.fixed:
+            continue
+        if a.start is None or a.end is None or a.therapist_id is None or a.site_id is None:
+            out[a.referral_id] = None
             continue
         out[a.referral_id] = Slot(
             a.therapist_id, a.site_id, a.at_home, a.start, a.end, a.travel_minutes
@@ -101,7 +106,7 @@ def _slots(assignments: list[Assignment]) -> dict[str, Slot]:
     return out
 
 
-def manual(day: Day) -> dict[str, Slot]:
+def manual(day: Day) -> dict[str, Slot | None]:
     """First free slot at arrival, in arrival order; nothing already booked moves."""
     if not day.unbooked:
         return {}
@@ -110,7 +115,7 @@ def manual(day: Day) -> dict[str, Slot]:
     return _slots(solve_baseline(day.instance.model_copy(update={"referrals": batch})).assignments)
 
 
-def edf(day: Day) -> dict[str, Slot]:
+def edf(day: Day) -> dict[str, Slot | None]:
     """Each morning every referral not yet communicated, most urgent first, first free slot."""
     if not day.instance.referrals:
         return {}
@@ -121,9 +126,9 @@ def edf(day: Day) -> dict[str, Slot]:
     return _slots(make_solution(problem, placed, stats).assignments)
 
 
-def propose(day: Day) -> dict[str, Slot]:
+def propose(day: Day) -> dict[str, Slot | None]:
     """Each new plan gets ProposeSlots' best option at arrival; nothing moves."""
-    out: dict[str, Slot] = {}
+    out: dict[str, Slot | None] = {}
     if not day.unbooked:
         return out
     by_id = {r.id: r for r in day.instance.referrals}
@@ -140,14 +145,14 @@ def propose(day: Day) -> dict[str, Slot]:
     return out
 
 
-def daily(day: Day) -> dict[str, Slot]:
+def daily(day: Day) -> dict[str, Slot | None]:
     """Each morning CP-SAT over every referral not yet communicated."""
     if not day.instance.referrals:
         return {}
     return _slots(solve(day.instance, day.options).assignments)
 
 
-def weekly(day: Day) -> dict[str, Slot]:
+def weekly(day: Day) -> dict[str, Slot | None]:
     """CP-SAT on the week's first working day, ProposeSlots on the others."""
     return daily(day) if day.week_start else propose(day)
 
