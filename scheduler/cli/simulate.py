@@ -21,7 +21,7 @@ from scheduler.rules.calendar import WorkingCalendar
 from scheduler.simulation import STRATEGIES, simulate, simulation_profile
 from scheduler.simulation.engine import DEFAULT_START
 from scheduler.simulation.metrics import summarise
-from scheduler.simulation.report import markdown_table, write_report
+from scheduler.simulation.report import PlotsUnavailableError, markdown_table, write_report
 
 __all__ = ["register", "run"]
 
@@ -143,5 +143,8 @@ def run(args: argparse.Namespace) -> int:
             write_report(result, args.out, plots=not args.no_plots)
         except OSError as exc:
             print(f"cannot write {args.out}: {exc}", file=sys.stderr)
+            return 1
+        except PlotsUnavailableError as exc:
+            print(f"{exc}; use --no-plots", file=sys.stderr)
             return 1
     return 1 if any(r.violations for r in rows) else 0

@@ -3,7 +3,8 @@
 ``summary.csv`` / ``weekly.csv``: one row per strategy (and week); ``result.json``: both, with
 what was simulated and every day's checker violations; ``summary.md``: the table the README
 quotes; ``on_time_by_week.png`` and ``waits.png``: on-time share by week of receipt per strategy
-and the distribution of waits from the anchor (matplotlib, imported only here).
+and the distribution of waits from the anchor (matplotlib from the `bench` extra, imported
+only here).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from pathlib import Path
 from scheduler.simulation.engine import SimulationResult
 from scheduler.simulation.metrics import Summary, summarise, weekly
 
-__all__ = ["markdown_table", "write_report"]
+__all__ = ["PlotsUnavailableError", "markdown_table", "write_report"]
+
+
+class PlotsUnavailableError(RuntimeError):
+    """The PNG plots need matplotlib (the `bench` extra); everything else was written."""
 
 
 def _fmt(value: object) -> str:
@@ -145,5 +150,10 @@ def write_report(result: SimulationResult, out: Path, plots: bool = True) -> lis
     (out / "summary.md").write_text(markdown_table(result, total), encoding="utf-8")
     written = [out / n for n in ("summary.csv", "weekly.csv", "result.json", "summary.md")]
     if plots:
-        written += _plots(result, per_week, out)
+        try:
+            written += _plots(result, per_week, out)
+        except ImportError as exc:  # matplotlib is in the `bench` extra
+            raise PlotsUnavailableError(
+                f"plots need matplotlib (pip install 'scheduler[bench]'): {exc}"
+            ) from exc
     return written
