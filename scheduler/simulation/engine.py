@@ -14,9 +14,10 @@ then, from that same state, each strategy runs the measured weeks. Each working 
    communicated;
 4. the world's plan for those referrals is checked by the independent checker
    (:func:`scheduler.verify.checker.check_solution`); violations are recorded (zero expected);
-5. letters: a tentative booking whose letter date has come, or whose session is on the next
-   working day, is communicated (frozen); a communicated first session starts its course
-   (:meth:`scheduler.simulation.world.World.start_individual_course`).
+5. letters: a tentative booking whose letter must go out today
+   (:func:`scheduler.rules.legal.letter_send_by`: the letter date, or the working day before the
+   session if that comes first) is communicated (frozen); a communicated first session starts
+   its course (:meth:`scheduler.simulation.world.World.start_individual_course`).
 
 Deterministic by seed: the same seed gives the same stream, sickness and, for the greedy
 strategies, the same bookings. CP-SAT under a wall-clock limit (``daily``, ``weekly``) is
@@ -44,7 +45,14 @@ from scheduler.domain import (
     SolverStats,
 )
 from scheduler.rules.calendar import WorkingCalendar
-from scheduler.rules.legal import LegalDates, answer_by, legal_dates, offer_sent, outcome
+from scheduler.rules.legal import (
+    LegalDates,
+    answer_by,
+    legal_dates,
+    letter_send_by,
+    offer_sent,
+    outcome,
+)
 from scheduler.simulation.arrivals import Arrival, referral_stream
 from scheduler.simulation.profile import SimulationProfile
 from scheduler.simulation.strategies import Day, Slot, Strategy, manual, strategy
@@ -203,13 +211,13 @@ class _Sim:
             violations: list[str] = []
             if check and pending:
                 checked = world.instance(d, refs)
-                report = check_solution(checked, _world_plan(checked, pending, name))
+                plan = _world_plan(checked, pending, name, self.cal)
+                report = check_solution(checked, plan)
                 violations = [v.message for v in report.violations] + report.kpi_mismatches
-            next_day = self.cal.add_working_days(d, 1)
             for c in pending:
                 if c.slot is None:
                     continue
-                if c.dates.letter_by <= d or c.slot.start.date() <= next_day:
+                if letter_send_by(c.dates.letter_by, c.slot.start.date(), self.cal) <= d:
                     rid = c.referral.id
                     world.remove(c.slot.booking(rid, BookingStatus.TENTATIVE))
                     booking = c.slot.booking(rid, BookingStatus.COMMUNICATED)
@@ -244,7 +252,9 @@ def _drop_course(world: World, referral_id: str, today: date) -> None:
             del items[bid]
 
 
-def _world_plan(instance: Instance, pending: Sequence[Case], method: str) -> Solution:
+def _world_plan(
+    instance: Instance, pending: Sequence[Case], method: str, cal: WorkingCalendar
+) -> Solution:
     """The world's current plan for the pending referrals, as a Solution the checker reads."""
     policy = instance.policy
     first_day = instance.planning_date + timedelta(days=1)
@@ -258,6 +268,9 @@ def _world_plan(instance: Instance, pending: Sequence[Case], method: str) -> Sol
             "deadline": ld.deadline,
             "free_choice_right": ld.free_choice_right,
             "letter_by": ld.letter_by,
+            "letter_send_by": letter_send_by(
+                ld.letter_by, None if c.slot is None else c.slot.start.date(), cal
+            ),
         }
         if c.slot is None:
             reason = (
@@ -289,7 +302,10 @@ def _world_plan(instance: Instance, pending: Sequence[Case], method: str) -> Sol
                     "end": c.slot.end,
                     "travel_minutes": c.slot.travel_minutes,
                     "answer_by": (
-                        answer_by(policy, offer_sent(instance.planning_date, policy))
+                        answer_by(
+                            policy,
+                            offer_sent(instance.planning_date, policy, instance.offers_sent_at),
+                        )
                         if result is Outcome.LATE_FREE_CHOICE
                         else None
                     ),

@@ -126,7 +126,7 @@ def test_the_daily_check_catches_a_double_booking() -> None:
     for c in (a, b):
         world.add(c.slot.booking(c.referral.id, BookingStatus.TENTATIVE))  # type: ignore[union-attr]
     instance = world.instance(day, [a.referral, b.referral])
-    report = check_solution(instance, _world_plan(instance, [a, b], "test"))
+    report = check_solution(instance, _world_plan(instance, [a, b], "test", world.cal))
     assert report.violations
 
 
