@@ -139,6 +139,7 @@ class _Params:
     avanceret_share: float
     home_share: float
     planning_date: date
+    receipt_days: int
     name: str
 
 
@@ -152,6 +153,7 @@ def _check_params(
     avanceret_share: float | None,
     home_share: float | None,
     planning_date: date | None,
+    receipt_days: int | None = None,
 ) -> _Params:
     if profile not in PROFILES:
         known = ", ".join(PROFILES)
@@ -171,6 +173,7 @@ def _check_params(
     bounded("load", load, 0.0, MAX_FILL)
     bounded("avanceret_share", avanceret_share, 0.0, 1.0)
     bounded("home_share", home_share, 0.0, 1.0)
+    bounded("receipt_days", receipt_days, 1, 20)
     n_therapists = prof.therapists if therapists is None else therapists
     n_sites = prof.default_sites if sites is None else sites
     if not problems and n_sites > n_therapists:
@@ -190,6 +193,7 @@ def _check_params(
             ("avanceret_share", avanceret_share),
             ("home_share", home_share),
             ("planning_date", planning_date),
+            ("receipt_days", receipt_days),
         )
         if value is not None
     ]
@@ -203,6 +207,7 @@ def _check_params(
         avanceret_share=0.25 if avanceret_share is None else avanceret_share,
         home_share=0.10 if home_share is None else home_share,
         planning_date=DEFAULT_PLANNING_DATE if planning_date is None else planning_date,
+        receipt_days=prof.receipt_days if receipt_days is None else receipt_days,
         name=" ".join([f"{profile}-week seed={seed}", *overrides]),
     )
 
@@ -558,10 +563,10 @@ def _bookings(
 # --------------------------------------------------------------------------- referrals
 
 
-def _receipt_days(planning_date: date, cal: WorkingCalendar) -> list[date]:
-    """The last five working days up to the planning date: when the week's plans came in."""
+def _receipt_days(planning_date: date, n: int, cal: WorkingCalendar) -> list[date]:
+    """The last `n` working days up to the planning date: when the batch's plans came in."""
     days = [cal.last_working_day_on_or_before(planning_date)]
-    while len(days) < 5:
+    while len(days) < n:
         days.append(cal.last_working_day_on_or_before(days[-1] - timedelta(days=1)))
     return days
 
@@ -604,7 +609,7 @@ def _referrals(
     rng: random.Random,
 ) -> list[Referral]:
     policy = params.profile.policy
-    receipt_days = _receipt_days(params.planning_date, cal)
+    receipt_days = _receipt_days(params.planning_date, params.receipt_days, cal)
     covered: dict[tuple[Discipline, bool], list[str]] = {}
     for discipline in Discipline:
         for home in (False, True):
@@ -713,13 +718,18 @@ def generate(
     avanceret_share: float | None = None,
     home_share: float | None = None,
     planning_date: date | None = None,
+    receipt_days: int | None = None,
 ) -> Instance:
     """A week's planning batch for a municipality profile, the same for the same arguments.
 
     `profile` is one of :data:`PROFILES`; every other argument left out takes the profile's
     default: its weekly referrals, therapists and sites, calendar `load` (booked share of the
     rostered minutes), avanceret share 0.25, home-training share 0.10, planning date
-    :data:`DEFAULT_PLANNING_DATE`. The instance's name records the profile, seed and overrides.
+    :data:`DEFAULT_PLANNING_DATE`, and `receipt_days`: the plans of the batch were received over
+    that many working days up to the planning date (the profile's, 1 unless it asks for a
+    backlog: a batch of plans received over a whole week holds plans already due by the time it
+    is planned, which is a property of weekly planning, not of the method compared). The
+    instance's name records the profile, seed and overrides.
     Raises :class:`GeneratorError` for an unknown profile or a parameter out of range.
     """
     params = _check_params(
@@ -732,6 +742,7 @@ def generate(
         avanceret_share,
         home_share,
         planning_date,
+        receipt_days,
     )
     policy = params.profile.policy
     cal = WorkingCalendar(policy)

@@ -32,6 +32,9 @@ class BenchOverrides(BaseModel):
     avanceret_share: float | None = Field(default=None, ge=0.0, le=1.0)
     home_share: float | None = Field(default=None, ge=0.0, le=1.0)
     planning_date: date | None = None
+    receipt_days: int | None = Field(
+        default=None, ge=1, le=20, description="Days of plans in the batch (a backlog: > 1)."
+    )
 
 
 class BenchEntry(BaseModel):

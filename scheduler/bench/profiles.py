@@ -73,6 +73,11 @@ class Profile:
     load: float
     description: str
     courses: CourseMix = CourseMix()
+    receipt_days: int = 1
+    """Working days over which a generated batch's plans were received, up to the planning
+    date: 1, the plans of the planning day (a daily planning run: no referral is due before the
+    first bookable day unless its plan came late); 5 would be a weekly batch, a third of which
+    is due before it can be booked."""
 
 
 def small_room(site_id: str, name: str, address: str, lat: float, lon: float) -> SiteSpec:

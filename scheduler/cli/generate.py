@@ -60,6 +60,15 @@ def register(sub: Any) -> None:
         metavar="YYYY-MM-DD",
         help=f"the day the batch is planned (default {DEFAULT_PLANNING_DATE})",
     )
+    parser.add_argument(
+        "--receipt-days",
+        type=int,
+        metavar="N",
+        help=(
+            "the batch's plans came in over the last N working days (default 1: the planning "
+            "day's plans; 5: a weekly batch, a backlog of plans already due)"
+        ),
+    )
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not stdout")
     parser.set_defaults(run=run)
 
@@ -89,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             avanceret_share=args.avanceret_share,
             home_share=args.home_share,
             planning_date=args.planning_date,
+            receipt_days=args.receipt_days,
         )
     except GeneratorError as exc:
         print(f"scheduler generate: error: {exc}", file=sys.stderr)
