@@ -340,8 +340,8 @@ class _Ranking:
             )
         return self._travel[site]
 
-    def options_on(self, day: date) -> list[_Option]:
-        """Every option of the day, best first."""
+    def options_on(self, day: date, limit: int | None = None) -> list[_Option]:
+        """The day's options, best first: all of them, or the first `limit`."""
         ref, sites, therapists = self.referral, self.calendars.sites, self.calendars.therapists
         policy = self.calendars.policy
         if not self.qualified:
@@ -381,40 +381,43 @@ class _Ranking:
         ]
         gaps.sort(key=lambda g: (g[0], g[1]))
         full: dict[int, _FullRooms] = {}
-        options: list[_Option] = []
+        # Plain tuples in rank order (course waits, specialist, travel, start, therapist id,
+        # site, carrier): a busy day has thousands of options and only the first `limit` become
+        # _Option objects. The (therapist, start) pairs are unique, so neither the site nor the
+        # carrier (fixed per therapist and day) ever decides the order.
+        keys: list[tuple[bool, bool, int, int, str, int, str | None]] = []
         seen: set[tuple[str, int]] = set()
+        minutes = ref.first_session_minutes
+        carriers: dict[int, str | None] = {}
         for g_start, t_idx, g_end, site in gaps:
             therapist = therapists[t_idx]
             travel = self.travel(site)
-            length = ref.first_session_minutes + 2 * travel
+            length = minutes + 2 * travel
             if length > g_end - g_start:
                 continue
             specialist = self.basal and bool(therapist.specialties)
+            tid = therapist.id
+            if t_idx not in carriers:
+                carriers[t_idx] = self.carrier(day, t_idx)
+            carrier = carriers[t_idx]
+            rooms: _FullRooms | None = None
+            if not ref.home_training:
+                rooms = full.get(site)
+                if rooms is None:
+                    rooms = full[site] = _FullRooms(load[site], sites[site].rooms)
             for start in range(g_start, g_end - length + 1, STEP_MINUTES):
                 session = start + travel
-                if not ref.home_training:
-                    if site not in full:
-                        full[site] = _FullRooms(load[site], sites[site].rooms)
-                    if full[site].meets(session, session + ref.first_session_minutes):
-                        continue
-                if (therapist.id, start) in seen:
+                if rooms is not None and rooms.meets(session, session + minutes):
                     continue
-                seen.add((therapist.id, start))
-                options.append(
-                    _Option(
-                        specialist,
-                        travel,
-                        start,
-                        therapist.id,
-                        site,
-                        ref.home_training,
-                        self.carrier(day, t_idx),
-                    )
-                )
-        options.sort(
-            key=lambda o: (o.carrier is None, o.specialist, o.travel, o.start, o.therapist_id)
-        )
-        return options
+                if (tid, start) in seen:
+                    continue
+                seen.add((tid, start))
+                keys.append((carrier is None, specialist, travel, start, tid, site, carrier))
+        keys.sort(key=lambda o: o[:5])
+        return [
+            _Option(specialist, travel, start, tid, site, ref.home_training, carrier)
+            for _, specialist, travel, start, tid, site, carrier in keys[:limit]
+        ]
 
 
 def _horizon(calendars: Calendars, cal: WorkingCalendar) -> list[date]:
@@ -488,12 +491,12 @@ def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[Slo
     for day in _horizon(calendars, cal):
         if day < ld.earliest_start or day in unavailable:
             continue
-        options = ranking.options_on(day)
+        options = ranking.options_on(day, k - len(proposals))
         if not options:
             continue
         first_day = first_day or day
         result = outcome(day, ld.deadline, ld.free_choice_right)
-        for option in options[: k - len(proposals)]:
+        for option in options:
             session = option.start + option.travel
             proposals.append(
                 SlotProposal(
