@@ -26,13 +26,14 @@ within a fraction of a second.
 
 ProposeSlots with an inline instance does not convert the whole instance: it reads the
 referral, the policy, the sites, the therapists and, day by day as the ranking needs them, the
-qualified therapists' rosters and the bookings (:func:`scheduler.api.calendars.calendars_from_proto`),
-and checks what it reads; a København week still costs tens of milliseconds per call, most of
-it parsing the 0.7 MiB message. ProposeSlots by reference reads a calendar the server holds
-(PutCalendar, UpdateCalendar; :mod:`scheduler.api.held_calendars`), checked in full on upload
-and after each update with :func:`~scheduler.verify.validation.validate_instance`, and indexed
-by day (:mod:`scheduler.planning.calendar_index`): it parses nothing but the referral. Unknown
-calendar ids are ``NOT_FOUND``; versions not held, and updates on a stale version,
+qualified therapists' rosters and the bookings
+(:func:`scheduler.api.calendars.calendars_from_proto`), and checks what it reads; a København
+week still costs tens of milliseconds per call, most of it parsing the 0.7 MiB message.
+ProposeSlots by reference reads a calendar the server holds (PutCalendar, UpdateCalendar;
+:mod:`scheduler.api.held_calendars`), checked in full on upload and after each update with
+:func:`~scheduler.verify.validation.validate_instance`, and indexed by day
+(:mod:`scheduler.planning.calendar_index`): it parses nothing but the referral. Unknown calendar
+ids are ``NOT_FOUND``; versions not held, and updates on a stale version,
 ``FAILED_PRECONDITION`` naming the current version (:mod:`scheduler.api.errors`).
 """
 
