@@ -36,9 +36,10 @@ candidates (:mod:`scheduler.planning.free_time`, :mod:`scheduler.planning.candid
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -380,44 +381,77 @@ class _Ranking:
             for g_start, g_end in free_stretches((lo, hi), busy[therapists[t_idx].id])
         ]
         gaps.sort(key=lambda g: (g[0], g[1]))
+        # Each gap offers its starts in time order with a fixed (course waits, specialist,
+        # travel): merged lazily in rank order (those, start, therapist id, then the gap's
+        # place), only the first `limit` options are worked out. A (therapist, start) offered
+        # by two gaps counts once, from the earlier gap, as if every option were listed (a
+        # therapist's valid roster entries do not overlap, so it does not happen).
         full: dict[int, _FullRooms] = {}
-        # Plain tuples in rank order (course waits, specialist, travel, start, therapist id,
-        # site, carrier): a busy day has thousands of options and only the first `limit` become
-        # _Option objects. The (therapist, start) pairs are unique, so neither the site nor the
-        # carrier (fixed per therapist and day) ever decides the order.
-        keys: list[tuple[bool, bool, int, int, str, int, str | None]] = []
-        seen: set[tuple[str, int]] = set()
         minutes = ref.first_session_minutes
         carriers: dict[int, str | None] = {}
-        for g_start, t_idx, g_end, site in gaps:
+        streams: list[Iterator[_Start]] = []
+        for place, (g_start, t_idx, g_end, site) in enumerate(gaps):
             therapist = therapists[t_idx]
             travel = self.travel(site)
-            length = minutes + 2 * travel
-            if length > g_end - g_start:
+            if minutes + 2 * travel > g_end - g_start:
                 continue
-            specialist = self.basal and bool(therapist.specialties)
-            tid = therapist.id
-            if t_idx not in carriers:
-                carriers[t_idx] = self.carrier(day, t_idx)
-            carrier = carriers[t_idx]
             rooms: _FullRooms | None = None
             if not ref.home_training:
                 rooms = full.get(site)
                 if rooms is None:
                     rooms = full[site] = _FullRooms(load[site], sites[site].rooms)
-            for start in range(g_start, g_end - length + 1, STEP_MINUTES):
-                session = start + travel
-                if rooms is not None and rooms.meets(session, session + minutes):
-                    continue
-                if (tid, start) in seen:
-                    continue
-                seen.add((tid, start))
-                keys.append((carrier is None, specialist, travel, start, tid, site, carrier))
-        keys.sort(key=lambda o: o[:5])
-        return [
-            _Option(specialist, travel, start, tid, site, ref.home_training, carrier)
-            for _, specialist, travel, start, tid, site, carrier in keys[:limit]
-        ]
+            if t_idx not in carriers:
+                carriers[t_idx] = self.carrier(day, t_idx)
+            head = (carriers[t_idx] is None, self.basal and bool(therapist.specialties), travel)
+            streams.append(
+                _starts(
+                    head,
+                    therapist.id,
+                    place,
+                    site,
+                    carriers[t_idx],
+                    (g_start, g_end),
+                    minutes,
+                    rooms,
+                )
+            )
+        options: list[_Option] = []
+        seen: set[tuple[str, int]] = set()
+        for (_, specialist, travel), start, tid, _place, site, carrier in heapq.merge(*streams):
+            if (tid, start) in seen:
+                continue
+            seen.add((tid, start))
+            options.append(
+                _Option(specialist, travel, start, tid, site, ref.home_training, carrier)
+            )
+            if limit is not None and len(options) >= limit:
+                break
+        return options
+
+
+_Start = tuple[tuple[bool, bool, int], int, str, int, int, "str | None"]
+"""An option as a gap offers it: ((course waits, specialist, travel), start, therapist id, the
+gap's place, site, carrier)."""
+
+
+def _starts(
+    head: tuple[bool, bool, int],
+    therapist_id: str,
+    place: int,
+    site: int,
+    carrier: str | None,
+    gap: tuple[int, int],
+    minutes: int,
+    rooms: _FullRooms | None,
+) -> Iterator[_Start]:
+    """The options of one free gap in time order: every :data:`STEP_MINUTES` while the session
+    (with travel both ways) fits, skipping starts when the site's rooms are full."""
+    travel = head[2]
+    for start in range(gap[0], gap[1] - minutes - 2 * travel + 1, STEP_MINUTES):
+        session = start + travel
+        if rooms is not None and rooms.meets(session, session + minutes):
+            continue
+        yield head, start, therapist_id, place, site, carrier
 
 
 def _horizon(calendars: Calendars, cal: WorkingCalendar) -> list[date]:
