@@ -48,7 +48,8 @@ __all__ = [
 log = logging.getLogger("scheduler.api.held_calendars")
 
 DEFAULT_MAX_CALENDARS = 16
-"""Calendars held at once by default; a København week takes about 30 MB (see docs/grpc.md)."""
+"""Calendars held at once by default; a København week takes about 20 MB, each further version
+kept about 0.7 MB (see docs/grpc.md)."""
 DEFAULT_VERSIONS_KEPT = 4
 """Versions kept per calendar by default (the current one and the three before it)."""
 
@@ -150,13 +151,19 @@ class HeldCalendars:
         """Hold `index` as the newest version of `calendar_id` (a new calendar, or a full
         replacement of a held one, after any update in progress on it); evicts the least
         recently used calendars beyond the maximum. Returns the version."""
-        with self._lock:
-            entry = self._entries.get(calendar_id)
-            if entry is None:
-                entry = _Entry(OrderedDict())
-                self._entries[calendar_id] = entry
-        with entry.updating:
-            return self._add_version(calendar_id, entry, index, new=True)
+        while True:
+            with self._lock:
+                entry = self._entries.get(calendar_id)
+                if entry is None:
+                    version, evicted = self._insert(calendar_id, _Entry(OrderedDict()), index)
+                    break
+            with entry.updating, self._lock:
+                if self._entries.get(calendar_id) is entry:
+                    version, evicted = self._insert(calendar_id, entry, index)
+                    break
+            # evicted while waiting for its update lock: hold it anew
+        self._evicted(evicted)
+        return version
 
     def update(
         self,
@@ -182,26 +189,35 @@ class HeldCalendars:
                     raise VersionNotHeldError(calendar_id, base_version, current, update=True)
                 base = entry.versions[current]
             changed = change(base)  # outside the store's lock: proposals go on meanwhile
-            return self._add_version(calendar_id, entry, changed, new=False)
-
-    def _add_version(self, calendar_id: str, entry: _Entry, index: CalendarIndex, new: bool) -> int:
-        """Add a version under the entry's update lock; drop old versions, evict calendars."""
-        evicted: list[str] = []
-        with self._lock:
-            if self._entries.get(calendar_id) is not entry:
-                if not new:
+            with self._lock:
+                if self._entries.get(calendar_id) is not entry:
                     raise CalendarNotFoundError(calendar_id)
-                self._entries[calendar_id] = entry  # evicted while waiting: hold it again
-            self._next_version += 1
-            version = self._next_version
-            entry.versions[version] = index
-            while len(entry.versions) > self.versions_kept:
-                entry.versions.popitem(last=False)
-            self._entries.move_to_end(calendar_id)
-            while len(self._entries) > self.max_calendars:
-                old_id, _ = self._entries.popitem(last=False)
-                evicted.append(old_id)
-            self._report()
+                version, evicted = self._insert(calendar_id, entry, changed)
+        self._evicted(evicted)
+        return version
+
+    def _insert(
+        self, calendar_id: str, entry: _Entry, index: CalendarIndex
+    ) -> tuple[int, list[str]]:
+        """Under the store's lock: add a version (holding the entry if it is new), drop old
+        versions, evict the least recently used calendars. Returns the version and the ids
+        evicted."""
+        self._next_version += 1
+        version = self._next_version
+        entry.versions[version] = index
+        while len(entry.versions) > self.versions_kept:
+            entry.versions.popitem(last=False)
+        self._entries[calendar_id] = entry
+        self._entries.move_to_end(calendar_id)
+        evicted: list[str] = []
+        while len(self._entries) > self.max_calendars:
+            old_id, _ = self._entries.popitem(last=False)
+            evicted.append(old_id)
+        self._report()
+        return version, evicted
+
+    def _evicted(self, evicted: list[str]) -> None:
+        """Log and count evictions (outside the store's lock)."""
         for old_id in evicted:
             log.info(
                 "held calendar evicted",
@@ -211,7 +227,6 @@ class HeldCalendars:
             )
             if self._metrics is not None:
                 self._metrics.held_evictions.inc()
-        return version
 
     def _report(self) -> None:
         """Update the gauges (under the store's lock)."""
@@ -220,5 +235,5 @@ class HeldCalendars:
         self._metrics.held_calendars.set(len(self._entries))
         self._metrics.held_versions.set(sum(len(e.versions) for e in self._entries.values()))
         self._metrics.held_bookings.set(
-            sum(len(e.versions[e.current].bookings) for e in self._entries.values() if e.versions)
+            sum(len(e.versions[e.current].bookings) for e in self._entries.values())
         )

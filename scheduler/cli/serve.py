@@ -55,7 +55,7 @@ def register(sub: Any) -> None:
         default=16,
         metavar="N",
         help="calendars held for ProposeSlots by reference (PutCalendar); the least recently "
-        "used is evicted beyond N (default 16; about 30 MB per København week)",
+        "used is evicted beyond N (default 16; about 20 MB per København week)",
     )
     parser.add_argument(
         "--calendar-versions",

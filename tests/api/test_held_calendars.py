@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from scheduler.api.convert import instance_to_proto, referral_to_proto
-from scheduler.api.held_calendars import HeldCalendars, VersionNotHeldError
+from scheduler.api.held_calendars import CalendarNotFoundError, HeldCalendars, VersionNotHeldError
 from scheduler.api.server import RunningServer, start_server
 from scheduler.bench.generator import generate
 from scheduler.domain import Booking, Instance
@@ -374,3 +374,35 @@ def _by_ref_md(stub: Any, version: int, referral_id: str, metadata: Any) -> Any:
         timeout=10,
         metadata=metadata,
     )
+
+
+def test_an_update_of_a_calendar_evicted_meanwhile_is_not_found(week: Instance) -> None:
+    store = HeldCalendars(max_calendars=1, versions_kept=2)
+    index = index_calendar(week)
+    base = store.put("a", index)
+    inside = threading.Event()
+    release = threading.Event()
+
+    def slow(held: CalendarIndex) -> CalendarIndex:
+        inside.set()
+        release.wait(10)
+        return held
+
+    outcome: list[BaseException] = []
+
+    def update() -> None:
+        try:
+            store.update("a", base, slow)
+        except CalendarNotFoundError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=update)
+    worker.start()
+    assert inside.wait(10)
+    store.put("b", index)  # evicts "a" while its update runs
+    release.set()
+    worker.join(10)
+    assert len(outcome) == 1
+    assert store.versions("a") == [] and len(store) == 1
+    with pytest.raises(CalendarNotFoundError):
+        store.get("a", base)
