@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
-from scheduler.domain import Booking, Instance, Referral, Therapist
-from scheduler.planning.propose import Calendars, Held, Shift
+from scheduler.domain import Booking, BookingStatus, Instance, Referral, Therapist
+from scheduler.planning.propose import Calendars, Held, Shift, day_free_minutes
 from scheduler.rules.calendar import as_minutes
 
 __all__ = [
@@ -58,6 +58,15 @@ class CalendarDelta:
     """Each replaces the held referral with its id, or is new."""
     referrals_removed: Sequence[str] = ()
     """Referral ids; each must be held."""
+
+
+@dataclass(frozen=True, slots=True)
+class _FreeDay:
+    """One day's free minutes per therapist index (no booking released), and per referral the
+    therapists holding a tentative first session of it that day."""
+
+    free: Mapping[int, int]
+    tentative: Mapping[str, frozenset[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,9 @@ class CalendarIndex:
     shifts: Mapping[date, Mapping[int, tuple[Shift, ...]]]
     """Per day, the roster entries by therapist index."""
     referrals: Mapping[str, Referral] = field(default_factory=dict)
+    _free: dict[date, _FreeDay] = field(default_factory=dict, compare=False, repr=False)
+    """Per day, worked out when first asked (:meth:`free_minutes`); a cache, not state: a race
+    works a day out twice, with the same result."""
 
     # ------------------------------------------------------------------ reading
 
@@ -154,8 +166,7 @@ class CalendarIndex:
             out.extend(h for h in d.by_room.get(s, ()) if h.therapist_id not in therapist_ids)
         return out
 
-    def calendars(self) -> Calendars:
-        """What :func:`~scheduler.planning.propose.rank_slots` reads, from this index."""
+    def _plain(self) -> Calendars:
         return Calendars(
             planning_date=self.instance.planning_date,
             policy=self.instance.policy,
@@ -164,6 +175,37 @@ class CalendarIndex:
             shifts_on=self.shifts_on,
             bookings_on=self.bookings_on,
         )
+
+    def calendars(self) -> Calendars:
+        """What :func:`~scheduler.planning.propose.rank_slots` reads, from this index (with
+        the free minutes per therapist and day kept: :meth:`free_minutes`)."""
+        return replace(self._plain(), free_minutes=self.free_minutes)
+
+    def free_minutes(
+        self, day: date, therapists: AbstractSet[int], referral_id: str
+    ) -> Mapping[int, int]:
+        """:func:`~scheduler.planning.propose.day_free_minutes` on `day`, the referral's
+        tentative first sessions released: every therapist's free minutes are worked out once
+        per day and kept; only the therapists holding a tentative booking of the referral that
+        day are worked out again (``therapists`` may be ignored: more come back)."""
+        got = self._free.get(day)
+        if got is None:
+            everyone = self.instance.therapists
+            plain = self._plain()
+            position = {t.id: i for i, t in enumerate(everyone)}
+            tentative: dict[str, set[int]] = defaultdict(set)
+            for b in self.days.get(day, {}).values():
+                if b.status is BookingStatus.TENTATIVE and b.referral_id is not None:
+                    tentative[b.referral_id].add(position[b.therapist_id])
+            free = day_free_minutes(plain, day, frozenset(range(len(everyone))), frozenset())
+            got = _FreeDay(free, {r: frozenset(ts) for r, ts in tentative.items()})
+            self._free[day] = got
+        own = got.tentative.get(referral_id)
+        if not own:
+            return got.free
+        adjusted = dict(got.free)
+        adjusted.update(day_free_minutes(self._plain(), day, own, {referral_id}))
+        return adjusted
 
     # ------------------------------------------------------------------ changing
 
@@ -254,6 +296,10 @@ class CalendarIndex:
             booking_days=booking_days,
             shifts=_shifts_of(therapists) if delta.therapists else self.shifts,
             referrals=referrals,
+            # The free minutes of a day depend on its bookings and the therapists only.
+            _free={}
+            if delta.therapists
+            else {day: f for day, f in list(self._free.items()) if day not in touched},
         )
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -66,6 +66,7 @@ __all__ = [
     "Shift",
     "SlotProposal",
     "UnknownReferralError",
+    "day_free_minutes",
     "index_calendars",
     "proposal_dates",
     "propose_slots",
@@ -164,6 +165,35 @@ class Calendars:
     """``bookings_on(day, therapist_ids, site_ids)``: the bookings on `day` that hold the time
     of one of `therapist_ids` or fill a room at one of `site_ids` (others may come too; they
     are ignored). It may raise (an unreadable booking)."""
+    free_minutes: Callable[[date, AbstractSet[int], str], Mapping[int, int]] | None = None
+    """Optional: ``free_minutes(day, therapists, referral_id)`` is :func:`day_free_minutes` of
+    these calendars for the therapists with those indices, the referral's tentative bookings
+    released (others may come too). A reader holding the calendars for many proposals can keep
+    it (:mod:`scheduler.planning.calendar_index`); None: worked out from the bookings."""
+
+
+def day_free_minutes(
+    calendars: Calendars, day: date, therapists: AbstractSet[int], released: AbstractSet[str]
+) -> dict[int, int]:
+    """Per therapist (by index) rostered on `day`, not absent: the minutes free in their session
+    windows after the bookings that hold time (the tentative first sessions of the `released`
+    referrals released)."""
+    everyone, sites = calendars.therapists, calendars.sites
+    site_index = {s.id: i for i, s in enumerate(sites)}
+    ids = {everyone[t].id for t in therapists}
+    busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for h in calendars.bookings_on(day, ids, set()):
+        if holds_time(h, released):
+            busy[h.therapist_id].append((h.start, h.end))
+    free: dict[int, int] = defaultdict(int)
+    for shift in calendars.shifts_on(day, therapists):
+        t_idx = shift.therapist
+        site = site_index.get(shift.site_id)
+        if t_idx not in therapists or site is None or everyone[t_idx].is_absent(day):
+            continue
+        for lo, hi in session_windows(calendars.policy, sites[site], day, shift.start, shift.end):
+            free[t_idx] += sum(e - s for s, e in free_stretches((lo, hi), busy[everyone[t_idx].id]))
+    return dict(free)
 
 
 def index_calendars(instance: Instance) -> Calendars:
@@ -275,30 +305,19 @@ class _Ranking:
         that hold time (read from the calendars once per week)."""
         if monday in self._free:
             return self._free[monday]
-        therapists, sites = self.calendars.therapists, self.calendars.sites
         free: dict[int, int] = defaultdict(int)
-        ids = {therapists[t].id for t in self.qualified}
+        held = self.calendars.free_minutes
         for i in range(5):
             day = monday + timedelta(days=i)
             if not self.cal.is_working_day(day):
                 continue
-            busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
-            for h in self.calendars.bookings_on(day, ids, set()):
-                if holds_time(h, {self.referral.id}):
-                    busy[h.therapist_id].append((h.start, h.end))
-            for shift in self.calendars.shifts_on(day, self.qualified):
-                t_idx = shift.therapist
-                site = self.site_index.get(shift.site_id)
-                if t_idx not in self.qualified or site is None:
-                    continue
-                if therapists[t_idx].is_absent(day):
-                    continue
-                for lo, hi in session_windows(
-                    self.calendars.policy, sites[site], day, shift.start, shift.end
-                ):
-                    free[t_idx] += sum(
-                        e - s for s, e in free_stretches((lo, hi), busy[therapists[t_idx].id])
-                    )
+            if held is not None:
+                minutes = held(day, self.qualified, self.referral.id)
+            else:
+                minutes = day_free_minutes(self.calendars, day, self.qualified, {self.referral.id})
+            for t_idx in self.qualified:
+                if t_idx in minutes:
+                    free[t_idx] += minutes[t_idx]
         self._free[monday] = dict(free)
         return self._free[monday]
 

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from scheduler.bench.generator import generate
-from scheduler.domain import Booking, Instance
+from scheduler.domain import Booking, BookingStatus, Instance
 from scheduler.planning.calendar_index import (
     CalendarDelta,
     DeltaError,
     index_calendar,
 )
-from scheduler.planning.propose import index_calendars, rank_slots
+from scheduler.planning.propose import day_free_minutes, index_calendars, rank_slots
 
 __all__ = ["random_delta"]
 
@@ -30,8 +30,16 @@ def random_delta(instance: Instance, rng: random.Random, serial: int) -> Calenda
     roster cut by an entry: a delta the instance's validation accepts."""
     removed = rng.sample([b.id for b in instance.bookings], 3)
     added: list[Booking] = []
+    booked = {b.referral_id for b in instance.bookings if b.referral_id not in removed}
+    unbooked = [r for r in instance.referrals if r.id not in booked]
     for i in range(4):
-        therapist = rng.choice(instance.therapists)
+        # Two of them a referral's tentative first session (released when proposing for it).
+        referral = unbooked.pop(rng.randrange(len(unbooked))) if i < 2 and unbooked else None
+        therapist = rng.choice(
+            [t for t in instance.therapists if t.discipline is referral.discipline]
+            if referral is not None
+            else instance.therapists
+        )
         entry = rng.choice(therapist.roster[:6])
         start = datetime.combine(entry.date, entry.start) + timedelta(minutes=15 * rng.randrange(8))
         added.append(
@@ -41,6 +49,10 @@ def random_delta(instance: Instance, rng: random.Random, serial: int) -> Calenda
                 site_id=entry.site_id if rng.random() < 0.5 else None,
                 start=start,
                 end=start + timedelta(minutes=rng.choice((30, 60, 90))),
+                status=BookingStatus.TENTATIVE
+                if referral is not None
+                else BookingStatus.COMMUNICATED,
+                referral_id=referral.id if referral is not None else None,
             )
         )
     changed = rng.choice(instance.therapists)
@@ -118,3 +130,37 @@ def test_a_booking_moved_is_removed_and_added_under_its_id(week: Instance) -> No
     assert old.id not in changed.days.get(old.start.date(), {})
     assert changed.days[moved.start.date()][old.id] == moved
     assert index.bookings[old.id] == old
+
+
+def test_free_minutes_kept_per_day_release_only_the_referrals_own_tentative_session(
+    week: Instance,
+) -> None:
+    therapist = week.therapists[0]
+    entry = therapist.roster[0]
+    start = datetime.combine(entry.date, entry.start) + timedelta(minutes=60)
+    referral = week.referrals[0].id
+    tentative = Booking(
+        id="B-tentative",
+        therapist_id=therapist.id,
+        start=start,
+        end=start + timedelta(minutes=60),
+        status=BookingStatus.TENTATIVE,
+        referral_id=referral,
+    )
+    others = [
+        b.id
+        for b in week.bookings
+        if b.therapist_id == therapist.id and b.start.date() == entry.date
+    ]
+    index = index_calendar(week).apply(
+        CalendarDelta(bookings_added=[tentative], bookings_removed=others)
+    )
+    plain = index_calendars(index.instance)
+    everyone = frozenset(range(len(week.therapists)))
+    for rid in (referral, "R-someone-else"):
+        expected = day_free_minutes(plain, entry.date, everyone, {rid})
+        assert dict(index.free_minutes(entry.date, everyone, rid)) == expected
+    # Released for its own referral only: an hour more free for that therapist.
+    own = index.free_minutes(entry.date, everyone, referral)[0]
+    other = index.free_minutes(entry.date, everyone, "R-someone-else")[0]
+    assert own - other == 60
