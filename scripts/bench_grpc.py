@@ -3,6 +3,7 @@
 
     python scripts/bench_grpc.py                       # København week, seed 1, 10 clients
     python scripts/bench_grpc.py --calls 40 --skip-optimize
+    python scripts/bench_grpc.py --skip-optimize --skip-propose    # held calendars only
 
 ProposeSlots: a server process (``scheduler serve``) on loopback and N client processes, each
 with its own channel, calling back to back for different referrals. Two cases:
@@ -12,8 +13,10 @@ with its own channel, calling back to back for different referrals. Two cases:
 - *changed calendars*: every call sends an instance the server has not seen (a new booking
   each time): the realistic case, as calendars change with every booking made.
 
-The server keeps nothing between calls (no cache), so both cases cost it the same; they are
-kept apart to show that. Per case the report gives the clients' latencies and the server's own
+Inline, the server keeps nothing between calls, so both cases cost it the same; they are kept
+apart to show that. A third case, *held calendar* (:func:`bench_held`), uploads the calendar
+once (PutCalendar, timed) and then calls ProposeSlots by reference ``{calendar_id, version}``,
+with 1 client and with N; it also times UpdateCalendar (one booking removed and one added). Per case the report gives the clients' latencies and the server's own
 handler time from its log (``duration_ms``: from the parsed request to the answer, waiting for
 the interpreter included; each client's untimed first call is among them). *alone* is the cost
 of one call in one thread with nothing else running: parsing the request message and the
@@ -49,9 +52,9 @@ from scheduler.api.convert import (  # noqa: E402
     solution_from_proto,
     solution_to_proto,
 )
-from scheduler.domain import Booking, Instance, SolveOptions  # noqa: E402
-from scheduler.bench.generator import generate  # noqa: E402
 from scheduler.api.server import MAX_MESSAGE_BYTES  # noqa: E402
+from scheduler.bench.generator import generate  # noqa: E402
+from scheduler.domain import Booking, Instance, SolveOptions  # noqa: E402
 from scheduler.v1 import scheduler_pb2 as pb  # noqa: E402
 from scheduler.v1 import scheduler_pb2_grpc  # noqa: E402
 from scheduler.verify.validation import validate_instance  # noqa: E402
@@ -71,7 +74,7 @@ def _start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`scheduler serve` on a free port, its JSON log lines going to `log_path`."""
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scheduler", "serve", "--port", "0", "--workers", "16"],
+        [sys.executable, "-m", "scheduler", "serve", "--port", "0", "--max-concurrent-calls", "16"],
         cwd=ROOT,
         stderr=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -87,23 +90,38 @@ def _start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the server did not start")
 
 
-def _client(args: tuple[str, bytes, list[str], list[bytes] | None, int]) -> list[float]:
-    """One client process: warm up, then time each call (seconds)."""
+def _client(
+    args: tuple[str, bytes, list[str], list[bytes] | None, int, tuple[str, int] | None],
+) -> list[float]:
+    """One client process: warm up, then time each call (seconds). With `ref` (calendar id,
+    version) it calls by reference and sends no instance."""
     import grpc
 
-    address, instance_bytes, referral_ids, variants, k = args
+    address, instance_bytes, referral_ids, variants, k, ref = args
     base = pb.Instance.FromString(instance_bytes)
+    calendar = pb.CalendarRef(calendar_id=ref[0], version=ref[1]) if ref is not None else None
     with grpc.insecure_channel(address, options=_OPTIONS) as channel:
         stub = scheduler_pb2_grpc.SchedulerStub(channel)
-        stub.ProposeSlots(pb.ProposeSlotsRequest(instance=base, referral_id=referral_ids[0], k=k))
-        requests = [
-            pb.ProposeSlotsRequest(
-                instance=pb.Instance.FromString(variants[i]) if variants else base,
-                referral_id=rid,
-                k=k,
+        if calendar is not None:
+            stub.ProposeSlots(
+                pb.ProposeSlotsRequest(calendar=calendar, referral_id=referral_ids[0], k=k)
             )
-            for i, rid in enumerate(referral_ids)
-        ]
+            requests = [
+                pb.ProposeSlotsRequest(calendar=calendar, referral_id=rid, k=k)
+                for rid in referral_ids
+            ]
+        else:
+            stub.ProposeSlots(
+                pb.ProposeSlotsRequest(instance=base, referral_id=referral_ids[0], k=k)
+            )
+            requests = [
+                pb.ProposeSlotsRequest(
+                    instance=pb.Instance.FromString(variants[i]) if variants else base,
+                    referral_id=rid,
+                    k=k,
+                )
+                for i, rid in enumerate(referral_ids)
+            ]
         latencies = []
         for request in requests:
             started = time.perf_counter()
@@ -159,13 +177,13 @@ def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[
         data = instance_to_proto(instance).SerializeToString()
         ids = [r.id for r in instance.referrals]
         results: dict[str, Any] = {"request_bytes": len(data)}
-        _client((address, data, ids[:1], None, k))  # the server's first call loads what it needs
+        _client((address, data, ids[:1], None, k, None))  # the server's first call loads code
         for case in ("same calendars", "changed calendars"):
             jobs = []
             for c in range(clients):
                 mine = [ids[(c * calls + i) % len(ids)] for i in range(calls)]
                 variants = _variants(instance, calls, c) if case == "changed calendars" else None
-                jobs.append((address, data, mine, variants, k))
+                jobs.append((address, data, mine, variants, k, None))
             _, logged = _handler_ms(log_path, 0)
             started = time.perf_counter()
             with mp.get_context("spawn").Pool(clients) as pool:
@@ -182,6 +200,74 @@ def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[
                 "max_ms": round(1000 * max(latencies), 1),
                 "server_handler": _summary(handler),
                 "wall_s_incl_client_start": round(wall, 1),
+            }
+        return results
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_held(instance: Instance, clients: int, calls: int, k: int) -> dict[str, Any]:
+    """ProposeSlots by reference on a held calendar: PutCalendar once, then 1 client and
+    `clients` clients calling by reference; UpdateCalendar timed (one booking out, one in)."""
+    import grpc
+
+    log_path = Path(tempfile.mkdtemp(prefix="bench-grpc-held-")) / "server.log"
+    proc, address = _start_server(log_path)
+    try:
+        msg = instance_to_proto(instance)
+        data = msg.SerializeToString()
+        ids = [r.id for r in instance.referrals]
+        results: dict[str, Any] = {"request_bytes_inline": len(data)}
+        with grpc.insecure_channel(address, options=_OPTIONS) as channel:
+            stub = scheduler_pb2_grpc.SchedulerStub(channel)
+            started = time.perf_counter()
+            put = stub.PutCalendar(
+                pb.PutCalendarRequest(calendar_id="bench", instance=msg), timeout=120
+            )
+            results["put_calendar_ms"] = round(1000 * (time.perf_counter() - started), 1)
+            version = put.version
+            update_ms = []
+            for i in range(5):
+                old = msg.bookings[i]
+                moved = pb.Booking()
+                moved.CopyFrom(old)  # removed and added again: its day re-indexed
+                started = time.perf_counter()
+                version = stub.UpdateCalendar(
+                    pb.UpdateCalendarRequest(
+                        calendar_id="bench",
+                        base_version=version,
+                        bookings_removed=[old.id],
+                        bookings_added=[moved],
+                    ),
+                    timeout=120,
+                ).version
+                update_ms.append(1000 * (time.perf_counter() - started))
+            results["update_calendar_ms"] = _summary(update_ms)
+            request = pb.ProposeSlotsRequest(
+                calendar=pb.CalendarRef(calendar_id="bench", version=version), referral_id=ids[0]
+            )
+            results["request_bytes_by_reference"] = request.ByteSize()
+        ref = ("bench", version)
+        for n in sorted({1, clients}):
+            jobs = [
+                (address, data, [ids[(c * calls + i) % len(ids)] for i in range(calls)], None, k, ref)
+                for c in range(n)
+            ]
+            _, logged = _handler_ms(log_path, 0)
+            with mp.get_context("spawn").Pool(n) as pool:
+                per_client = pool.map(_client, jobs)
+            latencies = [x for xs in per_client for x in xs]
+            time.sleep(0.5)
+            handler, _ = _handler_ms(log_path, logged)
+            results[f"{n} client(s)"] = {
+                "calls": len(latencies),
+                "p50_ms": round(1000 * _percentile(latencies, 50), 2),
+                "p99_ms": round(1000 * _percentile(latencies, 99), 2),
+                "mean_ms": round(1000 * statistics.fmean(latencies), 2),
+                "max_ms": round(1000 * max(latencies), 1),
+                "server_handler": _summary(handler),
+                "server_handler_mean_ms": round(statistics.fmean(handler), 2),
             }
         return results
     finally:
@@ -211,6 +297,35 @@ def bench_propose_alone(instance: Instance, k: int) -> dict[str, Any]:
         service.ProposeSlots(pb.ProposeSlotsRequest.FromString(wire), _Context())
         times.append(1000 * (time.perf_counter() - started))
     return {"calls": len(times), **_summary(times), "mean_ms": round(statistics.fmean(times), 1)}
+
+
+def bench_held_alone(instance: Instance, k: int) -> dict[str, Any]:
+    """One call at a time in this thread, for every referral, by reference to a held calendar:
+    parse the small request, handle it."""
+    from scheduler.api.service import SchedulerService
+
+    service = SchedulerService()
+    put = service.PutCalendar(
+        pb.PutCalendarRequest(calendar_id="alone", instance=instance_to_proto(instance)),
+        _Context(),
+    )
+    times = []
+    for referral in instance.referrals:
+        wire = pb.ProposeSlotsRequest(
+            calendar=pb.CalendarRef(calendar_id="alone", version=put.version),
+            referral_id=referral.id,
+            k=k,
+        ).SerializeToString()
+        started = time.perf_counter()
+        service.ProposeSlots(pb.ProposeSlotsRequest.FromString(wire), _Context())
+        times.append(1000 * (time.perf_counter() - started))
+    return {
+        "calls": len(times),
+        "p50_ms": round(_percentile(times, 50), 2),
+        "p99_ms": round(_percentile(times, 99), 2),
+        "max_ms": round(max(times), 1),
+        "mean_ms": round(statistics.fmean(times), 2),
+    }
 
 
 def bench_optimize(instance: Instance, options: SolveOptions, repeat: int) -> dict[str, Any]:
@@ -279,7 +394,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="CP-SAT workers (0: all cores)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--skip-optimize", action="store_true")
-    parser.add_argument("--skip-propose", action="store_true")
+    parser.add_argument("--skip-propose", action="store_true", help="skip the inline cases")
+    parser.add_argument("--skip-held", action="store_true", help="skip the held-calendar case")
     args = parser.parse_args()
     instance = generate(args.profile, seed=args.seed)
     report: dict[str, Any] = {
@@ -291,7 +407,11 @@ def main() -> int:
             "bookings": len(instance.bookings),
             "referrals": len(instance.referrals),
         },
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
     }
     if not args.skip_propose:
         report["propose_slots"] = {
@@ -300,9 +420,17 @@ def main() -> int:
             "alone": bench_propose_alone(instance, args.k),
             **bench_propose(instance, args.clients, args.calls, args.k),
         }
+    if not args.skip_held:
+        report["propose_slots_held_calendar"] = {
+            "clients": args.clients,
+            "k": args.k,
+            "alone": bench_held_alone(instance, args.k),
+            **bench_held(instance, args.clients, args.calls, args.k),
+        }
     if not args.skip_optimize:
         options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=1)
         report["optimize"] = bench_optimize(instance, options, args.repeat)
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
     return 0
 

@@ -64,6 +64,7 @@ from scheduler.v1 import scheduler_pb2 as pb
 __all__ = [
     "ENUM_PREFIXES",
     "assignment_to_proto",
+    "booking_from_proto",
     "date_to_proto",
     "datetime_to_proto",
     "enum_to_proto",
@@ -630,6 +631,12 @@ def instance_from_proto(msg: pb.Instance, path: str = "instance") -> Instance:
 def referral_from_proto(msg: pb.Referral, path: str = "referral") -> Referral:
     r = _Reader()
     return _validate(Referral, _referral_data(msg, r, path), r, path)
+
+
+def booking_from_proto(msg: pb.Booking, path: str = "booking") -> Booking:
+    """The domain booking of a message; raises :class:`ConversionError` with every problem."""
+    r = _Reader()
+    return _validate(Booking, _booking_data(msg, r, path), r, path)
 
 
 def policy_from_proto(msg: pb.Policy, path: str = "policy") -> Policy:

@@ -23,6 +23,8 @@ __all__ = [
     "ConversionError",
     "FieldViolation",
     "bad_request",
+    "calendar_not_found",
+    "calendar_version_not_held",
 ]
 
 LOCAL_TIME_ONLY = "must be local wall-clock time: leave utc_offset and time_zone unset"
@@ -97,4 +99,49 @@ def bad_request(
     )
     status.details.add().Pack(detail)
     status.details.add().Pack(info)
+    return status
+
+
+def calendar_not_found(message: str, calendar_id: str) -> status_pb2.Status:
+    """A ``NOT_FOUND`` status for a calendar the server does not hold, with an ``ErrorInfo``
+    (reason ``CALENDAR_NOT_FOUND``); `calendar_id` must be a pseudonymous id or empty."""
+    status = status_pb2.Status(code=code_pb2.NOT_FOUND, message=_cut(message))
+    status.details.add().Pack(
+        error_details_pb2.ErrorInfo(
+            reason="CALENDAR_NOT_FOUND",
+            domain="scheduler.v1",
+            metadata={"calendar_id": calendar_id},
+        )
+    )
+    return status
+
+
+def calendar_version_not_held(
+    message: str, calendar_id: str, version: int, current: int, field: str
+) -> status_pb2.Status:
+    """A ``FAILED_PRECONDITION`` status for a version that is not held or not current: an
+    ``ErrorInfo`` (reason ``CALENDAR_VERSION_NOT_HELD``, metadata ``current_version``) and a
+    ``PreconditionFailure`` naming the request's `field` (``calendar.version``,
+    ``base_version``)."""
+    status = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=_cut(message))
+    status.details.add().Pack(
+        error_details_pb2.ErrorInfo(
+            reason="CALENDAR_VERSION_NOT_HELD",
+            domain="scheduler.v1",
+            metadata={
+                "calendar_id": calendar_id,
+                "version": str(version),
+                "current_version": str(current),
+            },
+        )
+    )
+    status.details.add().Pack(
+        error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(
+                    type="CALENDAR_VERSION", subject=field, description=_cut(message)
+                )
+            ]
+        )
+    )
     return status

@@ -9,7 +9,10 @@ Each server has its own registry (tests run several servers in one process):
 - ``scheduler_solve_duration_seconds{status}``: wall time of each solve, from the request's
   arrival to the plan;
 - ``scheduler_solve_on_time_ratio``: per solve, referrals on time over referrals planned;
-- ``scheduler_calls_in_flight`` and ``scheduler_solves_running``: gauges.
+- ``scheduler_calls_in_flight`` and ``scheduler_solves_running``: gauges;
+- ``scheduler_held_calendars``, ``scheduler_held_calendar_versions``, ``scheduler_held_bookings``
+  (bookings of the current versions) and ``scheduler_held_calendar_evictions_total``: the
+  calendars held for ProposeSlots by reference (:mod:`scheduler.api.held_calendars`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,26 @@ class Metrics:
         )
         self.solves_running = Gauge(
             "scheduler_solves_running", "Solves running now.", registry=self.registry
+        )
+        self.held_calendars = Gauge(
+            "scheduler_held_calendars",
+            "Calendars held for ProposeSlots by reference.",
+            registry=self.registry,
+        )
+        self.held_versions = Gauge(
+            "scheduler_held_calendar_versions",
+            "Versions held, over all held calendars.",
+            registry=self.registry,
+        )
+        self.held_bookings = Gauge(
+            "scheduler_held_bookings",
+            "Bookings of the current versions of the held calendars.",
+            registry=self.registry,
+        )
+        self.held_evictions = Counter(
+            "scheduler_held_calendar_evictions",
+            "Held calendars evicted (least recently used) to stay within the maximum.",
+            registry=self.registry,
         )
         self._http: Any = None
 

@@ -32,6 +32,11 @@ from grpc_reflection.v1alpha import reflection
 
 from scheduler import __version__
 from scheduler.api.guard import Guard
+from scheduler.api.held_calendars import (
+    DEFAULT_MAX_CALENDARS,
+    DEFAULT_VERSIONS_KEPT,
+    HeldCalendars,
+)
 from scheduler.api.metrics import Metrics
 from scheduler.api.operations import OPERATIONS_SERVICE_NAME, OperationsService
 from scheduler.api.service import SchedulerService, SolveFn
@@ -127,6 +132,11 @@ class ServerConfig:
     lease_s: float = DEFAULT_LEASE_S
     retention_s: float = DEFAULT_RETENTION_S
     """Finished jobs are deleted this long after they finished."""
+    held_calendars: int = DEFAULT_MAX_CALENDARS
+    """Calendars held for ProposeSlots by reference; the least recently used is evicted
+    beyond it (:mod:`scheduler.api.held_calendars`)."""
+    calendar_versions: int = DEFAULT_VERSIONS_KEPT
+    """Versions kept per held calendar."""
 
 
 def read_tokens(path: Path | None, environ: dict[str, str] | None = None) -> tuple[str, ...]:
@@ -270,7 +280,8 @@ def start_server(
         interceptors=[guard],
         options=options,
     )
-    service = SchedulerService(solve_fn=config.solve_fn, metrics=metrics)
+    held = HeldCalendars(config.held_calendars, config.calendar_versions, metrics)
+    service = SchedulerService(solve_fn=config.solve_fn, metrics=metrics, held=held)
     scheduler_pb2_grpc.add_SchedulerServicer_to_server(service, server)  # type: ignore[no-untyped-call]
     runner: JobRunner | None = None
     names = [SERVICE_NAME]
@@ -344,6 +355,8 @@ def serve(config: ServerConfig) -> int:
                 "grace_s": config.grace_s,
                 "job_store": None if running.store is None else type(running.store).__name__,
                 "job_slots": config.job_slots if running.runner is not None else 0,
+                "held_calendars": config.held_calendars,
+                "calendar_versions": config.calendar_versions,
             }
         },
     )

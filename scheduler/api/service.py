@@ -24,11 +24,17 @@ marked not proven, before the deadline. If the call ends anyway (the client canc
 passes, the server shuts down), the budget's stop event is set and every phase of the solve stops
 within a fraction of a second.
 
-ProposeSlots does not convert the whole instance: it reads the referral, the policy, the sites,
-the therapists and, day by day as the ranking needs them, the qualified therapists' rosters and
-the bookings (:func:`scheduler.api.calendars.calendars_from_proto`), and checks what it reads. A
-København week costs a few milliseconds per call, whether or not the server has seen the
-calendars before, so there is no cache.
+ProposeSlots with an inline instance does not convert the whole instance: it reads the
+referral, the policy, the sites, the therapists and, day by day as the ranking needs them, the
+qualified therapists' rosters and the bookings
+(:func:`scheduler.api.calendars.calendars_from_proto`), and checks what it reads; a København
+week still costs tens of milliseconds per call, most of it parsing the 0.7 MiB message.
+ProposeSlots by reference reads a calendar the server holds (PutCalendar, UpdateCalendar;
+:mod:`scheduler.api.held_calendars`), checked in full on upload and after each update with
+:func:`~scheduler.verify.validation.validate_instance`, and indexed by day
+(:mod:`scheduler.planning.calendar_index`): it parses nothing but the referral. Unknown calendar
+ids are ``NOT_FOUND``; versions not held, and updates on a stale version,
+``FAILED_PRECONDITION`` naming the current version (:mod:`scheduler.api.errors`).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from grpc_status import rpc_status
 
 from scheduler.api.calendars import calendars_from_proto
 from scheduler.api.convert import (
+    booking_from_proto,
     instance_from_proto,
     kpis_to_proto,
     legal_dates_to_proto,
@@ -56,14 +63,32 @@ from scheduler.api.convert import (
     referral_from_proto,
     solution_from_proto,
     solution_to_proto,
+    therapist_from_proto,
 )
-from scheduler.api.errors import ConversionError, FieldViolation, bad_request
+from scheduler.api.errors import (
+    ConversionError,
+    FieldViolation,
+    bad_request,
+    calendar_not_found,
+    calendar_version_not_held,
+)
 from scheduler.api.guard import current_call
+from scheduler.api.held_calendars import (
+    CalendarNotFoundError,
+    HeldCalendars,
+    VersionNotHeldError,
+)
 from scheduler.api.metrics import Metrics
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
-from scheduler.domain.inputs import id_tag, quote_id
+from scheduler.domain.inputs import id_tag, quotable_id, quote_id
 from scheduler.jobs.store import RequestConflictError
 from scheduler.planning.budget import Budget
+from scheduler.planning.calendar_index import (
+    CalendarDelta,
+    CalendarIndex,
+    DeltaError,
+    index_calendar,
+)
 from scheduler.planning.propose import (
     Calendars,
     ExcludedReferralError,
@@ -234,6 +259,89 @@ def _proposal_inputs(
     return referral, calendars
 
 
+def _held_proposal_inputs(
+    request: pb.ProposeSlotsRequest, referral_id: str, held: CalendarIndex
+) -> Referral:
+    """The referral to propose for on a held calendar: a held one, or `referral` (new)."""
+    out: list[FieldViolation] = []
+    referral: Referral | None = None
+    path = "referral"
+    if request.HasField("referral"):
+        if request.referral_id and request.referral.id != request.referral_id:
+            out.append(
+                FieldViolation(
+                    "referral.id", f"differs from referral_id {quote_id(request.referral_id)}"
+                )
+            )
+        if referral_id in held.referrals:
+            out.append(
+                FieldViolation(
+                    "referral.id",
+                    "already among the calendar's referrals: send only referral_id, or a new "
+                    "referral",
+                )
+            )
+        try:
+            referral = referral_from_proto(request.referral, path)
+        except ConversionError as exc:
+            out += exc.violations
+    else:
+        referral = held.referrals.get(referral_id)
+        if referral is None:
+            out.append(FieldViolation("referral_id", str(UnknownReferralError(referral_id))))
+    if (
+        referral is not None
+        and referral.chosen_site_id is not None
+        and all(s.id != referral.chosen_site_id for s in held.instance.sites)
+    ):
+        code, message = unknown_reference("site", referral.chosen_site_id)
+        out.append(FieldViolation(f"{path}.chosen_site_id", f"{message} [{code}]"))
+    if out:
+        raise _invalid(out)
+    assert referral is not None
+    return referral
+
+
+def _not_held(exc: CalendarNotFoundError | VersionNotHeldError, field: str) -> _Rejected:
+    """NOT_FOUND for a calendar not held; FAILED_PRECONDITION for a version not held."""
+    tag = exc.calendar_id if quotable_id(exc.calendar_id) else ""
+    if isinstance(exc, CalendarNotFoundError):
+        return _Rejected(calendar_not_found(str(exc), tag))
+    return _Rejected(calendar_version_not_held(str(exc), tag, exc.version, exc.current, field))
+
+
+def _delta_from_proto(request: pb.UpdateCalendarRequest) -> CalendarDelta:
+    """The change an UpdateCalendar request asks for; every conversion problem raised at once."""
+    out: list[FieldViolation] = []
+    bookings = []
+    for i, b in enumerate(request.bookings_added):
+        try:
+            bookings.append(booking_from_proto(b, f"bookings_added[{i}]"))
+        except ConversionError as exc:
+            out += exc.violations
+    therapists = []
+    for i, t in enumerate(request.therapists):
+        try:
+            therapists.append(therapist_from_proto(t, f"therapists[{i}]"))
+        except ConversionError as exc:
+            out += exc.violations
+    referrals = []
+    for i, r in enumerate(request.referrals):
+        try:
+            referrals.append(referral_from_proto(r, f"referrals[{i}]"))
+        except ConversionError as exc:
+            out += exc.violations
+    if out:
+        raise _invalid(out)
+    return CalendarDelta(
+        bookings_added=bookings,
+        bookings_removed=list(request.bookings_removed),
+        therapists=therapists,
+        referrals=referrals,
+        referrals_removed=list(request.referrals_removed),
+    )
+
+
 def _counts(instance: Instance) -> dict[str, int]:
     """What the log may say about an instance: counts only."""
     return {
@@ -332,7 +440,8 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
 
     How many calls and solves run at once is decided before a request is read, by
     :class:`scheduler.api.guard.Guard`. `solve_fn` is the solver (tests may pass another with
-    the same signature); `metrics` records each solve's duration and on-time ratio.
+    the same signature); `metrics` records each solve's duration and on-time ratio; `held` is
+    the store of calendars held for ProposeSlots by reference (a default-sized one if None).
     """
 
     def __init__(
@@ -341,8 +450,11 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         solve_fn: SolveFn = solve,
         metrics: Metrics | None = None,
         operations: OperationsService | None = None,
+        held: HeldCalendars | None = None,
     ) -> None:
         self._solve_fn = solve_fn
+        self.held = held if held is not None else HeldCalendars(metrics=metrics)
+        """The calendars held for ProposeSlots by reference."""
         self._metrics = metrics
         self._lock = threading.Lock()
         self._running: set[threading.Event] = set()
@@ -535,8 +647,10 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             violations.append(FieldViolation("referral_id", "required (or a referral)"))
         if violations:
             raise _invalid(violations)
+        if request.HasField("calendar"):
+            return self._propose_held(request, referral_id, k, fields)
         if not request.HasField("instance"):
-            raise _invalid([FieldViolation("instance", "required")])
+            raise _invalid([FieldViolation("instance", "required (or a calendar)")])
         msg = request.instance
         fields.update(
             sites=len(msg.sites),
@@ -558,6 +672,92 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         return pb.ProposeSlotsResponse(
             proposals=[proposal_to_proto(p) for p in proposals], **legal_dates_to_proto(ld)
         )
+
+    def _propose_held(
+        self, request: pb.ProposeSlotsRequest, referral_id: str, k: int, fields: dict[str, Any]
+    ) -> pb.ProposeSlotsResponse:
+        """ProposeSlots on a held calendar: nothing parsed but the referral."""
+        ref = request.calendar
+        fields.update(
+            calendar_id=id_tag(ref.calendar_id),
+            version=ref.version,
+            referral_id=id_tag(referral_id),
+            k=k,
+        )
+        try:
+            held = self.held.get(ref.calendar_id, ref.version)
+        except (CalendarNotFoundError, VersionNotHeldError) as exc:
+            raise _not_held(exc, "calendar.version") from None
+        referral = _held_proposal_inputs(request, referral_id, held)
+        calendars = held.calendars()
+        try:
+            proposals = rank_slots(calendars, referral, k)
+        except ExcludedReferralError as exc:
+            raise _invalid([FieldViolation("referral_id", str(exc))]) from None
+        fields["proposals"] = len(proposals)
+        ld = legal_dates(referral, calendars.policy, WorkingCalendar(calendars.policy))
+        return pb.ProposeSlotsResponse(
+            proposals=[proposal_to_proto(p) for p in proposals], **legal_dates_to_proto(ld)
+        )
+
+    @_unary
+    def PutCalendar(
+        self,
+        request: pb.PutCalendarRequest,
+        context: grpc.ServicerContext,
+        fields: dict[str, Any],
+    ) -> pb.PutCalendarResponse:
+        calendar_id = request.calendar_id
+        if calendar_id and not quotable_id(calendar_id):
+            raise _invalid(
+                [
+                    FieldViolation(
+                        "calendar_id",
+                        "must be a pseudonymous id: at most 64 letters, digits and _.:-, "
+                        "never a CPR number",
+                    )
+                ]
+            )
+        instance = self._valid_instance(request.instance, request.HasField("instance"), "instance")
+        calendar_id = calendar_id or self.held.new_id()
+        version = self.held.put(calendar_id, index_calendar(instance))
+        fields.update(_counts(instance))
+        fields.update(calendar_id=calendar_id, version=version, held_calendars=len(self.held))
+        return pb.PutCalendarResponse(calendar_id=calendar_id, version=version)
+
+    @_unary
+    def UpdateCalendar(
+        self,
+        request: pb.UpdateCalendarRequest,
+        context: grpc.ServicerContext,
+        fields: dict[str, Any],
+    ) -> pb.UpdateCalendarResponse:
+        fields.update(
+            calendar_id=id_tag(request.calendar_id),
+            base_version=request.base_version,
+            bookings_added=len(request.bookings_added),
+            bookings_removed=len(request.bookings_removed),
+            therapists_changed=len(request.therapists),
+            referrals_changed=len(request.referrals) + len(request.referrals_removed),
+        )
+        delta = _delta_from_proto(request)
+
+        def change(base: CalendarIndex) -> CalendarIndex:
+            try:
+                changed = base.apply(delta)
+            except DeltaError as exc:
+                raise _invalid([FieldViolation(w, m) for w, m in exc.problems]) from None
+            violations = _instance_violations(validate_instance(changed.instance), "calendar")
+            if violations:
+                raise _invalid(violations, "the updated calendar is invalid")
+            return changed
+
+        try:
+            version = self.held.update(request.calendar_id, request.base_version, change)
+        except (CalendarNotFoundError, VersionNotHeldError) as exc:
+            raise _not_held(exc, "base_version") from None
+        fields["version"] = version
+        return pb.UpdateCalendarResponse(version=version)
 
     @_unary
     def Check(

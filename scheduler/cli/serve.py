@@ -50,6 +50,21 @@ def register(sub: Any) -> None:
         "before their request is read (default 8)",
     )
     parser.add_argument(
+        "--held-calendars",
+        type=int,
+        default=16,
+        metavar="N",
+        help="calendars held for ProposeSlots by reference (PutCalendar); the least recently "
+        "used is evicted beyond N (default 16; about 20 MB per København week)",
+    )
+    parser.add_argument(
+        "--calendar-versions",
+        type=int,
+        default=4,
+        metavar="N",
+        help="versions kept per held calendar (default 4)",
+    )
+    parser.add_argument(
         "--drain",
         type=float,
         default=5.0,
@@ -148,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"cannot read the bearer tokens: {exc}", file=sys.stderr)
         return 2
+    if args.held_calendars < 1 or args.calendar_versions < 1:
+        print("--held-calendars and --calendar-versions must be >= 1", file=sys.stderr)
+        return 2
     if args.job_slots < 1 or args.lease <= 0 or args.retention_days < 0:
         print("--job-slots must be >= 1, --lease > 0, --retention-days >= 0", file=sys.stderr)
         return 2
@@ -175,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
                 job_slots=args.job_slots,
                 lease_s=args.lease,
                 retention_s=args.retention_days * 86400.0,
+                held_calendars=args.held_calendars,
+                calendar_versions=args.calendar_versions,
             )
         )
     except (OSError, StoreError) as exc:

@@ -36,9 +36,10 @@ candidates (:mod:`scheduler.planning.free_time`, :mod:`scheduler.planning.candid
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -65,6 +66,7 @@ __all__ = [
     "Shift",
     "SlotProposal",
     "UnknownReferralError",
+    "day_free_minutes",
     "index_calendars",
     "proposal_dates",
     "propose_slots",
@@ -163,6 +165,35 @@ class Calendars:
     """``bookings_on(day, therapist_ids, site_ids)``: the bookings on `day` that hold the time
     of one of `therapist_ids` or fill a room at one of `site_ids` (others may come too; they
     are ignored). It may raise (an unreadable booking)."""
+    free_minutes: Callable[[date, AbstractSet[int], str], Mapping[int, int]] | None = None
+    """Optional: ``free_minutes(day, therapists, referral_id)`` is :func:`day_free_minutes` of
+    these calendars for the therapists with those indices, the referral's tentative bookings
+    released (others may come too). A reader holding the calendars for many proposals can keep
+    it (:mod:`scheduler.planning.calendar_index`); None: worked out from the bookings."""
+
+
+def day_free_minutes(
+    calendars: Calendars, day: date, therapists: AbstractSet[int], released: AbstractSet[str]
+) -> dict[int, int]:
+    """Per therapist (by index) rostered on `day`, not absent: the minutes free in their session
+    windows after the bookings that hold time (the tentative first sessions of the `released`
+    referrals released)."""
+    everyone, sites = calendars.therapists, calendars.sites
+    site_index = {s.id: i for i, s in enumerate(sites)}
+    ids = {everyone[t].id for t in therapists}
+    busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for h in calendars.bookings_on(day, ids, set()):
+        if holds_time(h, released):
+            busy[h.therapist_id].append((h.start, h.end))
+    free: dict[int, int] = defaultdict(int)
+    for shift in calendars.shifts_on(day, therapists):
+        t_idx = shift.therapist
+        site = site_index.get(shift.site_id)
+        if t_idx not in therapists or site is None or everyone[t_idx].is_absent(day):
+            continue
+        for lo, hi in session_windows(calendars.policy, sites[site], day, shift.start, shift.end):
+            free[t_idx] += sum(e - s for s, e in free_stretches((lo, hi), busy[everyone[t_idx].id]))
+    return dict(free)
 
 
 def index_calendars(instance: Instance) -> Calendars:
@@ -274,30 +305,19 @@ class _Ranking:
         that hold time (read from the calendars once per week)."""
         if monday in self._free:
             return self._free[monday]
-        therapists, sites = self.calendars.therapists, self.calendars.sites
         free: dict[int, int] = defaultdict(int)
-        ids = {therapists[t].id for t in self.qualified}
+        held = self.calendars.free_minutes
         for i in range(5):
             day = monday + timedelta(days=i)
             if not self.cal.is_working_day(day):
                 continue
-            busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
-            for h in self.calendars.bookings_on(day, ids, set()):
-                if holds_time(h, {self.referral.id}):
-                    busy[h.therapist_id].append((h.start, h.end))
-            for shift in self.calendars.shifts_on(day, self.qualified):
-                t_idx = shift.therapist
-                site = self.site_index.get(shift.site_id)
-                if t_idx not in self.qualified or site is None:
-                    continue
-                if therapists[t_idx].is_absent(day):
-                    continue
-                for lo, hi in session_windows(
-                    self.calendars.policy, sites[site], day, shift.start, shift.end
-                ):
-                    free[t_idx] += sum(
-                        e - s for s, e in free_stretches((lo, hi), busy[therapists[t_idx].id])
-                    )
+            if held is not None:
+                minutes = held(day, self.qualified, self.referral.id)
+            else:
+                minutes = day_free_minutes(self.calendars, day, self.qualified, {self.referral.id})
+            for t_idx in self.qualified:
+                if t_idx in minutes:
+                    free[t_idx] += minutes[t_idx]
         self._free[monday] = dict(free)
         return self._free[monday]
 
@@ -340,8 +360,8 @@ class _Ranking:
             )
         return self._travel[site]
 
-    def options_on(self, day: date) -> list[_Option]:
-        """Every option of the day, best first."""
+    def options_on(self, day: date, limit: int | None = None) -> list[_Option]:
+        """The day's options, best first: all of them, or the first `limit`."""
         ref, sites, therapists = self.referral, self.calendars.sites, self.calendars.therapists
         policy = self.calendars.policy
         if not self.qualified:
@@ -380,41 +400,77 @@ class _Ranking:
             for g_start, g_end in free_stretches((lo, hi), busy[therapists[t_idx].id])
         ]
         gaps.sort(key=lambda g: (g[0], g[1]))
+        # Each gap offers its starts in time order with a fixed (course waits, specialist,
+        # travel): merged lazily in rank order (those, start, therapist id, then the gap's
+        # place), only the first `limit` options are worked out. A (therapist, start) offered
+        # by two gaps counts once, from the earlier gap, as if every option were listed (a
+        # therapist's valid roster entries do not overlap, so it does not happen).
         full: dict[int, _FullRooms] = {}
-        options: list[_Option] = []
-        seen: set[tuple[str, int]] = set()
-        for g_start, t_idx, g_end, site in gaps:
+        minutes = ref.first_session_minutes
+        carriers: dict[int, str | None] = {}
+        streams: list[Iterator[_Start]] = []
+        for place, (g_start, t_idx, g_end, site) in enumerate(gaps):
             therapist = therapists[t_idx]
             travel = self.travel(site)
-            length = ref.first_session_minutes + 2 * travel
-            if length > g_end - g_start:
+            if minutes + 2 * travel > g_end - g_start:
                 continue
-            specialist = self.basal and bool(therapist.specialties)
-            for start in range(g_start, g_end - length + 1, STEP_MINUTES):
-                session = start + travel
-                if not ref.home_training:
-                    if site not in full:
-                        full[site] = _FullRooms(load[site], sites[site].rooms)
-                    if full[site].meets(session, session + ref.first_session_minutes):
-                        continue
-                if (therapist.id, start) in seen:
-                    continue
-                seen.add((therapist.id, start))
-                options.append(
-                    _Option(
-                        specialist,
-                        travel,
-                        start,
-                        therapist.id,
-                        site,
-                        ref.home_training,
-                        self.carrier(day, t_idx),
-                    )
+            rooms: _FullRooms | None = None
+            if not ref.home_training:
+                rooms = full.get(site)
+                if rooms is None:
+                    rooms = full[site] = _FullRooms(load[site], sites[site].rooms)
+            if t_idx not in carriers:
+                carriers[t_idx] = self.carrier(day, t_idx)
+            head = (carriers[t_idx] is None, self.basal and bool(therapist.specialties), travel)
+            streams.append(
+                _starts(
+                    head,
+                    therapist.id,
+                    place,
+                    site,
+                    carriers[t_idx],
+                    (g_start, g_end),
+                    minutes,
+                    rooms,
                 )
-        options.sort(
-            key=lambda o: (o.carrier is None, o.specialist, o.travel, o.start, o.therapist_id)
-        )
+            )
+        options: list[_Option] = []
+        seen: set[tuple[str, int]] = set()
+        for (_, specialist, travel), start, tid, _place, site, carrier in heapq.merge(*streams):
+            if (tid, start) in seen:
+                continue
+            seen.add((tid, start))
+            options.append(
+                _Option(specialist, travel, start, tid, site, ref.home_training, carrier)
+            )
+            if limit is not None and len(options) >= limit:
+                break
         return options
+
+
+_Start = tuple[tuple[bool, bool, int], int, str, int, int, "str | None"]
+"""An option as a gap offers it: ((course waits, specialist, travel), start, therapist id, the
+gap's place, site, carrier)."""
+
+
+def _starts(
+    head: tuple[bool, bool, int],
+    therapist_id: str,
+    place: int,
+    site: int,
+    carrier: str | None,
+    gap: tuple[int, int],
+    minutes: int,
+    rooms: _FullRooms | None,
+) -> Iterator[_Start]:
+    """The options of one free gap in time order: every :data:`STEP_MINUTES` while the session
+    (with travel both ways) fits, skipping starts when the site's rooms are full."""
+    travel = head[2]
+    for start in range(gap[0], gap[1] - minutes - 2 * travel + 1, STEP_MINUTES):
+        session = start + travel
+        if rooms is not None and rooms.meets(session, session + minutes):
+            continue
+        yield head, start, therapist_id, place, site, carrier
 
 
 def _horizon(calendars: Calendars, cal: WorkingCalendar) -> list[date]:
@@ -488,12 +544,12 @@ def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[Slo
     for day in _horizon(calendars, cal):
         if day < ld.earliest_start or day in unavailable:
             continue
-        options = ranking.options_on(day)
+        options = ranking.options_on(day, k - len(proposals))
         if not options:
             continue
         first_day = first_day or day
         result = outcome(day, ld.deadline, ld.free_choice_right)
-        for option in options[: k - len(proposals)]:
+        for option in options:
             session = option.start + option.travel
             proposals.append(
                 SlotProposal(

@@ -728,16 +728,18 @@ class OptimizeOperationMetadata(_message.Message):
     def __init__(self, state: _Optional[_Union[OptimizeOperationMetadata.State, str]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., instance_name: _Optional[str] = ..., referrals: _Optional[int] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., time_limit_s: _Optional[float] = ...) -> None: ...
 
 class ProposeSlotsRequest(_message.Message):
-    __slots__ = ("instance", "referral_id", "referral", "k")
+    __slots__ = ("instance", "calendar", "referral_id", "referral", "k")
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_FIELD_NUMBER: _ClassVar[int]
     REFERRAL_ID_FIELD_NUMBER: _ClassVar[int]
     REFERRAL_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     instance: Instance
+    calendar: CalendarRef
     referral_id: str
     referral: Referral
     k: int
-    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., referral_id: _Optional[str] = ..., referral: _Optional[_Union[Referral, _Mapping]] = ..., k: _Optional[int] = ...) -> None: ...
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., calendar: _Optional[_Union[CalendarRef, _Mapping]] = ..., referral_id: _Optional[str] = ..., referral: _Optional[_Union[Referral, _Mapping]] = ..., k: _Optional[int] = ...) -> None: ...
 
 class SlotProposal(_message.Message):
     __slots__ = ("rank", "therapist_id", "site_id", "at_home", "start", "end", "travel_minutes", "outcome", "deadline", "on_time", "why")
@@ -764,6 +766,54 @@ class SlotProposal(_message.Message):
     on_time: bool
     why: str
     def __init__(self, rank: _Optional[int] = ..., therapist_id: _Optional[str] = ..., site_id: _Optional[str] = ..., at_home: _Optional[bool] = ..., start: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., end: _Optional[_Union[_datetime_pb2.DateTime, _Mapping]] = ..., travel_minutes: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., on_time: _Optional[bool] = ..., why: _Optional[str] = ...) -> None: ...
+
+class CalendarRef(_message.Message):
+    __slots__ = ("calendar_id", "version")
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    calendar_id: str
+    version: int
+    def __init__(self, calendar_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class PutCalendarRequest(_message.Message):
+    __slots__ = ("calendar_id", "instance")
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    calendar_id: str
+    instance: Instance
+    def __init__(self, calendar_id: _Optional[str] = ..., instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
+
+class PutCalendarResponse(_message.Message):
+    __slots__ = ("calendar_id", "version")
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    calendar_id: str
+    version: int
+    def __init__(self, calendar_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class UpdateCalendarRequest(_message.Message):
+    __slots__ = ("calendar_id", "base_version", "bookings_removed", "bookings_added", "therapists", "referrals", "referrals_removed")
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BOOKINGS_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    BOOKINGS_ADDED_FIELD_NUMBER: _ClassVar[int]
+    THERAPISTS_FIELD_NUMBER: _ClassVar[int]
+    REFERRALS_FIELD_NUMBER: _ClassVar[int]
+    REFERRALS_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    calendar_id: str
+    base_version: int
+    bookings_removed: _containers.RepeatedScalarFieldContainer[str]
+    bookings_added: _containers.RepeatedCompositeFieldContainer[Booking]
+    therapists: _containers.RepeatedCompositeFieldContainer[Therapist]
+    referrals: _containers.RepeatedCompositeFieldContainer[Referral]
+    referrals_removed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, calendar_id: _Optional[str] = ..., base_version: _Optional[int] = ..., bookings_removed: _Optional[_Iterable[str]] = ..., bookings_added: _Optional[_Iterable[_Union[Booking, _Mapping]]] = ..., therapists: _Optional[_Iterable[_Union[Therapist, _Mapping]]] = ..., referrals: _Optional[_Iterable[_Union[Referral, _Mapping]]] = ..., referrals_removed: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateCalendarResponse(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    def __init__(self, version: _Optional[int] = ...) -> None: ...
 
 class ProposeSlotsResponse(_message.Message):
     __slots__ = ("proposals", "earliest_start", "deadline", "free_choice_right", "letter_by")

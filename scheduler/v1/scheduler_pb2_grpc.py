@@ -51,6 +51,16 @@ class SchedulerStub:
                 request_serializer=scheduler_dot_v1_dot_scheduler__pb2.ProposeSlotsRequest.SerializeToString,
                 response_deserializer=scheduler_dot_v1_dot_scheduler__pb2.ProposeSlotsResponse.FromString,
                 _registered_method=True)
+        self.PutCalendar = channel.unary_unary(
+                '/scheduler.v1.Scheduler/PutCalendar',
+                request_serializer=scheduler_dot_v1_dot_scheduler__pb2.PutCalendarRequest.SerializeToString,
+                response_deserializer=scheduler_dot_v1_dot_scheduler__pb2.PutCalendarResponse.FromString,
+                _registered_method=True)
+        self.UpdateCalendar = channel.unary_unary(
+                '/scheduler.v1.Scheduler/UpdateCalendar',
+                request_serializer=scheduler_dot_v1_dot_scheduler__pb2.UpdateCalendarRequest.SerializeToString,
+                response_deserializer=scheduler_dot_v1_dot_scheduler__pb2.UpdateCalendarResponse.FromString,
+                _registered_method=True)
         self.Check = channel.unary_unary(
                 '/scheduler.v1.Scheduler/Check',
                 request_serializer=scheduler_dot_v1_dot_scheduler__pb2.CheckRequest.SerializeToString,
@@ -92,6 +102,34 @@ class SchedulerServicer:
         checks) only what the proposal needs: the referral, the policy, the sites, the therapists,
         and the qualified therapists' rosters and the bookings on the days it ranks; problems
         elsewhere in the instance are not reported (Check reports them).
+        With a calendar reference instead of an inline instance it reads a calendar the server
+        holds (PutCalendar, UpdateCalendar): nothing is parsed, the calendar was checked on upload.
+        NOT_FOUND: the server does not hold that calendar id (never uploaded, evicted, or the server
+        restarted): upload it again. FAILED_PRECONDITION: that version is no longer (or not yet)
+        held; the status's ErrorInfo metadata `current_version` names the current one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutCalendar(self, request, context):
+        """Uploads a calendar for ProposeSlots by reference: the instance's policy, sites, therapists
+        with rosters and absences, bookings and the referrals known, checked as Check checks an
+        instance (INVALID_ARGUMENT with every error). Answers the calendar id (the request's, or a
+        new one) and its version. Uploading under a held id replaces that calendar (a new version).
+        Held calendars live in the server's memory only: a restart, or eviction of the least
+        recently used calendar beyond the server's maximum, loses them (then NOT_FOUND).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCalendar(self, request, context):
+        """Changes a held calendar: bookings removed and added by id, therapists and referrals
+        replaced or added by id, referrals removed. `base_version` must be the current version
+        (else FAILED_PRECONDITION naming the current one: updates are never lost, one wins and the
+        other retries on the new version). The changed calendar is checked as PutCalendar checks an
+        upload. Answers the new version. NOT_FOUND: upload the calendar again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -137,6 +175,16 @@ def add_SchedulerServicer_to_server(servicer, server):
                     servicer.ProposeSlots,
                     request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.ProposeSlotsRequest.FromString,
                     response_serializer=scheduler_dot_v1_dot_scheduler__pb2.ProposeSlotsResponse.SerializeToString,
+            ),
+            'PutCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutCalendar,
+                    request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.PutCalendarRequest.FromString,
+                    response_serializer=scheduler_dot_v1_dot_scheduler__pb2.PutCalendarResponse.SerializeToString,
+            ),
+            'UpdateCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCalendar,
+                    request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.UpdateCalendarRequest.FromString,
+                    response_serializer=scheduler_dot_v1_dot_scheduler__pb2.UpdateCalendarResponse.SerializeToString,
             ),
             'Check': grpc.unary_unary_rpc_method_handler(
                     servicer.Check,
@@ -231,6 +279,60 @@ class Scheduler:
             '/scheduler.v1.Scheduler/ProposeSlots',
             scheduler_dot_v1_dot_scheduler__pb2.ProposeSlotsRequest.SerializeToString,
             scheduler_dot_v1_dot_scheduler__pb2.ProposeSlotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scheduler.v1.Scheduler/PutCalendar',
+            scheduler_dot_v1_dot_scheduler__pb2.PutCalendarRequest.SerializeToString,
+            scheduler_dot_v1_dot_scheduler__pb2.PutCalendarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scheduler.v1.Scheduler/UpdateCalendar',
+            scheduler_dot_v1_dot_scheduler__pb2.UpdateCalendarRequest.SerializeToString,
+            scheduler_dot_v1_dot_scheduler__pb2.UpdateCalendarResponse.FromString,
             options,
             channel_credentials,
             insecure,
