@@ -5,9 +5,9 @@ weekdays, PT therapists working 08:00–15:30 at it, basal PT referrals of a 70-
 the Sønderborg policy (7 calendar days from discharge). The default week is the week of
 Monday 30 November 2026, planned on the Friday before.
 
-- :func:`site`, :func:`therapist` (with :func:`free_hours` for a therapist whose only free time
-  is given), :func:`booking`, :func:`referral` and :func:`due_on` (a referral whose legal
-  deadline is a given day), :func:`instance`;
+- :func:`site`, :func:`shift` (one roster entry), :func:`therapist` (with :func:`free_hours`
+  for a therapist whose only free time is given), :func:`booking`, :func:`referral` and
+  :func:`due_on` (a referral whose legal deadline is a given day), :func:`instance`;
 - :func:`fill_day` and :func:`full_week_but`: calendars already full except where said;
 - :func:`solve_checked`: solve with one worker and a fixed seed, and assert that the
   independent checker accepts the plan.
@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from scheduler.domain import (
+    Absence,
     Booking,
     Coordinates,
     Instance,
@@ -49,6 +50,7 @@ __all__ = [
     "full_week_but",
     "instance",
     "referral",
+    "shift",
     "site",
     "solve_checked",
     "therapist",
@@ -65,49 +67,75 @@ def site(
     id_: str = "A",
     rooms: int = 4,
     where: Coordinates = SITE_A,
-    hours: tuple[time, time] = (time(7), time(17)),
+    hours: tuple[time, time] | Mapping[int, tuple[time, time]] = (time(7), time(17)),
+    *,
+    name: str | None = None,
 ) -> Site:
-    """A training site open `hours` on every weekday."""
+    """A training site open `hours` on every weekday (or, given ``{weekday: (open, close)}``,
+    on those weekdays only; Monday is 0), named `name` (default: "Site <id>")."""
+    week = hours if isinstance(hours, Mapping) else dict.fromkeys(range(5), hours)
     return Site(
         id=id_,
-        name=f"Site {id_}",
+        name=name if name is not None else f"Site {id_}",
         coordinates=where,
-        opening_hours=[OpeningHours(weekday=d, open=hours[0], close=hours[1]) for d in range(5)],
+        opening_hours=[OpeningHours(weekday=d, open=o, close=c) for d, (o, c) in week.items()],
         rooms=rooms,
     )
+
+
+def shift(day: date, start: time | int, end: time | int, site_id: str = "A") -> RosterEntry:
+    """A roster entry: at `site_id` on `day` from `start` to `end` (an int is a whole hour)."""
+    return RosterEntry(date=day, start=_time(start), end=_time(end), site_id=site_id)
 
 
 def therapist(
     id_: str,
     *,
     discipline: str = "PT",
-    specialties: tuple[str, ...] = (),
+    specialties: Sequence[str] = (),
     days: Sequence[date] | None = None,
     hours: tuple[time, time] = (time(8), time(15, 30)),
     site_id: str = "A",
     home_visits: bool = False,
+    roster: Iterable[RosterEntry | tuple[date, time | int, time | int]] | None = None,
+    absences: Sequence[Absence] = (),
 ) -> Therapist:
-    """A therapist rostered `hours` at `site_id` on `days` (default: the week's weekdays)."""
+    """A therapist rostered `hours` at `site_id` on `days` (default: the week's weekdays).
+
+    `roster` replaces that regular week with given stretches: roster entries, or
+    ``(day, start, end)`` at `site_id` (start and end as times or whole hours).
+    """
+    if roster is None:
+        entries = [
+            shift(d, hours[0], hours[1], site_id) for d in (days if days is not None else WEEKDAYS)
+        ]
+    else:
+        entries = [e if isinstance(e, RosterEntry) else shift(*e, site_id=site_id) for e in roster]
     return Therapist.model_validate(
         {
             "id": id_,
             "discipline": discipline,
             "specialties": list(specialties),
-            "roster": [
-                RosterEntry(date=d, start=hours[0], end=hours[1], site_id=site_id)
-                for d in (days if days is not None else WEEKDAYS)
-            ],
+            "roster": entries,
             "home_visits": home_visits,
+            "absences": list(absences),
         }
     )
 
 
-def referral(id_: str, discharge: date = FRIDAY_BEFORE, **fields: Any) -> Referral:
-    """A basal PT referral of a 70-year-old, received on the day of discharge."""
+def _time(t: time | int) -> time:
+    return t if isinstance(t, time) else time(t)
+
+
+def referral(
+    id_: str, discharge: date = FRIDAY_BEFORE, *, received: date | None = None, **fields: Any
+) -> Referral:
+    """A basal PT referral of a 70-year-old, received on `received` (default: the day of
+    discharge); any other field is given by keyword."""
     data: dict[str, Any] = {
         "id": id_,
         "discharge_date": discharge,
-        "received_date": discharge,
+        "received_date": received if received is not None else discharge,
         "level": "basal",
         "discipline": "PT",
         "age": 70,
@@ -126,7 +154,8 @@ def due_on(id_: str, day: date, **fields: Any) -> Referral:
 def booking(
     id_: str, therapist_id: str, day: date, start: time, end: time, **fields: Any
 ) -> Booking:
-    """A booking of `therapist_id` on `day` from `start` to `end`, in a room at site A."""
+    """A booking of `therapist_id` on `day` from `start` to `end`, in a room at site A (or at
+    ``site_id=...``; ``site_id=None`` for one outside every site, which takes no room)."""
     return Booking.model_validate(
         {
             "id": id_,
@@ -146,16 +175,21 @@ def instance(
     sites: list[Site] | None = None,
     policy: Policy | None = None,
     planning_date: date = FRIDAY_BEFORE,
+    *,
+    name: str = "tiny",
+    **fields: Any,
 ) -> Instance:
-    """A week planned on `planning_date` under `policy` (default: Sønderborg's)."""
+    """A week planned on `planning_date` under `policy` (default: Sønderborg's); any other
+    field of the instance (``offers_sent_at``) is given by keyword."""
     return Instance(
-        name="tiny",
+        name=name,
         planning_date=planning_date,
         policy=policy or PRESETS["soenderborg"],
         sites=sites or [site()],
         therapists=therapists,
         bookings=bookings or [],
         referrals=referrals,
+        **fields,
     )
 
 

@@ -18,11 +18,9 @@ from scheduler.domain import (
     Booking,
     Coordinates,
     Instance,
-    OpeningHours,
     Outcome,
     Reason,
     Referral,
-    RosterEntry,
     Site,
     SolveOptions,
     Therapist,
@@ -30,41 +28,23 @@ from scheduler.domain import (
 from scheduler.domain.policy import Policy
 from scheduler.planning.solve import solve
 from scheduler.verify.checker import check_solution
+from tests import builders
 
 PLANNING = date(2025, 3, 3)  # a Monday
 TUE, WED, THU = date(2025, 3, 4), date(2025, 3, 5), date(2025, 3, 6)
+SITE_AT = Coordinates(lat=55.5, lon=9.5)
 
 
 def site(rooms: int = 1) -> Site:
-    hours = [OpeningHours(weekday=d, open=time(8), close=time(16)) for d in range(5)]
-    return Site(
-        id="S",
-        name="Træningscenter",
-        coordinates=Coordinates(lat=55.5, lon=9.5),
-        opening_hours=hours,
-        rooms=rooms,
-    )
+    return builders.site("S", rooms, SITE_AT, (time(8), time(16)), name="Træningscenter")
 
 
 def therapist(tid: str, *stretches: tuple[date, int, int], **fields: Any) -> Therapist:
-    roster = [
-        RosterEntry(date=day, start=time(h0), end=time(h1), site_id="S")
-        for day, h0, h1 in stretches
-    ]
-    return Therapist(id=tid, discipline=fields.pop("discipline", "PT"), roster=roster, **fields)
+    return builders.therapist(tid, roster=stretches, site_id="S", **fields)
 
 
 def referral(rid: str, discharged: date, received: date, **fields: Any) -> Referral:
-    data: dict[str, Any] = {
-        "id": rid,
-        "discharge_date": discharged,
-        "received_date": received,
-        "level": "basal",
-        "discipline": "PT",
-        "age": 70,
-    }
-    data.update(fields)
-    return Referral.model_validate(data)
+    return builders.referral(rid, discharged, received=received, **fields)
 
 
 def instance(
@@ -73,15 +53,7 @@ def instance(
     rooms: int = 1,
     bookings: list[Booking] | None = None,
 ) -> Instance:
-    return Instance(
-        name="tiny",
-        planning_date=PLANNING,
-        policy=Policy(),
-        sites=[site(rooms)],
-        therapists=therapists,
-        referrals=referrals,
-        bookings=bookings or [],
-    )
+    return builders.instance(therapists, referrals, bookings, [site(rooms)], Policy(), PLANNING)
 
 
 def fcfs_trap() -> Instance:
@@ -152,12 +124,7 @@ def test_earliest_day_then_earliest_minute_then_first_therapist() -> None:
 
 
 def test_sessions_pack_back_to_back_around_bookings() -> None:
-    meeting = Booking(
-        id="B1",
-        therapist_id="T1",
-        start=datetime(2025, 3, 4, 9, 0),
-        end=datetime(2025, 3, 4, 9, 30),
-    )
+    meeting = builders.booking("B1", "T1", TUE, time(9), time(9, 30), site_id=None)
     inst = instance(
         [therapist("T1", (TUE, 8, 12))],
         [referral(f"R{k}", date(2025, 3, 2), date(2025, 3, 2)) for k in range(1, 5)],
@@ -173,13 +140,7 @@ def test_sessions_pack_back_to_back_around_bookings() -> None:
 
 def test_a_full_room_pushes_the_session_to_when_a_room_is_free() -> None:
     # One room, two therapists free 08-10 on Tuesday, and a group session 08:00-08:45 in it.
-    group = Booking(
-        id="G1",
-        therapist_id="T9",
-        site_id="S",
-        start=datetime(2025, 3, 4, 8, 0),
-        end=datetime(2025, 3, 4, 8, 45),
-    )
+    group = builders.booking("G1", "T9", TUE, time(8), time(8, 45), site_id="S")
     inst = instance(
         [
             therapist("T1", (TUE, 8, 10)),
@@ -219,14 +180,7 @@ def test_home_visit_includes_travel_both_ways() -> None:
 
 
 def test_communicated_booking_stays_and_blocks_its_time() -> None:
-    first = Booking(
-        id="B1",
-        therapist_id="T1",
-        site_id="S",
-        start=datetime(2025, 3, 4, 8, 0),
-        end=datetime(2025, 3, 4, 9, 0),
-        referral_id="R1",
-    )
+    first = builders.booking("B1", "T1", TUE, time(8), time(9), site_id="S", referral_id="R1")
     inst = instance(
         [therapist("T1", (TUE, 8, 10))],
         [

@@ -16,65 +16,33 @@ from scheduler.bench.mip import MipModel, build_mip, greedy_start, solve_mip
 from scheduler.domain import (
     Coordinates,
     Instance,
-    OpeningHours,
     Outcome,
     Referral,
-    RosterEntry,
-    Site,
     SolveOptions,
-    Therapist,
 )
 from scheduler.domain.policy import Policy
 from scheduler.planning.problem import prepare
 from scheduler.planning.solve import solve
 from scheduler.verify.checker import check_solution
+from tests import builders
 
 PLANNING = date(2025, 3, 3)
 TUE, WED, THU = date(2025, 3, 4), date(2025, 3, 5), date(2025, 3, 6)
+SITE_AT = Coordinates(lat=55.5, lon=9.5)
 
 
 def _instance(
     rooms: int, rosters: dict[str, list[tuple[date, int, int]]], refs: list[Referral]
 ) -> Instance:
-    site = Site(
-        id="S",
-        name="Træningscenter",
-        coordinates=Coordinates(lat=55.5, lon=9.5),
-        opening_hours=[OpeningHours(weekday=d, open=time(8), close=time(16)) for d in range(5)],
-        rooms=rooms,
-    )
-    therapists = [
-        Therapist(
-            id=tid,
-            discipline="PT",
-            roster=[
-                RosterEntry(date=day, start=time(h0), end=time(h1), site_id="S")
-                for day, h0, h1 in stretches
-            ],
-        )
-        for tid, stretches in rosters.items()
-    ]
-    return Instance(
-        name="tiny",
-        planning_date=PLANNING,
-        policy=Policy(),
-        sites=[site],
-        therapists=therapists,
-        referrals=refs,
+    site = builders.site("S", rooms, SITE_AT, (time(8), time(16)), name="Træningscenter")
+    therapists = [builders.therapist(t, roster=r, site_id="S") for t, r in rosters.items()]
+    return builders.instance(
+        therapists, refs, sites=[site], policy=Policy(), planning_date=PLANNING
     )
 
 
 def _referral(rid: str, discharged: date, received: date, **fields: Any) -> Referral:
-    data: dict[str, Any] = {
-        "id": rid,
-        "discharge_date": discharged,
-        "received_date": received,
-        "level": "basal",
-        "discipline": "PT",
-        "age": 70,
-    }
-    data.update(fields)
-    return Referral.model_validate(data)
+    return builders.referral(rid, discharged, received=received, **fields)
 
 
 def _cpsat(inst: Instance) -> Any:

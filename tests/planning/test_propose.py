@@ -27,7 +27,6 @@ from scheduler.domain import (
     Discipline,
     Instance,
     Level,
-    OpeningHours,
     Outcome,
     PlanStartKind,
     Referral,
@@ -60,59 +59,35 @@ from scheduler.rules.courses import (
 from scheduler.rules.legal import legal_dates
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.validation import has_errors, validate_instance
+from tests import builders
 
 TUE, WED, FRI = date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 13)
 DEADLINE = date(2026, 3, 12)
+PLANNING = date(2026, 3, 6)  # a Friday
 CITY = Coordinates(lat=55.68, lon=12.57)
 FAR = Coordinates(lat=55.45, lon=12.18)
 
 
 def _site(site_id: str, where: Coordinates, rooms: int = 1) -> Site:
-    return Site(
-        id=site_id,
-        name=site_id,
-        coordinates=where,
-        opening_hours=[OpeningHours(weekday=d, open=time(8), close=time(16)) for d in range(5)],
-        rooms=rooms,
-    )
+    return builders.site(site_id, rooms, where, (time(8), time(16)), name=site_id)
 
 
 def _shift(day: date, start: str, end: str, site: str = "S1") -> RosterEntry:
-    return RosterEntry(
-        date=day, start=time.fromisoformat(start), end=time.fromisoformat(end), site_id=site
-    )
+    return builders.shift(day, time.fromisoformat(start), time.fromisoformat(end), site)
 
 
-def _therapist(
-    tid: str, *roster: RosterEntry, discipline: Discipline = Discipline.PT, **kw: object
-) -> Therapist:
-    return Therapist.model_validate(
-        {"id": tid, "discipline": discipline, "roster": list(roster), **kw}
-    )
+def _therapist(tid: str, *roster: RosterEntry, **kw: Any) -> Therapist:
+    return builders.therapist(tid, roster=roster, **kw)
 
 
-def _referral(rid: str = "R-1", **kw: object) -> Referral:
-    data: dict[str, object] = {
-        "id": rid,
-        "discharge_date": date(2026, 3, 5),
-        "received_date": date(2026, 3, 5),
-        "level": Level.BASAL,
-        "discipline": Discipline.PT,
-        "age": 70,
-    }
-    return Referral.model_validate({**data, **kw})
+def _referral(rid: str = "R-1", **kw: Any) -> Referral:
+    return builders.referral(rid, date(2026, 3, 5), **kw)
 
 
-def _booking(bid: str, therapist: str, day: date, start: str, end: str, **kw: object) -> Booking:
-    return Booking.model_validate(
-        {
-            "id": bid,
-            "therapist_id": therapist,
-            "start": datetime.combine(day, time.fromisoformat(start)),
-            "end": datetime.combine(day, time.fromisoformat(end)),
-            **kw,
-        }
-    )
+def _booking(bid: str, therapist: str, day: date, start: str, end: str, **kw: Any) -> Booking:
+    """A booking outside every site unless ``site_id=...`` says where; times as "HH:MM[:SS]"."""
+    start_, end_ = time.fromisoformat(start), time.fromisoformat(end)
+    return builders.booking(bid, therapist, day, start_, end_, **{"site_id": None, **kw})
 
 
 def _instance(
@@ -121,14 +96,9 @@ def _instance(
     bookings: list[Booking] | None = None,
     rooms: int = 1,
 ) -> Instance:
-    return Instance(
-        planning_date=date(2026, 3, 6),
-        policy=Policy(),
-        sites=[_site("S1", CITY, rooms), _site("S2", FAR, 2)],
-        therapists=therapists,
-        bookings=bookings or [],
-        referrals=referrals or [_referral()],
-    )
+    sites = [_site("S1", CITY, rooms), _site("S2", FAR, 2)]
+    referrals = referrals or [_referral()]
+    return builders.instance(therapists, referrals, bookings, sites, Policy(), PLANNING, name="")
 
 
 def _proposals(instance: Instance, rid: str = "R-1", k: int = 5) -> list[SlotProposal]:
@@ -324,7 +294,6 @@ def test_seconds_are_dropped_as_the_optimiser_drops_them() -> None:
 # ways in (a domain instance, and the request message read by scheduler.api.calendars) must give
 # the reference's answer.
 
-PLANNING = date(2026, 3, 6)  # a Friday
 _MOSTLY_PT = [Discipline.PT, Discipline.PT, Discipline.OT]
 
 
@@ -426,26 +395,20 @@ def small_instances(draw: st.DrawFn) -> tuple[Instance, str, int]:
     )
     cal = WorkingCalendar(policy)
     days = cal.working_days(PLANNING + timedelta(days=1), PLANNING + timedelta(days=14))
-    sites = [
-        Site(
-            id=f"S{i}",
-            name=f"S{i}",
-            coordinates=Coordinates(
-                lat=55.60 + draw(st.integers(0, 20)) / 100,
-                lon=12.40 + draw(st.integers(0, 30)) / 100,
-            ),
-            opening_hours=[
-                OpeningHours(
-                    weekday=w,
-                    open=_clock(_minutes(draw, 6 * 60, 10 * 60, 30)),
-                    close=_clock(_minutes(draw, 13 * 60, 18 * 60, 30)),
-                )
-                for w in sorted(draw(st.sets(st.integers(0, 4), min_size=3)))
-            ],
-            rooms=draw(st.integers(1, 2)),
+    sites = []
+    for i in range(draw(st.integers(1, 3))):
+        where = Coordinates(
+            lat=55.60 + draw(st.integers(0, 20)) / 100,
+            lon=12.40 + draw(st.integers(0, 30)) / 100,
         )
-        for i in range(draw(st.integers(1, 3)))
-    ]
+        hours = {
+            w: (
+                _clock(_minutes(draw, 6 * 60, 10 * 60, 30)),
+                _clock(_minutes(draw, 13 * 60, 18 * 60, 30)),
+            )
+            for w in sorted(draw(st.sets(st.integers(0, 4), min_size=3)))
+        }
+        sites.append(builders.site(f"S{i}", draw(st.integers(1, 2)), where, hours, name=f"S{i}"))
     site_ids = [s.id for s in sites]
     therapists: list[Therapist] = []
     bookings: list[Booking] = []
@@ -457,26 +420,20 @@ def small_instances(draw: st.DrawFn) -> tuple[Instance, str, int]:
             for _ in range(draw(st.integers(0, 2))):
                 start, end = cursor, min(cursor + _minutes(draw, 30, 8 * 60, 15), 20 * 60)
                 site = draw(st.sampled_from(site_ids))
-                roster.append(
-                    RosterEntry(date=day, start=_clock(start), end=_clock(end), site_id=site)
-                )
+                roster.append(builders.shift(day, _clock(start), _clock(end), site))
                 for _ in range(draw(st.integers(0, 3))):
                     b_start = draw(st.integers(start - 30, end))
                     b_end = min(b_start + draw(st.integers(1, 120)), 23 * 60 + 59)
                     at_home = draw(st.booleans()) and draw(st.booleans())
+                    b_site = None if at_home else draw(st.sampled_from([None, site, *site_ids]))
                     bookings.append(
-                        Booking(
-                            id=f"B{len(bookings)}",
-                            therapist_id=tid,
-                            site_id=None
-                            if at_home
-                            else draw(st.sampled_from([None, site, *site_ids])),
-                            start=datetime.combine(
-                                day, _clock(b_start, draw(st.sampled_from([0, 30])))
-                            ),
-                            end=datetime.combine(
-                                day, _clock(b_end, draw(st.sampled_from([0, 45])))
-                            ),
+                        builders.booking(
+                            f"B{len(bookings)}",
+                            tid,
+                            day,
+                            _clock(b_start, draw(st.sampled_from([0, 30]))),
+                            _clock(b_end, draw(st.sampled_from([0, 45]))),
+                            site_id=b_site,
                             at_home=at_home,
                         )
                     )
@@ -490,8 +447,8 @@ def small_instances(draw: st.DrawFn) -> tuple[Instance, str, int]:
                 Absence(start=first, end=first + timedelta(days=draw(st.integers(0, 3))))
             )
         therapists.append(
-            Therapist(
-                id=tid,
+            builders.therapist(
+                tid,
                 discipline=draw(st.sampled_from(_MOSTLY_PT)),
                 specialties=draw(
                     st.sampled_from([[], [], ["neuro"], ["ortho"], ["neuro", "ortho"]])
@@ -508,9 +465,6 @@ def small_instances(draw: st.DrawFn) -> tuple[Instance, str, int]:
         level = draw(st.sampled_from([Level.BASAL, Level.BASAL, Level.AVANCERET]))
         home = draw(st.booleans()) and draw(st.booleans())
         data: dict[str, Any] = {
-            "id": rid,
-            "discharge_date": discharge,
-            "received_date": received,
             "level": level,
             "discipline": draw(st.sampled_from(_MOSTLY_PT)),
             "specialty": draw(st.sampled_from(["neuro", "ortho"]))
@@ -530,32 +484,29 @@ def small_instances(draw: st.DrawFn) -> tuple[Instance, str, int]:
         elif draw(st.booleans()) and draw(st.booleans()):
             data["plan_start_date"] = PLANNING + timedelta(days=draw(st.integers(0, 10)))
             data["plan_start_kind"] = draw(st.sampled_from(PlanStartKind))
-        referrals.append(Referral.model_validate(data))
+        referrals.append(builders.referral(rid, discharge, received=received, **data))
         # A first session already in the calendars: tentative ones are released for their
         # own referral only; a communicated one stays.
         if therapists and days and draw(st.booleans()):
             day = draw(st.sampled_from([d for d in days if d >= received][:3] or days))
             start = _minutes(draw, 8 * 60, 14 * 60)
             status = draw(st.sampled_from(BookingStatus))
+            therapist_id = draw(st.sampled_from([t.id for t in therapists]))
+            site_id = draw(st.sampled_from([None, *site_ids]))
+            first_end = _clock(start + draw(st.integers(15, 90)))
             bookings.append(
-                Booking(
-                    id=f"B-{rid}",
-                    therapist_id=draw(st.sampled_from([t.id for t in therapists])),
-                    site_id=draw(st.sampled_from([None, *site_ids])),
-                    start=datetime.combine(day, _clock(start)),
-                    end=datetime.combine(day, _clock(start + draw(st.integers(15, 90)))),
+                builders.booking(
+                    f"B-{rid}",
+                    therapist_id,
+                    day,
+                    _clock(start),
+                    first_end,
+                    site_id=site_id,
                     status=status,
                     referral_id=rid,
                 )
             )
-    instance = Instance(
-        planning_date=PLANNING,
-        policy=policy,
-        sites=sites,
-        therapists=therapists,
-        bookings=bookings,
-        referrals=referrals,
-    )
+    instance = builders.instance(therapists, referrals, bookings, sites, policy, PLANNING, name="")
     assume(not has_errors(validate_instance(instance)))
     return instance, draw(st.sampled_from(["R-1", "R-2"])), draw(st.integers(1, 8))
 

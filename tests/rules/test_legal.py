@@ -35,6 +35,7 @@ from scheduler.rules.legal import (
     outcome,
     statutory_deadline,
 )
+from tests import builders
 
 LAW = Policy()
 VEJEN, NAESTVED, REBILD = PRESETS["vejen"], PRESETS["naestved"], PRESETS["rebild"]
@@ -42,16 +43,8 @@ SOENDERBORG, HJOERRING = PRESETS["soenderborg"], PRESETS["hjoerring"]
 
 
 def referral(**fields: Any) -> Referral:
-    data: dict[str, Any] = {
-        "id": "R-1",
-        "discharge_date": date(2026, 3, 4),
-        "received_date": date(2026, 3, 4),
-        "level": "basal",
-        "discipline": "PT",
-        "age": 60,
-    }
-    data.update(fields)
-    return Referral.model_validate(data)
+    """A basal PT referral R-1 of a 60-year-old, discharged and received Wednesday 4 March."""
+    return builders.referral("R-1", date(2026, 3, 4), **{"age": 60, **fields})
 
 
 def deadline(ref: Referral, policy: Policy) -> date:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,6 @@ from scheduler.cli import main
 from scheduler.domain import (
     Absence,
     Assignment,
-    Booking,
     BookingStatus,
     Coordinates,
     Course,
@@ -27,11 +27,9 @@ from scheduler.domain import (
     Discipline,
     Instance,
     Level,
-    OpeningHours,
     Outcome,
     Reason,
     Referral,
-    RosterEntry,
     Site,
     Solution,
     SolverStats,
@@ -43,6 +41,7 @@ from scheduler.rules.legal import answer_by, legal_dates, letter_send_by, outcom
 from scheduler.rules.travel import travel_minutes
 from scheduler.verify.checker import CheckReport, ViolationCode, check_solution, compare_kpis
 from scheduler.verify.kpis import compute_kpis
+from tests.builders import booking, instance, referral, shift, site, therapist
 from tests.planning.test_courses import WEEKS as COURSE_WEEKS
 from tests.planning.test_courses import busy_weeks
 from tests.planning.test_courses import hold as course_hold
@@ -66,35 +65,26 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
 # --------------------------------------------------------------------------- builders
 
 
-def _site(sid: str, rooms: int, where: Coordinates) -> Site:
-    hours = [OpeningHours(weekday=d, open=time(7, 30), close=time(17, 0)) for d in range(5)]
-    return Site(id=sid, name=sid, coordinates=where, opening_hours=hours, rooms=rooms)
+# Every weekday of the horizon, holidays included: the checker, not the roster, must know a
+# holiday.
+HORIZON_WEEKDAYS = [
+    d for d in (PLANNING + timedelta(days=n) for n in range(1, 29)) if d.weekday() < 5
+]
 
 
-def _therapist(tid: str, discipline: Discipline, site: str, **extra: object) -> Therapist:
-    """Rostered 08:00–15:30 on every weekday of the horizon (holidays included: the checker,
-    not the roster, must know a holiday)."""
-    days = [PLANNING + timedelta(days=n) for n in range(1, 29)]
-    roster = [
-        RosterEntry(date=d, start=time(8), end=time(15, 30), site_id=site)
-        for d in days
-        if d.weekday() < 5
-    ]
-    return Therapist.model_validate(
-        {"id": tid, "discipline": discipline, "roster": roster, **extra}
-    )
+def _site(
+    sid: str, rooms: int, where: Coordinates, hours: tuple[time, time] = (time(7, 30), time(17))
+) -> Site:
+    return site(sid, rooms, where, hours, name=sid)
 
 
-def _referral(rid: str, **extra: object) -> Referral:
-    data: dict[str, object] = {
-        "id": rid,
-        "discharge_date": PLANNING,
-        "received_date": PLANNING,
-        "level": Level.BASAL,
-        "discipline": Discipline.PT,
-        "age": 70,
-    }
-    return Referral.model_validate({**data, **extra})
+def _therapist(tid: str, discipline: Discipline, site_id: str, **extra: Any) -> Therapist:
+    """Rostered 08:00–15:30 at `site_id` on every weekday of the horizon."""
+    return therapist(tid, discipline=discipline, days=HORIZON_WEEKDAYS, site_id=site_id, **extra)
+
+
+def _referral(rid: str, **extra: Any) -> Referral:
+    return referral(rid, PLANNING, **extra)
 
 
 def make_instance(**changes: object) -> Instance:
@@ -113,25 +103,19 @@ def make_instance(**changes: object) -> Instance:
     ]
     bookings = [
         # A meeting off-site (no room) right after R1's session.
-        Booking(id="B-MEET", therapist_id="T-PT1", start=at(WED, 10, 30), end=at(WED, 11, 30)),
+        booking("B-MEET", "T-PT1", WED, time(10, 30), time(11, 30), site_id=None),
         # Right after R4's home visit and its drive back.
-        Booking(id="B-ADJ", therapist_id="T-PT1", start=at(FRI, 11, 10), end=at(FRI, 12)),
+        booking("B-ADJ", "T-PT1", FRI, time(11, 10), time(12), site_id=None),
         # R6's first session, already told to the citizen: fixed.
-        Booking(
-            id="B-R6",
-            therapist_id="T-PT2",
-            site_id="S1",
-            start=at(TUE, 13),
-            end=at(TUE, 14),
-            referral_id="R6",
-        ),
+        booking("B-R6", "T-PT2", TUE, time(13), time(14), site_id="S1", referral_id="R6"),
         # R7's tentative slot: released, anyone may use that time; R7 is planned anew.
-        Booking(
-            id="B-R7",
-            therapist_id="T-PT1",
+        booking(
+            "B-R7",
+            "T-PT1",
+            WED,
+            time(13),
+            time(14),
             site_id="S1",
-            start=at(WED, 13),
-            end=at(WED, 14),
             status=BookingStatus.TENTATIVE,
             referral_id="R7",
         ),
@@ -148,7 +132,7 @@ def make_instance(**changes: object) -> Instance:
         _referral("R8", discharge_date=date(2026, 5, 1), received_date=date(2026, 5, 4)),
         _referral("R9", level=Level.AVANCERET, specialty="børn"),
     ]
-    data: dict[str, object] = {
+    data: dict[str, Any] = {
         "name": "checker-tiny",
         "planning_date": PLANNING,
         "policy": preset("soenderborg"),
@@ -158,7 +142,7 @@ def make_instance(**changes: object) -> Instance:
         "referrals": referrals,
     }
     data.update(changes)
-    return Instance.model_validate(data)
+    return instance(**data)
 
 
 def book(
@@ -555,7 +539,7 @@ def test_after_the_horizon(inst: Instance) -> None:
                 update={
                     "roster": [
                         *t.roster,
-                        RosterEntry(date=day, start=time(8), end=time(15, 30), site_id="S1"),
+                        shift(day, time(8), time(15, 30), "S1"),
                     ]
                 }
             )
@@ -703,11 +687,7 @@ def _synthetic(n_referrals: int) -> tuple[Instance, Solution]:
     per_day = 7  # sessions a therapist does a day, 08:00–15:00
     n_therapists = -(-n_referrals // (per_day * len(days)))
     therapists = [
-        Therapist(
-            id=f"T{k}",
-            discipline=Discipline.PT,
-            roster=[RosterEntry(date=d, start=time(8), end=time(15), site_id="S") for d in days],
-        )
+        therapist(f"T{k}", days=days, hours=(time(8), time(15)), site_id="S")
         for k in range(n_therapists)
     ]
     referrals = [_referral(f"R{i}") for i in range(n_referrals)]
@@ -813,9 +793,8 @@ def test_travel_on_a_session_at_the_site(inst: Instance) -> None:
 
 
 def _with_site_hours(open_: time, close: time) -> Instance:
-    inst = make_instance()
-    hours = [OpeningHours(weekday=d, open=open_, close=close) for d in range(5)]
-    return make_instance(sites=[s.model_copy(update={"opening_hours": hours}) for s in inst.sites])
+    sites = make_instance().sites
+    return make_instance(sites=[_site(s.id, s.rooms, s.coordinates, (open_, close)) for s in sites])
 
 
 def test_a_session_outside_the_sites_opening_hours() -> None:

@@ -7,31 +7,28 @@ Planning Monday 11 May 2026 under the law's policy with a 7-day horizon: Tuesday
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from scheduler.domain import (
     Absence,
     Assignment,
-    Booking,
     BookingStatus,
     Coordinates,
     Discipline,
     Instance,
     Level,
-    OpeningHours,
     Outcome,
     Reason,
     Referral,
-    RosterEntry,
-    Site,
-    Therapist,
 )
 from scheduler.domain.policy import Policy
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.commitments import horizon_window, staying_bookings
 from scheduler.rules.legal import legal_dates, letter_send_by
 from scheduler.verify.kpis import compute_kpis
+from tests.builders import booking, instance, referral, site, therapist
 
 MON = date(2026, 5, 11)
 TUE, WED, THU, FRI = (MON + timedelta(days=n) for n in (1, 2, 3, 4))
@@ -41,62 +38,42 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm))
 
 
-def _referral(rid: str, **extra: object) -> Referral:
-    data: dict[str, object] = {
-        "id": rid,
-        "discharge_date": MON,
-        "received_date": MON,
-        "level": Level.BASAL,
-        "discipline": Discipline.PT,
-        "age": 60,
-    }
-    return Referral.model_validate({**data, **extra})
+def _referral(rid: str, **extra: Any) -> Referral:
+    return referral(rid, MON, **{"age": 60, **extra})
 
 
 def _instance(referrals: list[Referral] | None = None) -> Instance:
-    morning = {"start": time(8), "end": time(12), "site_id": "S1"}
-    ta = Therapist(
-        id="TA",
-        discipline=Discipline.PT,
+    ta = therapist(
+        "TA",
         home_visits=True,
         roster=[
-            RosterEntry.model_validate({"date": TUE, **morning}),  # 240 min
-            RosterEntry.model_validate({"date": WED, **morning}),  # 240 min
-            RosterEntry.model_validate({"date": THU, **morning}),  # a holiday: not counted
-            RosterEntry.model_validate({"date": FRI, **morning}),  # absent: not counted
-            RosterEntry.model_validate({"date": MON + timedelta(days=8), **morning}),  # after
+            (TUE, 8, 12),  # 240 min
+            (WED, 8, 12),  # 240 min
+            (THU, 8, 12),  # a holiday: not counted
+            (FRI, 8, 12),  # absent: not counted
+            (MON + timedelta(days=8), 8, 12),  # after
         ],
+        site_id="S1",
         absences=[Absence(start=FRI, end=FRI)],
     )
-    tb = Therapist(id="TB", discipline=Discipline.OT)  # never rostered
+    tb = therapist("TB", discipline=Discipline.OT, days=[])  # never rostered
     bookings = [
-        Booking(id="B1", therapist_id="TA", site_id="S1", start=at(TUE, 8), end=at(TUE, 9)),
+        booking("B1", "TA", TUE, time(8), time(9), site_id="S1"),
         # R2's tentative slot: released, not counted.
-        Booking(
-            id="B2",
-            therapist_id="TA",
+        booking(
+            "B2",
+            "TA",
+            WED,
+            time(11),
+            time(12),
             site_id="S1",
-            start=at(WED, 11),
-            end=at(WED, 12),
             status=BookingStatus.TENTATIVE,
             referral_id="R2",
         ),
         # R3's communicated first session: counted once, as this booking.
-        Booking(
-            id="B3",
-            therapist_id="TA",
-            site_id="S1",
-            start=at(TUE, 11),
-            end=at(TUE, 11, 30),
-            referral_id="R3",
-        ),
+        booking("B3", "TA", TUE, time(11), time(11, 30), site_id="S1", referral_id="R3"),
         # After the horizon: not counted.
-        Booking(
-            id="B4",
-            therapist_id="TA",
-            start=at(MON + timedelta(days=8), 8),
-            end=at(MON + timedelta(days=8), 9),
-        ),
+        booking("B4", "TA", MON + timedelta(days=8), time(8), time(9), site_id=None),
     ]
     if referrals is None:
         referrals = [
@@ -115,20 +92,15 @@ def _instance(referrals: list[Referral] | None = None) -> Instance:
             _referral("R5", level=Level.AVANCERET, specialty="børn"),
             _referral("R6"),  # no assignment at all
         ]
-    site = Site(
-        id="S1",
-        name="S1",
-        coordinates=Coordinates(lat=55.0, lon=9.9),
-        opening_hours=[OpeningHours(weekday=d, open=time(8), close=time(16)) for d in range(5)],
-        rooms=2,
-    )
-    return Instance(
-        planning_date=MON,
+    s1 = site("S1", 2, Coordinates(lat=55.0, lon=9.9), (time(8), time(16)), name="S1")
+    return instance(
+        [ta, tb],
+        referrals,
+        bookings,
+        sites=[s1],
         policy=Policy(horizon_days=7),
-        sites=[site],
-        therapists=[ta, tb],
-        bookings=bookings,
-        referrals=referrals,
+        planning_date=MON,
+        name="",
     )
 
 
