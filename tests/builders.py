@@ -23,6 +23,7 @@ from scheduler.domain import (
     Absence,
     Booking,
     Coordinates,
+    Hold,
     Instance,
     OpeningHours,
     Referral,
@@ -70,9 +71,11 @@ def site(
     hours: tuple[time, time] | Mapping[int, tuple[time, time]] = (time(7), time(17)),
     *,
     name: str | None = None,
+    holds: Sequence[Hold] = (),
 ) -> Site:
     """A training site open `hours` on every weekday (or, given ``{weekday: (open, close)}``,
-    on those weekdays only; Monday is 0), named `name` (default: "Site <id>")."""
+    on those weekdays only; Monday is 0), named `name` (default: "Site <id>"), running
+    `holds`."""
     week = hours if isinstance(hours, Mapping) else dict.fromkeys(range(5), hours)
     return Site(
         id=id_,
@@ -80,6 +83,7 @@ def site(
         coordinates=where,
         opening_hours=[OpeningHours(weekday=d, open=o, close=c) for d, (o, c) in week.items()],
         rooms=rooms,
+        holds=list(holds),
     )
 
 

@@ -6,14 +6,13 @@ Every solution is re-verified by the independent checker.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from scheduler.bench.baseline import solve_edf
 from scheduler.domain import (
     Booking,
     BookingStatus,
-    Coordinates,
     Course,
     CourseForm,
     CourseStatus,
@@ -21,10 +20,8 @@ from scheduler.domain import (
     HoldSession,
     HoldWeek,
     Instance,
-    OpeningHours,
     Reason,
     Referral,
-    RosterEntry,
     Site,
     Solution,
     SolveOptions,
@@ -38,6 +35,7 @@ from scheduler.planning.solve import solve
 from scheduler.rules.commitments import holds_time
 from scheduler.rules.courses import full_weeks, start_weeks, weekly_free_minutes
 from scheduler.verify.checker import ViolationCode, check_solution
+from tests import builders
 
 FRIDAY = date(2026, 11, 27)  # planning date; horizon 28 Nov – 25 Dec
 WEEKS = [date(2026, 11, 30) + timedelta(days=7 * w) for w in range(4)]
@@ -48,46 +46,19 @@ TWO_WEEKS = Course(sessions_per_week=2, weeks=2, minutes_per_session=60)
 
 
 def site(holds: list[Hold] | None = None) -> Site:
-    return Site(
-        id="A",
-        name="Site A",
-        coordinates=Coordinates(lat=54.91, lon=9.79),
-        opening_hours=[OpeningHours(weekday=d, open=time(7), close=time(17)) for d in range(5)],
-        rooms=4,
-        holds=holds or [],
-    )
+    return builders.site(holds=holds or [])
 
 
 def therapist(id_: str) -> Therapist:
-    return Therapist(
-        id=id_,
-        discipline="PT",  # type: ignore[arg-type]
-        roster=[RosterEntry(date=d, start=time(8), end=time(15), site_id="A") for d in ALL_DAYS],
-    )
+    return builders.therapist(id_, days=ALL_DAYS, hours=(time(8), time(15)))
 
 
 def referral(id_: str, discharge: date = FRIDAY, **kw: Any) -> Referral:
-    fields: dict[str, Any] = {
-        "discharge_date": discharge,
-        "received_date": discharge,
-        "level": "basal",
-        "discipline": "PT",
-        "age": 70,
-        "course": TWO_WEEKS,
-    }
-    fields.update(kw)
-    return Referral(id=id_, **fields)
+    return builders.referral(id_, discharge, **{"course": TWO_WEEKS, **kw})
 
 
 def booking(id_: str, therapist_id: str, day: date, start: int, end: int, **kw: Any) -> Booking:
-    return Booking(
-        id=id_,
-        therapist_id=therapist_id,
-        site_id="A",
-        start=datetime.combine(day, time(start)),
-        end=datetime.combine(day, time(end)),
-        **kw,
-    )
+    return builders.booking(id_, therapist_id, day, time(start), time(end), **kw)
 
 
 def busy_weeks(therapist_id: str, weeks: list[date], free_hours: int = 0) -> list[Booking]:
@@ -109,14 +80,14 @@ def instance(
     bookings: list[Booking] | None = None,
     holds: list[Hold] | None = None,
 ) -> Instance:
-    return Instance(
-        name="courses",
-        planning_date=FRIDAY,
-        policy=POLICY,
+    return builders.instance(
+        therapists,
+        referrals,
+        bookings,
         sites=[site(holds)],
-        therapists=therapists,
-        bookings=bookings or [],
-        referrals=referrals,
+        policy=POLICY,
+        planning_date=FRIDAY,
+        name="courses",
     )
 
 
