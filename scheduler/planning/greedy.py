@@ -14,6 +14,7 @@ exactly, to the minute. On it:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -30,23 +31,34 @@ Plan = dict[int, tuple[int, int]]
 """Per booked referral index: (candidate index, start minute of its use of the gap)."""
 
 
-def _peak(spans: list[tuple[int, int]], lo: int, hi: int) -> int:
-    """The most of `spans` that overlap at one moment within [lo, hi)."""
-    events: list[tuple[int, int]] = []
-    for s, e in spans:
-        s, e = max(s, lo), min(e, hi)
-        if s < e:
-            events += [(s, 1), (e, -1)]
-    level = peak = 0
-    for _, delta in sorted(events, key=lambda x: (x[0], x[1])):
+def _full_spans(spans: list[tuple[int, int]], capacity: int) -> list[tuple[int, int]]:
+    """The maximal stretches, in time order, where at least `capacity` of `spans` overlap: no
+    further session fits there (spans are half-open minutes)."""
+    if capacity <= 0:
+        return [(-(10**9), 10**9)]
+    if len(spans) < capacity:
+        return []
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    full: list[tuple[int, int]] = []
+    level = 0
+    for i, (moment, delta) in enumerate(events):
         level += delta
-        peak = max(peak, level)
-    return peak
+        if level >= capacity and i + 1 < len(events) and events[i + 1][0] > moment:
+            nxt = events[i + 1][0]
+            if full and full[-1][1] == moment:
+                full[-1] = (full[-1][0], nxt)
+            else:
+                full.append((moment, nxt))
+    return full
 
 
 class FreeTime:
     """What has been booked so far on top of the staying bookings: per gap the therapist's new
-    sessions, per site-day the rooms in use. Answers "the first free slot" exactly."""
+    sessions, per site-day the rooms in use. Answers "the first free slot" exactly.
+
+    Per site-day the stretches where every room is taken are kept and recomputed only after a
+    booking there, so a query costs time in the spans that meet its gap, not in the day's
+    bookings."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -54,6 +66,15 @@ class FreeTime:
         self.rooms: dict[tuple[int, date], list[tuple[int, int]]] = {
             key: list(spans) for key, spans in problem.room_load.items()
         }
+        self._full: dict[tuple[int, date], list[tuple[int, int]]] = {}
+
+    def _rooms_full(self, key: tuple[int, date]) -> list[tuple[int, int]]:
+        """The stretches of a site-day where every room is taken (cached until a booking)."""
+        full = self._full.get(key)
+        if full is None:
+            capacity = self.problem.instance.sites[key[0]].rooms
+            full = self._full[key] = _full_spans(self.rooms.get(key, []), capacity)
+        return full
 
     def earliest_start(self, cand: Candidate, grid: int | None = None) -> int | None:
         """The earliest minute `cand` can start its use of the gap (travel included), or None.
@@ -62,27 +83,31 @@ class FreeTime:
         candidate that keeps a tentative session tries its own start only.
         """
         gap: Gap = self.problem.gaps[cand.gap]
-        own = self.in_gap[cand.gap]
-        room_key = (gap.site, gap.day)
+        length = cand.length
+        if gap.end - gap.start < length:
+            return None
+        blocked = self.in_gap.get(cand.gap, [])
         # Outside critical gaps rooms cannot run out, whatever is placed: no check needed.
-        binding = not cand.at_home and cand.gap in self.problem.critical
-        rooms = self.rooms.get(room_key, []) if binding else None
-        capacity = self.problem.instance.sites[gap.site].rooms
+        if not cand.at_home and cand.gap in self.problem.critical:
+            full = self._rooms_full((gap.site, gap.day))
+            if full:
+                lo = bisect_right(full, (gap.start, 10**9)) - 1
+                meets = [f for f in full[max(0, lo) :] if f[0] < gap.end]
+                blocked = blocked + meets if blocked else meets
+        step = grid or 1
+        start, last = gap.start, gap.end - length
         if cand.pinned_start is not None:
-            points = {cand.pinned_start}
-        elif grid is not None:
-            points = set(range(gap.start, gap.end - cand.length + 1, grid))
-        else:
-            points = {gap.start} | {e for _, e in own}
-            if rooms:
-                points |= {e for _, e in rooms}
-        for start in sorted(p for p in points if gap.start <= p <= gap.end - cand.length):
-            end = start + cand.length
-            if any(s < end and start < e for s, e in own):
-                continue
-            if rooms is not None and _peak(rooms, start, end) + 1 > capacity:
-                continue
-            return start
+            # A candidate that keeps a tentative session: its own start or nothing.
+            start = last = cand.pinned_start if gap.start <= cand.pinned_start <= last else -1
+            if start < 0:
+                return None
+        while start <= last:
+            end = start + length
+            clash = max((e for s, e in blocked if s < end and start < e), default=None)
+            if clash is None:
+                return start
+            # No start before the clash ends is free: move past it (onto the grid).
+            start += -(-(clash - start) // step) * step
         return None
 
     def first_free(self, cands: Iterable[Candidate]) -> tuple[Candidate, int] | None:
@@ -108,7 +133,9 @@ class FreeTime:
         span = (start, start + cand.length)
         self.in_gap[cand.gap].append(span)
         if not cand.at_home:
-            self.rooms.setdefault((gap.site, gap.day), []).append(span)
+            key = (gap.site, gap.day)
+            self.rooms.setdefault(key, []).append(span)
+            self._full.pop(key, None)
 
 
 def edf_order(problem: Problem, skip: Iterable[int] = ()) -> list[int]:
