@@ -8,7 +8,7 @@ one such pair, with what it costs. Who may take a referral and where a session m
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +19,15 @@ from scheduler.rules.eligibility import competent, qualifies
 from scheduler.rules.legal import LegalDates
 from scheduler.rules.travel import travel_minutes
 
-__all__ = ["Candidate", "candidates_for", "qualification", "time_order", "why_unbookable"]
+__all__ = [
+    "Candidate",
+    "candidates_for",
+    "iter_candidates",
+    "latest_gap_days",
+    "qualification",
+    "time_order",
+    "why_unbookable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +94,36 @@ def candidates_for(
     take the referral, when the caller knows them. `ignore_unavailable` also keeps the days the
     citizen cannot come (to tell why a referral is late, never to book).
     """
+    return list(
+        iter_candidates(
+            instance,
+            referral,
+            ld,
+            gaps,
+            late_days,
+            ordered=ordered,
+            qualified=qualified,
+            ignore_unavailable=ignore_unavailable,
+        )
+    )
+
+
+def iter_candidates(
+    instance: Instance,
+    referral: int,
+    ld: LegalDates,
+    gaps: Iterable[Gap],
+    late_days: int | None = None,
+    *,
+    ordered: bool = False,
+    qualified: AbstractSet[int] | None = None,
+    ignore_unavailable: bool = False,
+) -> Iterator[Candidate]:
+    """:func:`candidates_for` one at a time, for callers that stop at the first that suits
+    (the travel of each site and the specialty of each therapist are worked out once)."""
     ref = instance.referrals[referral]
     unavailable = set() if ignore_unavailable else set(ref.unavailable_dates)
     chosen = ref.chosen_site_id
-    out: list[Candidate] = []
     late_seen: list[date] = []
     if qualified is None:
         qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
@@ -99,47 +133,60 @@ def candidates_for(
         in_order = in_order[first:]
     else:
         in_order = sorted(gaps, key=time_order)
+    # Per site: None where the referral may not come, else (travel, citizen travel).
+    per_site: dict[int, tuple[int, int] | None] = {}
+    basal = ref.level is Level.BASAL
+    specialist: dict[int, bool] = {}
+    earliest, deadline, anchor = ld.earliest_start, ld.deadline, ld.anchor
     for g in in_order:
-        if g.therapist not in qualified or g.day < ld.earliest_start or g.day in unavailable:
+        if g.therapist not in qualified or g.day < earliest or g.day in unavailable:
             continue
-        site = instance.sites[g.site]
-        if ref.home_training:
-            assert ref.location is not None
-            travel = travel_minutes(site.coordinates, ref.location)
-            citizen_travel = 0
-        else:
-            if chosen is not None and site.id != chosen:
-                continue
-            travel = 0
-            citizen_travel = (
-                2 * travel_minutes(site.coordinates, ref.location) if ref.location else 0
-            )
+        travels = per_site.get(g.site, ())
+        if travels == ():
+            travels = per_site[g.site] = _site_travel(instance, ref, g.site, chosen)
+        if travels is None:
+            continue
+        travel, citizen_travel = travels
         length = ref.first_session_minutes + 2 * travel
-        if length > g.length:
+        if length > g.end - g.start:
             continue
-        on_time = g.day <= ld.deadline
+        on_time = g.day <= deadline
         if not on_time and late_days is not None and g.day not in late_seen:
             if len(late_seen) >= late_days:
-                break
+                return
             late_seen.append(g.day)
-        out.append(
-            Candidate(
-                referral=referral,
-                gap=g.index,
-                day=g.day,
-                at_home=ref.home_training,
-                travel=travel,
-                length=length,
-                on_time=on_time,
-                lateness_days=max(0, (g.day - ld.deadline).days),
-                wait_days=(g.day - ld.anchor).days,
-                citizen_travel=citizen_travel,
-                specialist_on_basal=(
-                    ref.level is Level.BASAL and bool(instance.therapists[g.therapist].specialties)
-                ),
+        spec = specialist.get(g.therapist)
+        if spec is None:
+            spec = specialist[g.therapist] = basal and bool(
+                instance.therapists[g.therapist].specialties
             )
+        yield Candidate(
+            referral=referral,
+            gap=g.index,
+            day=g.day,
+            at_home=ref.home_training,
+            travel=travel,
+            length=length,
+            on_time=on_time,
+            lateness_days=max(0, (g.day - deadline).days),
+            wait_days=(g.day - anchor).days,
+            citizen_travel=citizen_travel,
+            specialist_on_basal=spec,
         )
-    return out
+
+
+def _site_travel(
+    instance: Instance, ref: Referral, site_index: int, chosen: str | None
+) -> tuple[int, int] | None:
+    """(one-way travel of a home visit from the site, the citizen's round trip to it), or None
+    where the citizen chose another site."""
+    site = instance.sites[site_index]
+    if ref.home_training:
+        assert ref.location is not None
+        return travel_minutes(site.coordinates, ref.location), 0
+    if chosen is not None and site.id != chosen:
+        return None
+    return 0, (2 * travel_minutes(site.coordinates, ref.location) if ref.location else 0)
 
 
 Qualification = tuple[str, str, str | None, bool]
@@ -154,9 +201,18 @@ def qualification(referral: Referral) -> Qualification:
 
 
 def why_unbookable(
-    instance: Instance, referral: int, ld: LegalDates, days: Sequence[date], gaps: Sequence[Gap]
+    instance: Instance,
+    referral: int,
+    ld: LegalDates,
+    days: Sequence[date],
+    gaps: Sequence[Gap],
+    latest: Mapping[tuple[int, int], date] | None = None,
 ) -> tuple[Reason, str]:
-    """Why a referral with no candidate at all cannot be booked in the horizon."""
+    """Why a referral with no candidate at all cannot be booked in the horizon.
+
+    `latest` (see :func:`latest_gap_days`), when the caller has it, answers "is a qualified
+    therapist free at the chosen site on or after the earliest start" without scanning `gaps`.
+    """
     ref = instance.referrals[referral]
     if not days or ld.earliest_start > days[-1]:
         return (
@@ -173,16 +229,26 @@ def why_unbookable(
         return Reason.NO_HOME_VISIT_THERAPIST, "no qualified therapist does home visits"
     if ref.chosen_site_id is not None:
         qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
-        at_site = [
-            g
-            for g in gaps
-            if g.therapist in qualified
-            and instance.sites[g.site].id == ref.chosen_site_id
-            and g.day >= ld.earliest_start
-        ]
+        if latest is None:
+            latest = latest_gap_days(gaps)
+        site = next(i for i, s in enumerate(instance.sites) if s.id == ref.chosen_site_id)
+        at_site = any(
+            (last := latest.get((t, site))) is not None and last >= ld.earliest_start
+            for t in qualified
+        )
         if not at_site:
             return (
                 Reason.CHOSEN_SITE_CLOSED,
                 f"no qualified therapist free at chosen site {ref.chosen_site_id} in the horizon",
             )
     return Reason.NO_CAPACITY_IN_HORIZON, "no qualified free slot long enough in the horizon"
+
+
+def latest_gap_days(gaps: Iterable[Gap]) -> dict[tuple[int, int], date]:
+    """Per (therapist, site) index: the last day the therapist has a free gap there."""
+    latest: dict[tuple[int, int], date] = {}
+    for g in gaps:
+        key = (g.therapist, g.site)
+        if key not in latest or latest[key] < g.day:
+            latest[key] = g.day
+    return latest

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from scheduler.planning.budget import Budget
-from scheduler.planning.candidates import Candidate, candidates_for
+from scheduler.planning.candidates import Candidate, iter_candidates
 from scheduler.planning.free_time import Gap
 from scheduler.planning.plan import Placed
 from scheduler.planning.problem import Problem
@@ -200,7 +200,7 @@ def book_leftovers(problem: Problem, placed: Placed, budget: Budget | None = Non
             break
         qualified, in_order = problem.gaps_for(r)
         found = free.first_free(
-            candidates_for(
+            iter_candidates(
                 problem.instance,
                 r,
                 problem.dates[r],

@@ -11,6 +11,7 @@ from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import (
     Candidate,
     candidates_for,
+    latest_gap_days,
     qualification,
     time_order,
     why_unbookable,
@@ -151,6 +152,7 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
         for b in instance.bookings
         if b.status is BookingStatus.TENTATIVE and b.referral_id is not None
     }
+    latest: dict[tuple[int, int], date] | None = None
     for i, ref in enumerate(instance.referrals):
         if i in fixed:
             candidates.append([])
@@ -173,7 +175,9 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
                 tentative[i] = held
         candidates.append(cands)
         if not cands:
-            unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps)
+            if latest is None:
+                latest = latest_gap_days(gaps)
+            unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps, latest)
     return Problem(
         instance=instance,
         cal=cal,
