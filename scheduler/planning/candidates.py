@@ -127,10 +127,12 @@ def iter_candidates(
     late_seen: list[date] = []
     if qualified is None:
         qualified = {i for i, t in enumerate(instance.therapists) if qualifies(t, ref)}
-    if ordered:
-        in_order = gaps if isinstance(gaps, Sequence) else list(gaps)
-        first = bisect_left(in_order, ld.earliest_start, key=lambda g: g.day)
-        in_order = in_order[first:]
+    in_order: Iterable[Gap]
+    if ordered and isinstance(gaps, Sequence):
+        first = bisect_left(gaps, ld.earliest_start, key=lambda g: g.day)
+        in_order = gaps[first:]
+    elif ordered:
+        in_order = gaps  # an ordered stream: taken as it comes
     else:
         in_order = sorted(gaps, key=time_order)
     # Per site: None where the referral may not come, else (travel, citizen travel).

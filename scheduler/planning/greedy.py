@@ -14,7 +14,7 @@ exactly, to the minute. On it:
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -67,6 +67,11 @@ class FreeTime:
             key: list(spans) for key, spans in problem.room_load.items()
         }
         self._full: dict[tuple[int, date], list[tuple[int, int]]] = {}
+        self._used: dict[int, int] = defaultdict(int)
+
+    def minutes_left(self, gap: Gap) -> int:
+        """The gap's minutes not yet taken (an upper bound on its longest free stretch)."""
+        return gap.end - gap.start - self._used.get(gap.index, 0)
 
     def _rooms_full(self, key: tuple[int, date]) -> list[tuple[int, int]]:
         """The stretches of a site-day where every room is taken (cached until a booking)."""
@@ -132,6 +137,7 @@ class FreeTime:
         gap = self.problem.gaps[cand.gap]
         span = (start, start + cand.length)
         self.in_gap[cand.gap].append(span)
+        self._used[cand.gap] += cand.length
         if not cand.at_home:
             key = (gap.site, gap.day)
             self.rooms.setdefault(key, []).append(span)
@@ -199,15 +205,14 @@ def book_leftovers(problem: Problem, placed: Placed, budget: Budget | None = Non
         if budget is not None and budget.expired():
             break
         qualified, in_order = problem.gaps_for(r)
+        ld = problem.dates[r]
+        shortest = problem.instance.referrals[r].first_session_minutes
+        # Gaps already too full for the session are passed over before any candidate is made.
+        first = bisect_left(in_order, ld.earliest_start, key=lambda g: g.day)
+        open_gaps = (g for g in in_order[first:] if free.minutes_left(g) >= shortest)
         found = free.first_free(
             iter_candidates(
-                problem.instance,
-                r,
-                problem.dates[r],
-                in_order,
-                None,
-                ordered=True,
-                qualified=qualified,
+                problem.instance, r, ld, open_gaps, None, ordered=True, qualified=qualified
             )
         )
         if found is not None:
