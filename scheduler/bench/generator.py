@@ -141,6 +141,7 @@ class _Params:
     planning_date: date
     receipt_days: int
     name: str
+    fragmentation: float = 0.0
 
 
 def _check_params(
@@ -154,6 +155,7 @@ def _check_params(
     home_share: float | None,
     planning_date: date | None,
     receipt_days: int | None = None,
+    fragmentation: float | None = None,
 ) -> _Params:
     if profile not in PROFILES:
         known = ", ".join(PROFILES)
@@ -174,6 +176,7 @@ def _check_params(
     bounded("avanceret_share", avanceret_share, 0.0, 1.0)
     bounded("home_share", home_share, 0.0, 1.0)
     bounded("receipt_days", receipt_days, 1, 20)
+    bounded("fragmentation", fragmentation, 0.0, 1.0)
     n_therapists = prof.therapists if therapists is None else therapists
     n_sites = prof.default_sites if sites is None else sites
     if not problems and n_sites > n_therapists:
@@ -194,6 +197,7 @@ def _check_params(
             ("home_share", home_share),
             ("planning_date", planning_date),
             ("receipt_days", receipt_days),
+            ("fragmentation", fragmentation),
         )
         if value is not None
     ]
@@ -209,6 +213,7 @@ def _check_params(
         planning_date=DEFAULT_PLANNING_DATE if planning_date is None else planning_date,
         receipt_days=prof.receipt_days if receipt_days is None else receipt_days,
         name=" ".join([f"{profile}-week seed={seed}", *overrides]),
+        fragmentation=fragmentation or 0.0,
     )
 
 
@@ -429,8 +434,12 @@ def _day_targets(
     ]
 
 
-def _day_items(minutes: int, member: _Staff, meeting: bool, rng: random.Random) -> list[_Item]:
-    """The day's bookings, in no order yet; the team meeting (if any) first."""
+def _day_items(
+    minutes: int, member: _Staff, meeting: bool, rng: random.Random, fragmentation: float = 0.0
+) -> list[_Item]:
+    """The day's bookings, in no order yet; the team meeting (if any) first. With
+    `fragmentation`, that share of the individual sessions are short (30 minutes), so the
+    free time is cut into more, shorter pieces."""
     items: list[_Item] = []
     left = minutes
     if meeting and left >= 30:
@@ -448,6 +457,8 @@ def _day_items(minutes: int, member: _Staff, meeting: bool, rng: random.Random) 
             kind, options = "office", (30, 45, 60)  # documentation, conference, meeting
         else:
             kind, options = "room", (30, 45, 45, 60, 60, 60)  # an individual session
+            if fragmentation and rng.random() < fragmentation:
+                options = (30,)
         fitting = [o for o in options if o <= left]
         if fitting:
             length = rng.choice(fitting)
@@ -461,10 +472,16 @@ def _day_items(minutes: int, member: _Staff, meeting: bool, rng: random.Random) 
 
 
 def _arrangement(
-    items: Sequence[_Item], pinned: bool, begin: int, length: int, rng: random.Random
+    items: Sequence[_Item],
+    pinned: bool,
+    begin: int,
+    length: int,
+    rng: random.Random,
+    fragmentation: float = 0.0,
 ) -> list[tuple[int, int, str]]:
     """The items in random order with the free time cut into random gaps between them:
-    (start minute, minutes, kind). A pinned first item stays at the start of the day."""
+    (start minute, minutes, kind). A pinned first item stays at the start of the day. With
+    `fragmentation`, that share of the days cut their free time into as many gaps as fit."""
     movable = list(items[1:] if pinned else items)
     rng.shuffle(movable)
     order = [items[0], *movable] if pinned else movable
@@ -475,6 +492,8 @@ def _arrangement(
         # Mostly gaps of 15-45 minutes, now and then an hour or more.
         upper = min(len(positions), max(1, math.ceil(units / 2.5)))
         k = rng.randint(min(upper, max(1, math.ceil(units / 6))), upper)
+        if fragmentation and rng.random() < fragmentation:
+            k = min(len(positions), units)
         cuts = sorted(rng.sample(range(1, units), k - 1))
         parts = [b - a for a, b in zip([0, *cuts], [*cuts, units], strict=True)]
         for position, part in zip(rng.sample(positions, k), parts, strict=True):
@@ -504,6 +523,7 @@ def _bookings(
     days: Sequence[date],
     load: float,
     rng: random.Random,
+    fragmentation: float = 0.0,
 ) -> list[Booking]:
     position = {day: i / max(1, len(days) - 1) for i, day in enumerate(days)}
     meeting_day = [rng.randrange(5) for _ in site_ids]
@@ -525,11 +545,11 @@ def _bookings(
         for index in order:
             member, (_, start, end, site) = shifts[index]
             meeting = day.weekday() == meeting_day[site] and site == member.home_site
-            items = _day_items(targets[index], member, meeting, rng)
+            items = _day_items(targets[index], member, meeting, rng, fragmentation)
             best: list[tuple[int, int, str]] = []
             best_conflicts = -1
             for _ in range(8):
-                placed = _arrangement(items, meeting, start, end - start, rng)
+                placed = _arrangement(items, meeting, start, end - start, rng, fragmentation)
                 conflicts = _room_conflicts(placed, used[site], rooms[site])
                 if best_conflicts < 0 or conflicts < best_conflicts:
                     best, best_conflicts = placed, conflicts
@@ -719,6 +739,7 @@ def generate(
     home_share: float | None = None,
     planning_date: date | None = None,
     receipt_days: int | None = None,
+    fragmentation: float | None = None,
 ) -> Instance:
     """A week's planning batch for a municipality profile, the same for the same arguments.
 
@@ -730,6 +751,11 @@ def generate(
     backlog: a batch of plans received over a whole week holds plans already due by the time it
     is planned, which is a property of weekly planning, not of the method compared). The
     instance's name records the profile, seed and overrides.
+
+    `fragmentation` (0 to 1) makes harder calendars: that share of the individual sessions
+    short, that share of the days with their free time cut into as many gaps as fit, and rooms
+    scarcer (down to half the usual share of the therapists based at a site at 1), so more gaps
+    can meet a full site. 0 gives exactly the calendars of before.
     Raises :class:`GeneratorError` for an unknown profile or a parameter out of range.
     """
     params = _check_params(
@@ -743,6 +769,7 @@ def generate(
         home_share,
         planning_date,
         receipt_days,
+        fragmentation,
     )
     policy = params.profile.policy
     cal = WorkingCalendar(policy)
@@ -760,7 +787,8 @@ def generate(
     specs = _site_specs(params, site_rng)
     staff = _staff(params, specs, staff_rng, days)
     based = [sum(1 for s in staff if s.home_site == i) for i in range(len(specs))]
-    rooms = [max(1, math.ceil(site_rng.uniform(0.6, 0.9) * n)) for n in based]
+    scarce = 1.0 - 0.5 * params.fragmentation
+    rooms = [max(1, math.ceil(site_rng.uniform(0.6, 0.9) * scarce * n)) for n in based]
     site_models = [
         Site(
             id=spec.id,
@@ -776,7 +804,9 @@ def generate(
         for i, spec in enumerate(specs)
     ]
     site_ids = [spec.id for spec in specs]
-    bookings = _bookings(staff, site_ids, rooms, days, params.load, booking_rng)
+    bookings = _bookings(
+        staff, site_ids, rooms, days, params.load, booking_rng, params.fragmentation
+    )
     therapist_models = [
         Therapist(
             id=member.id,

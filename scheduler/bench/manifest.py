@@ -35,6 +35,7 @@ class BenchOverrides(BaseModel):
     receipt_days: int | None = Field(
         default=None, ge=1, le=20, description="Days of plans in the batch (a backlog: > 1)."
     )
+    fragmentation: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class BenchEntry(BaseModel):

@@ -55,6 +55,12 @@ def register(sub: Any) -> None:
         "--home-share", type=float, metavar="X", help="share of home-training referrals"
     )
     parser.add_argument(
+        "--fragmentation",
+        type=float,
+        metavar="X",
+        help="0-1: shorter sessions, more and shorter free gaps, scarcer rooms (default 0)",
+    )
+    parser.add_argument(
         "--planning-date",
         type=_date,
         metavar="YYYY-MM-DD",
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             home_share=args.home_share,
             planning_date=args.planning_date,
             receipt_days=args.receipt_days,
+            fragmentation=args.fragmentation,
         )
     except GeneratorError as exc:
         print(f"scheduler generate: error: {exc}", file=sys.stderr)
