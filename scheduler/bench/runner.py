@@ -252,23 +252,40 @@ def run_bench(
     time_limit_s: float = 30.0,
     workers: int = 0,
     progress: Callable[[str], None] | None = None,
+    ray_address: str | None = None,
 ) -> list[BenchResult]:
-    """Run every method on every case, each in its own process, and check every solution."""
+    """Run every method on every case, each in its own process, and check every solution.
+
+    With `ray_address` (``auto``, ``local`` or a cluster address) the runs go to a Ray cluster
+    all at once (:mod:`scheduler.bench.fanout`); the results are the same, in the same order.
+    """
+    from scheduler.bench.fanout import Job, run_jobs
+
     total = len(cases) * len(methods)
+    jobs = [
+        (case, Job(method, case.instance, time_limit_s, workers))
+        for case in cases
+        for method in methods
+    ]
+    loads: dict[int, float] = {}
     results: list[BenchResult] = []
-    for case in cases:
-        load = calendar_fill(case.instance)
-        for method in methods:
-            n = len(results) + 1
-            if progress is not None:
-                progress(f"[{n}/{total}] {case.name} {method} ...")
-            solution, elapsed, peak, error = run_method(
-                method, case.instance, time_limit_s, workers
-            )
-            res = _result(case, method, solution, elapsed, peak, error, load)
-            results.append(res)
-            if progress is not None:
-                progress(_progress_line(n, total, res))
+    if progress is not None and ray_address is not None:
+        progress(f"{total} runs sent to Ray ({ray_address})")
+
+    def local(job: Job) -> tuple[Solution | None, float, float, str]:
+        if progress is not None:
+            name = jobs[len(results)][0].name
+            progress(f"[{len(results) + 1}/{total}] {name} {job.method} ...")
+        return run_method(job.method, job.instance, job.time_limit_s, job.workers)
+
+    outcomes = run_jobs([job for _, job in jobs], local, ray_address)
+    for (case, job), (solution, elapsed, peak, error) in zip(jobs, outcomes, strict=True):
+        if id(case) not in loads:
+            loads[id(case)] = calendar_fill(case.instance)
+        res = _result(case, job.method, solution, elapsed, peak, error, loads[id(case)])
+        results.append(res)
+        if progress is not None:
+            progress(_progress_line(len(results), total, res))
     return results
 
 

@@ -85,6 +85,15 @@ def register(sub: Any) -> None:
         metavar="NAMES",
         help="comma-separated manifest entry names or patterns (e.g. 'vejen-*,*-85')",
     )
+    parser.add_argument(
+        "--ray",
+        default=None,
+        metavar="auto|local|ADDRESS",
+        help=(
+            "run the independent solves on a Ray cluster (auto: the running one; local: start "
+            "one here; or its address) instead of one after the other here; needs scheduler[ray]"
+        ),
+    )
     parser.set_defaults(run=run)
 
 
@@ -161,6 +170,8 @@ def _command(args: argparse.Namespace, methods: list[str]) -> str:
         parts += ["--manifest", str(args.manifest)]
         if args.only:
             parts += ["--only", args.only]
+    if args.ray:
+        parts += ["--ray", args.ray]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -199,7 +210,13 @@ def run(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    results = run_bench(cases, methods, args.time_limit, args.workers, progress)
+    try:
+        results = run_bench(
+            cases, methods, args.time_limit, args.workers, progress, ray_address=args.ray
+        )
+    except RuntimeError as exc:
+        print(f"scheduler bench: {exc}", file=sys.stderr)
+        return 2
     command = _command(args, methods)
     try:
         written = write_reports(

@@ -143,8 +143,9 @@ def iter_candidates(
     for g in in_order:
         if g.therapist not in qualified or g.day < earliest or g.day in unavailable:
             continue
-        travels = per_site.get(g.site, ())
-        if travels == ():
+        if g.site in per_site:
+            travels = per_site[g.site]
+        else:
             travels = per_site[g.site] = _site_travel(instance, ref, g.site, chosen)
         if travels is None:
             continue

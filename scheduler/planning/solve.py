@@ -49,6 +49,8 @@ from scheduler.planning.candidates import Candidate
 from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
 from scheduler.planning.model import FirstSessionModel, Key, add_course_capacity, build_model
+from scheduler.planning.parameters import apply as apply_parameters
+from scheduler.planning.parameters import stage_parameters
 from scheduler.planning.plan import Placed, make_solution
 from scheduler.planning.problem import Problem, prepare
 
@@ -205,6 +207,7 @@ class _Run:
         else:
             fsm.model.minimize(expr)
         _apply_hint(fsm, hint, course_hint)
+        apply_parameters(solver, stage_parameters(name))
         solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
         callback = _Callback(self, fsm, name)
         status = solver.solve(fsm.model, callback)

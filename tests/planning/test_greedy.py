@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+from scheduler.bench.generator import generate
+from scheduler.planning.candidates import Candidate
 from scheduler.planning.greedy import FreeTime, book_leftovers, complete, edf_order, fill_edf
 from scheduler.planning.plan import Placed
 from scheduler.planning.problem import prepare
@@ -79,3 +81,38 @@ def test_book_leftovers_reaches_days_past_the_late_cut() -> None:
     placed: Placed = {}
     assert book_leftovers(problem, placed) == 1
     assert placed[0][0].day == THU
+
+
+def _first_fit_by_minutes(free: FreeTime, cand: Candidate) -> int | None:
+    """The earliest start found by trying every minute of the gap (the definition)."""
+    problem = free.problem
+    gap = problem.gaps[cand.gap]
+    rooms = problem.instance.sites[gap.site].rooms
+    binding = not cand.at_home and cand.gap in problem.critical
+    spans = free.rooms.get((gap.site, gap.day), [])
+    for start in range(gap.start, gap.end - cand.length + 1):
+        end = start + cand.length
+        if any(s < end and start < e for s, e in free.in_gap[cand.gap]):
+            continue
+        if binding and any(
+            sum(1 for s, e in spans if s <= m < e) >= rooms for m in range(start, end)
+        ):
+            continue
+        return start
+    return None
+
+
+def test_earliest_start_is_the_first_free_minute_on_a_generated_week() -> None:
+    inst = generate("vejen", 7, referrals=25, load=0.9, fragmentation=0.6)
+    problem = prepare(inst)
+    assert problem.critical  # rooms bind somewhere, so the room check is exercised
+    free = FreeTime(problem)
+    checked = 0
+    for r in edf_order(problem):
+        for cand in problem.candidates[r][:6]:
+            assert free.earliest_start(cand) == _first_fit_by_minutes(free, cand)
+            checked += 1
+        found = free.first_free(problem.candidates[r])
+        if found is not None:
+            free.book(*found)
+    assert checked > 50
