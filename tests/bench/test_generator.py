@@ -460,3 +460,21 @@ def test_cli_unwritable_output_is_a_problem(
     code = main(["generate", "--profile", "rebild", "--seed", "1", "-o", str(target)])
     assert code == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_stress_national_is_98_independent_municipal_weeks() -> None:
+    entries = load_manifest(INSTANCES / "bench" / "stress-national.json")
+    assert len(entries) == 98
+    assert {e.profile for e in entries} == {
+        "vejen", "naestved", "rebild", "soenderborg", "hjoerring", "aarhus", "koebenhavn"
+    }  # fmt: skip
+    assert len({(e.profile, e.seed) for e in entries}) == 98
+
+
+def test_bench_manifest_has_a_fragmented_family() -> None:
+    entries = load_manifest(INSTANCES / "bench" / "manifest.json")
+    fragmented = [e for e in entries if e.overrides.fragmentation]
+    assert {e.name for e in fragmented} == {
+        "koebenhavn-fragmented-085",
+        "koebenhavn-fragmented-095",
+    }
