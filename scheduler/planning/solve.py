@@ -207,7 +207,7 @@ class _Run:
         else:
             fsm.model.minimize(expr)
         _apply_hint(fsm, hint, course_hint)
-        apply_parameters(solver, stage_parameters(name))
+        apply_parameters(solver, stage_parameters(name, len(fsm.x)))
         solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
         callback = _Callback(self, fsm, name)
         status = solver.solve(fsm.model, callback)

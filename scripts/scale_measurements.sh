@@ -1,0 +1,20 @@
+#!/bin/sh
+# The issue-13 measurements (README "Performance"): run sequentially, each with the load average.
+# Usage: sh scripts/scale_measurements.sh OUTDIR   (instances are generated into OUTDIR)
+set -u
+OUT=${1:-out/scale}
+S=${SCHEDULER:-.venv/bin/scheduler}
+mkdir -p "$OUT"
+gen() { [ -f "$OUT/$1.json" ] || $S generate --profile stress --seed 51 --load 0.85 \
+  --avanceret-share 0.35 --home-share 0.05 "$@" -o "$OUT/$1.json" 2>/dev/null; }
+gen s1000 --referrals 1000
+gen s3100 --referrals 3100 --therapists 800 --sites 30
+run() { name=$1; shift; echo "== $name: $(uptime)"; $S bench "$@" --out "$OUT/$name" 2>&1 | grep -v '^wrote'; }
+run kbh --only 'koebenhavn-*' --methods cpsat --workers 2 --time-limit 10
+run s1000 "$OUT/s1000.json" --methods cpsat --workers 2 --time-limit 60
+run s3100 "$OUT/s3100.json" --methods cpsat --workers 2 --time-limit 60
+run national-local --manifest instances/bench/stress-national.json \
+  --only 'national-*-01,national-*-02' --methods cpsat --workers 1 --time-limit 5
+run national-ray --manifest instances/bench/stress-national.json \
+  --only 'national-*-01,national-*-02' --methods cpsat --workers 1 --time-limit 5 --ray local
+echo "== done: $(uptime)"
