@@ -20,7 +20,7 @@ from scheduler.domain import (
     Solution,
     SolverStats,
 )
-from scheduler.planning.candidates import Candidate, candidates_for
+from scheduler.planning.candidates import Candidate, iter_candidates
 from scheduler.planning.courses import Courses, allocate, result_for
 from scheduler.planning.problem import Problem
 from scheduler.rules.calendar import at_minutes
@@ -81,9 +81,22 @@ def _late_reason(problem: Problem, referral: int, ld: LegalDates) -> Reason:
     if any(c.on_time for c in problem.candidates[referral]):
         return Reason.DEADLINE_SLOTS_TAKEN
     inst = problem.instance
-    if inst.referrals[referral].unavailable_dates and any(
+    if not inst.referrals[referral].unavailable_dates:
+        return Reason.NO_CAPACITY_BY_DEADLINE
+    # The referral's own gaps, already in time order: no sorting of every gap per referral.
+    qualified, in_order = problem.gaps_for(referral)
+    if any(
         c.on_time
-        for c in candidates_for(inst, referral, ld, problem.gaps, 0, ignore_unavailable=True)
+        for c in iter_candidates(
+            inst,
+            referral,
+            ld,
+            in_order,
+            0,
+            ordered=True,
+            qualified=qualified,
+            ignore_unavailable=True,
+        )
     ):
         return Reason.CITIZEN_UNAVAILABLE_ON_FREE_DAYS
     return Reason.NO_CAPACITY_BY_DEADLINE
