@@ -336,9 +336,8 @@ def _finish_reserve(instance: Instance, limit_s: float) -> float:
     quarter of the limit (0 without a limit)."""
     if limit_s == float("inf"):
         return 0.0
-    need = (
-        _FINISH_S_PER_BOOKING * len(instance.bookings)
-        + _FINISH_S_PER_REFERRAL * len(instance.referrals)
+    need = _FINISH_S_PER_BOOKING * len(instance.bookings) + _FINISH_S_PER_REFERRAL * len(
+        instance.referrals
     )
     return min(need, 0.25 * limit_s)
 
