@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scheduler.domain import Instance, Solution
 
-__all__ = ["Job", "Outcome", "connect_ray", "run_jobs"]
+__all__ = ["Job", "Outcome", "connect_ray", "ray_fan_out", "run_jobs"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,21 @@ def run_jobs(
     ]
     for ref in pending:
         yield _from_json(ray.get(ref))
+
+
+T = TypeVar("T")
+
+
+def ray_fan_out(address: str) -> Callable[[Callable[..., T], Sequence[tuple[Any, ...]]], list[T]]:
+    """A fan-out for independent pieces of work on Ray (e.g. ``scheduler simulate``'s
+    strategies): ``fan_out(fn, args_list)`` runs ``fn(*args)`` for each as a Ray task and
+    returns the results in the order of `args_list`. Ray pickles `fn`, its arguments and its
+    result, so they must be picklable."""
+    ray = connect_ray(address)
+
+    def fan_out(fn: Callable[..., T], args_list: Sequence[tuple[Any, ...]]) -> list[T]:
+        remote = ray.remote(fn)
+        refs = [remote.remote(*args) for args in args_list]
+        return [ray.get(ref) for ref in refs]
+
+    return fan_out

@@ -63,6 +63,16 @@ def register(sub: Any) -> None:
         "--referrals-per-week", type=float, metavar="X", help="override the weekly volume"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument(
+        "--ray",
+        default=None,
+        metavar="auto|local|ADDRESS",
+        help=(
+            "run the strategies' measured weeks (independent after the shared burn-in) on a Ray "
+            "cluster (auto: the running one; local: start one here; or its address); needs "
+            "scheduler[ray]"
+        ),
+    )
     parser.set_defaults(run=run)
 
 
@@ -127,6 +137,15 @@ def run(args: argparse.Namespace) -> int:
     burn = len(cal.working_days(DEFAULT_START, measure - timedelta(days=1)))
     measured = len(cal.working_days(measure, measure + timedelta(weeks=args.weeks, days=-1)))
     bar = _Bar(burn + measured * len(names))
+    fan_out = None
+    if args.ray is not None:
+        from scheduler.bench.fanout import ray_fan_out
+
+        try:
+            fan_out = ray_fan_out(args.ray)
+        except RuntimeError as exc:
+            print(f"scheduler simulate: {exc}", file=sys.stderr)
+            return 2
     result = simulate(
         profile,
         args.weeks,
@@ -135,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit,
         workers=args.workers,
         progress=bar,
+        fan_out=fan_out,
     )
     rows = summarise(result)
     print(markdown_table(result, rows), end="")

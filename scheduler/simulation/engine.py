@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from scheduler.domain import (
     Assignment,
@@ -322,6 +323,38 @@ def _world_plan(
     )
 
 
+FanOut = Callable[[Callable[..., "StrategyRun"], Sequence[tuple[Any, ...]]], list["StrategyRun"]]
+"""Runs ``fn(*args)`` for each args tuple, anywhere, and returns the results in order."""
+
+
+def _measure(
+    sim: _Sim,
+    cases: dict[str, Case],
+    name: str,
+    measured_days: list[date],
+    options: SolveOptions,
+    check: bool,
+    measure_start: date,
+    specialists: frozenset[str],
+    progress: ProgressFn | None = None,
+) -> StrategyRun:
+    """One strategy's measured weeks, from copies of the burned-in world and cases."""
+    world = copy.deepcopy(sim.world)
+    own = copy.deepcopy(cases)
+    began = time.perf_counter()
+    days = sim.run(world, own, measured_days, strategy(name), options, name, check, progress)
+    return StrategyRun(
+        name=name,
+        cases={rid: c for rid, c in own.items() if c.referral.received_date >= measure_start},
+        days=days,
+        rostered_minutes=dict(world.rostered_minutes),
+        booked_minutes=dict(world.booked_minutes),
+        specialists=specialists,
+        course_sessions_lost=world.course_sessions_lost,
+        wall_s=round(time.perf_counter() - began, 2),
+    )
+
+
 def simulate(
     profile: SimulationProfile,
     weeks: int,
@@ -333,11 +366,15 @@ def simulate(
     start: date = DEFAULT_START,
     check: bool = True,
     progress: ProgressFn | None = None,
+    fan_out: FanOut | None = None,
 ) -> SimulationResult:
     """Simulate `weeks` measured weeks after the profile's burn-in, for each strategy.
 
     `time_limit_s` and `workers` are the CP-SAT settings of ``daily`` and ``weekly`` per
-    solve; `check` runs the independent checker on every day's plan.
+    solve; `check` runs the independent checker on every day's plan. After the shared burn-in
+    the strategies' runs are independent: `fan_out` (e.g. on Ray, see
+    :func:`scheduler.bench.fanout.ray_fan_out`) runs them elsewhere, with the same results; by
+    default they run here one after the other.
     """
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
@@ -364,19 +401,14 @@ def simulate(
         policy_name=profile.municipality.policy.name,
     )
     specialists = frozenset(t.id for t in sim.world.therapists if t.specialties)
-    for name, book in books:
-        world = copy.deepcopy(sim.world)
-        own = copy.deepcopy(cases)
-        began = time.perf_counter()
-        days = sim.run(world, own, measured_days, book, options, name, check, progress)
-        result.runs[name] = StrategyRun(
-            name=name,
-            cases={rid: c for rid, c in own.items() if c.referral.received_date >= measure_start},
-            days=days,
-            rostered_minutes=dict(world.rostered_minutes),
-            booked_minutes=dict(world.booked_minutes),
-            specialists=specialists,
-            course_sessions_lost=world.course_sessions_lost,
-            wall_s=round(time.perf_counter() - began, 2),
-        )
+    jobs = [
+        (sim, cases, name, measured_days, options, check, measure_start, specialists)
+        for name, _ in books
+    ]
+    if fan_out is None:
+        runs = [_measure(*job, progress=progress) for job in jobs]
+    else:
+        runs = fan_out(_measure, jobs)
+    for run in runs:
+        result.runs[run.name] = run
     return result
