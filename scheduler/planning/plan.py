@@ -13,6 +13,7 @@ from datetime import date
 
 from scheduler.domain import (
     Assignment,
+    Booking,
     BookingStatus,
     CourseStatus,
     Outcome,
@@ -205,17 +206,28 @@ def _course(problem: Problem, r: int, cand: Candidate, courses: Courses) -> dict
     return fields
 
 
-def _moved(problem: Problem, r: int, a: Assignment, method: str) -> dict[str, object]:
-    """Whether the referral's tentative first session was moved, and why."""
-    ref_id = problem.instance.referrals[r].id
-    held = next(
-        (
-            b
-            for b in problem.instance.bookings
-            if b.referral_id == ref_id and b.status is BookingStatus.TENTATIVE
-        ),
-        None,
-    )
+def _tentative_by_referral(problem: Problem) -> dict[str, Booking]:
+    """Per referral id, its tentative first session (the first one listed), found in one pass
+    over the bookings."""
+    held: dict[str, Booking] = {}
+    for b in problem.instance.bookings:
+        if b.status is BookingStatus.TENTATIVE and b.referral_id is not None:
+            held.setdefault(b.referral_id, b)
+    return held
+
+
+def _moved(
+    problem: Problem,
+    r: int,
+    a: Assignment,
+    method: str,
+    tentative: dict[str, Booking] | None = None,
+) -> dict[str, object]:
+    """Whether the referral's tentative first session was moved, and why. `tentative`: the
+    bookings by referral (:func:`_tentative_by_referral`), when the caller has them."""
+    if tentative is None:
+        tentative = _tentative_by_referral(problem)
+    held = tentative.get(problem.instance.referrals[r].id)
     if held is None or (a.start == held.start and a.therapist_id == held.therapist_id):
         return {}
     if r not in problem.tentative:
@@ -239,6 +251,7 @@ def assignments(
     :func:`scheduler.planning.courses.allocate`), the rest not bookable with their reason.
     Fixed referrals' courses are not planned here (status `none`)."""
     carried = allocate(problem, {r: c for r, (c, _) in placed.items()}, courses)
+    tentative = _tentative_by_referral(problem)
     out: list[Assignment] = []
     for r in range(len(problem.instance.referrals)):
         if r in problem.fixed:
@@ -247,7 +260,9 @@ def assignments(
             out.append(_rejected(problem, r))
         elif r in placed:
             a = _booked(problem, r, *placed[r])
-            extra = _course(problem, r, placed[r][0], carried) | _moved(problem, r, a, method)
+            extra = _course(problem, r, placed[r][0], carried) | _moved(
+                problem, r, a, method, tentative
+            )
             out.append(a.model_copy(update=extra))
         else:
             out.append(_unbooked(problem, r))
