@@ -59,7 +59,9 @@ def main() -> None:
     args = parser.parse_args()
     print("load average", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     names = args.only.split(",") if args.only else list(SETTINGS)
-    print("instance\tsetting\tcontested\tgreedy\tfirst_s\ton_time\tbound\tflow_bound\tstatus\twall_s")
+    print(
+        "instance\tsetting\tcontested\tgreedy\tfirst_s\ton_time\tbound\tflow_bound\tstatus\twall_s"
+    )
     for path in args.paths:
         problem = prepare(Instance.model_validate_json(path.read_text(encoding="utf-8")))
         plan = complete(problem, {})
@@ -71,7 +73,7 @@ def main() -> None:
         }
         greedy = len(sure) + len(contested)
         for name in names:
-            fsm = build_model(problem, ObjectiveWeights(), selection)
+            fsm = build_model(problem, ObjectiveWeights(), selection, courses=False)
             fsm.model.maximize(fsm.objectives.on_time)
             for key, var in fsm.x.items():
                 fsm.model.add_hint(var, _hint(contested).get(key, 0))
