@@ -1,12 +1,13 @@
 #!/bin/sh
 # The issue-13 measurements (README "Performance"): run sequentially, each with the load average.
-# Usage: sh scripts/scale_measurements.sh OUTDIR   (instances are generated into OUTDIR)
+# Usage: sh scripts/scale_measurements.sh OUTDIR   (instances are generated into OUTDIR: weekly
+# batches, --receipt-days 5, as the issue measured them)
 set -u
 OUT=${1:-out/scale}
 S=${SCHEDULER:-.venv/bin/scheduler}
 mkdir -p "$OUT"
 gen() { [ -f "$OUT/$1.json" ] || $S generate --profile stress --seed 51 --load 0.85 \
-  --avanceret-share 0.35 --home-share 0.05 "$@" -o "$OUT/$1.json" 2>/dev/null; }
+  --avanceret-share 0.35 --home-share 0.05 --receipt-days 5 "$@" -o "$OUT/$1.json" 2>/dev/null; }
 gen s1000 --referrals 1000
 gen s3100 --referrals 3100 --therapists 800 --sites 30
 run() { name=$1; shift; echo "== $name: $(uptime)"; $S bench "$@" --out "$OUT/$name" 2>&1 | grep -v '^wrote'; }
