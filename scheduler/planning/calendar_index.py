@@ -78,18 +78,6 @@ class _Day:
     by_room: Mapping[str, tuple[Held, ...]]
 
 
-def _held(b: Booking) -> Held:
-    return Held(
-        therapist_id=b.therapist_id,
-        site_id=b.site_id,
-        at_home=b.at_home,
-        start=as_minutes(b.start.time()),
-        end=as_minutes(b.end.time()),
-        status=b.status,
-        referral_id=b.referral_id,
-    )
-
-
 def _fills_room(b: Booking) -> bool:
     return b.site_id is not None and not b.at_home
 
@@ -98,7 +86,7 @@ def _day_of(bookings: Iterable[Booking]) -> _Day:
     by_therapist: dict[str, list[Held]] = defaultdict(list)
     by_room: dict[str, list[Held]] = defaultdict(list)
     for b in bookings:
-        h = _held(b)
+        h = Held.of(b)
         by_therapist[b.therapist_id].append(h)
         if _fills_room(b):
             assert b.site_id is not None

@@ -46,7 +46,16 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scheduler.domain import BookingStatus, Instance, Level, Outcome, Referral, Site, Therapist
+from scheduler.domain import (
+    Booking,
+    BookingStatus,
+    Instance,
+    Level,
+    Outcome,
+    Referral,
+    Site,
+    Therapist,
+)
 from scheduler.domain.inputs import quote_id
 from scheduler.domain.policy import Policy
 from scheduler.planning.free_time import free_stretches
@@ -141,6 +150,19 @@ class Held:
     status: BookingStatus
     referral_id: str | None
 
+    @classmethod
+    def of(cls, booking: Booking) -> Held:
+        """A domain booking as a proposal reads it."""
+        return cls(
+            therapist_id=booking.therapist_id,
+            site_id=booking.site_id,
+            at_home=booking.at_home,
+            start=as_minutes(booking.start.time()),
+            end=as_minutes(booking.end.time()),
+            status=booking.status,
+            referral_id=booking.referral_id,
+        )
+
 
 @dataclass(frozen=True)
 class Calendars:
@@ -205,17 +227,7 @@ def index_calendars(instance: Instance) -> Calendars:
             shifts[e.date].append(Shift(t_idx, as_minutes(e.start), as_minutes(e.end), e.site_id))
     held: dict[date, list[Held]] = defaultdict(list)
     for b in instance.bookings:
-        held[b.start.date()].append(
-            Held(
-                therapist_id=b.therapist_id,
-                site_id=b.site_id,
-                at_home=b.at_home,
-                start=as_minutes(b.start.time()),
-                end=as_minutes(b.end.time()),
-                status=b.status,
-                referral_id=b.referral_id,
-            )
-        )
+        held[b.start.date()].append(Held.of(b))
     shifts_by_day = {day: tuple(items) for day, items in shifts.items()}
     held_by_day = {day: tuple(items) for day, items in held.items()}
 
