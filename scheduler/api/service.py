@@ -44,7 +44,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
@@ -156,6 +156,7 @@ if TYPE_CHECKING:
     from scheduler.api.operations import OperationsService
 
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 class SolveFn(Protocol):
@@ -310,27 +311,28 @@ def _not_held(exc: CalendarNotFoundError | VersionNotHeldError, field: str) -> _
     return _Rejected(calendar_version_not_held(str(exc), tag, exc.version, exc.current, field))
 
 
+def _convert_each(
+    messages: Iterable[Any],
+    convert: Callable[[Any, str], _T],
+    field: str,
+    out: list[FieldViolation],
+) -> list[_T]:
+    """Each message converted (at path ``field[i]``); the problems of all of them added to `out`."""
+    converted: list[_T] = []
+    for i, msg in enumerate(messages):
+        try:
+            converted.append(convert(msg, f"{field}[{i}]"))
+        except ConversionError as exc:
+            out += exc.violations
+    return converted
+
+
 def _delta_from_proto(request: pb.UpdateCalendarRequest) -> CalendarDelta:
     """The change an UpdateCalendar request asks for; every conversion problem raised at once."""
     out: list[FieldViolation] = []
-    bookings = []
-    for i, b in enumerate(request.bookings_added):
-        try:
-            bookings.append(booking_from_proto(b, f"bookings_added[{i}]"))
-        except ConversionError as exc:
-            out += exc.violations
-    therapists = []
-    for i, t in enumerate(request.therapists):
-        try:
-            therapists.append(therapist_from_proto(t, f"therapists[{i}]"))
-        except ConversionError as exc:
-            out += exc.violations
-    referrals = []
-    for i, r in enumerate(request.referrals):
-        try:
-            referrals.append(referral_from_proto(r, f"referrals[{i}]"))
-        except ConversionError as exc:
-            out += exc.violations
+    bookings = _convert_each(request.bookings_added, booking_from_proto, "bookings_added", out)
+    therapists = _convert_each(request.therapists, therapist_from_proto, "therapists", out)
+    referrals = _convert_each(request.referrals, referral_from_proto, "referrals", out)
     if out:
         raise _invalid(out)
     return CalendarDelta(
