@@ -22,8 +22,8 @@ demo: $(STAMP)
 	$(BIN)/scheduler check instances/soenderborg-week.json out/soenderborg-solution.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check scheduler tests
-	$(BIN)/ruff format --check scheduler tests
+	$(BIN)/ruff check scheduler tests scripts
+	$(BIN)/ruff format --check scheduler tests scripts
 	$(BIN)/mypy
 
 protos: $(STAMP)

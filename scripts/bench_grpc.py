@@ -13,14 +13,14 @@ with its own channel, calling back to back for different referrals. Two cases:
 - *changed calendars*: every call sends an instance the server has not seen (a new booking
   each time): the realistic case, as calendars change with every booking made.
 
-Inline, the server keeps nothing between calls, so both cases cost it the same; they are kept
-apart to show that. A third case, *held calendar* (:func:`bench_held`), uploads the calendar
-once (PutCalendar, timed) and then calls ProposeSlots by reference ``{calendar_id, version}``,
-with 1 client and with N; it also times UpdateCalendar (one booking removed and one added). Per case the report gives the clients' latencies and the server's own
-handler time from its log (``duration_ms``: from the parsed request to the answer, waiting for
-the interpreter included; each client's untimed first call is among them). *alone* is the cost
-of one call in one thread with nothing else running: parsing the request message and the
-ProposeSlots handler, for every referral.
+Inline, the server keeps nothing between calls, so both cases cost it the same; they are kept apart
+to show that. A third case, *held calendar* (:func:`bench_held`), uploads the calendar once
+(PutCalendar, timed) and then calls ProposeSlots by reference ``{calendar_id, version}``, with 1
+client and with N; it also times UpdateCalendar (one booking removed and one added). Per case the
+report gives the clients' latencies and the server's own handler time from its log (``duration_ms``:
+from the parsed request to the answer, waiting for the interpreter included; each client's untimed
+first call is among them). *alone* is the cost of one call in one thread with nothing else running:
+parsing the request message and the ProposeSlots handler, for every referral.
 
 Optimize: ``solve()`` called directly vs the same solve through ``Optimize`` on the in-process
 server (conversion both ways, transport, validation), same options, best of `--repeat`; plus the
@@ -251,7 +251,14 @@ def bench_held(instance: Instance, clients: int, calls: int, k: int) -> dict[str
         ref = ("bench", version)
         for n in sorted({1, clients}):
             jobs = [
-                (address, data, [ids[(c * calls + i) % len(ids)] for i in range(calls)], None, k, ref)
+                (
+                    address,
+                    data,
+                    [ids[(c * calls + i) % len(ids)] for i in range(calls)],
+                    None,
+                    k,
+                    ref,
+                )
                 for c in range(n)
             ]
             _, logged = _handler_ms(log_path, 0)

@@ -482,6 +482,7 @@ def _arrangement(
     """The items in random order with the free time cut into random gaps between them:
     (start minute, minutes, kind). A pinned first item stays at the start of the day. With
     `fragmentation`, that share of the days cut their free time into as many gaps as fit."""
+    pinned = pinned and bool(items)  # an empty day (load 0) has no meeting to pin
     movable = list(items[1:] if pinned else items)
     rng.shuffle(movable)
     order = [items[0], *movable] if pinned else movable

@@ -157,6 +157,14 @@ def test_koebenhavn_full_size() -> None:
     assert_valid(instance)
 
 
+def test_load_zero_gives_empty_calendars() -> None:
+    # A day with no booked minutes has no team meeting to keep at its start either.
+    instance = generate("vejen", 1, load=0.0)
+    assert instance.bookings == []
+    assert calendar_fill(instance) == 0.0
+    assert_valid(instance)
+
+
 @pytest.mark.parametrize("load", [0.70, 0.85, 0.95])
 def test_high_loads_stay_valid_and_rooms_hold(load: float) -> None:
     instance = generate("vejen", 4, load=load, home_share=0.3)
