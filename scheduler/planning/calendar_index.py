@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from scheduler.domain import Booking, BookingStatus, Instance, Referral, Therapist
-from scheduler.planning.propose import Calendars, Held, Shift, day_free_minutes
+from scheduler.planning.propose import Calendars, DayGaps, Held, Shift, day_gaps
 from scheduler.rules.calendar import as_minutes
 
 __all__ = [
@@ -62,10 +62,10 @@ class CalendarDelta:
 
 @dataclass(frozen=True, slots=True)
 class _FreeDay:
-    """One day's free minutes per therapist index (no booking released), and per referral the
-    therapists holding a tentative first session of it that day."""
+    """One day's free time of every therapist and site, no booking released, and per referral
+    the therapists holding a tentative first session of it that day."""
 
-    free: Mapping[int, int]
+    gaps: DayGaps
     tentative: Mapping[str, frozenset[int]]
 
 
@@ -123,7 +123,7 @@ class CalendarIndex:
     """Per day, the roster entries by therapist index."""
     referrals: Mapping[str, Referral] = field(default_factory=dict)
     _free: dict[date, _FreeDay] = field(default_factory=dict, compare=False, repr=False)
-    """Per day, worked out when first asked (:meth:`free_minutes`); a cache, not state: a race
+    """Per day, worked out when first asked (:meth:`day_gaps`); a cache, not state: a race
     works a day out twice, with the same result."""
 
     # ------------------------------------------------------------------ reading
@@ -166,8 +166,32 @@ class CalendarIndex:
 
     def calendars(self) -> Calendars:
         """What :func:`~scheduler.planning.propose.rank_slots` reads, from this index (with
-        the free minutes per therapist and day kept: :meth:`free_minutes`)."""
-        return replace(self._plain(), free_minutes=self.free_minutes)
+        each day's free time kept: :meth:`day_gaps`, :meth:`free_minutes`)."""
+        return replace(self._plain(), free_minutes=self.free_minutes, day_gaps=self.day_gaps)
+
+    def _day_free(self, day: date) -> _FreeDay:
+        got = self._free.get(day)
+        if got is None:
+            everyone = self.instance.therapists
+            position = {t.id: i for i, t in enumerate(everyone)}
+            tentative: dict[str, set[int]] = defaultdict(set)
+            for b in self.days.get(day, {}).values():
+                if b.status is BookingStatus.TENTATIVE and b.referral_id is not None:
+                    tentative[b.referral_id].add(position[b.therapist_id])
+            gaps = day_gaps(self._plain(), day, frozenset(range(len(everyone))), frozenset())
+            got = _FreeDay(gaps, {r: frozenset(ts) for r, ts in tentative.items()})
+            self._free[day] = got
+        return got
+
+    def day_gaps(self, day: date, referral_id: str) -> DayGaps:
+        """:func:`~scheduler.planning.propose.day_gaps` on `day` for every therapist and site,
+        the referral's tentative first sessions released: worked out once per day and kept;
+        worked out again only for a referral holding a tentative booking that day."""
+        got = self._day_free(day)
+        if referral_id not in got.tentative:
+            return got.gaps
+        everyone = frozenset(range(len(self.instance.therapists)))
+        return day_gaps(self._plain(), day, everyone, {referral_id})
 
     def free_minutes(
         self, day: date, therapists: AbstractSet[int], referral_id: str
@@ -176,23 +200,15 @@ class CalendarIndex:
         tentative first sessions released: every therapist's free minutes are worked out once
         per day and kept; only the therapists holding a tentative booking of the referral that
         day are worked out again (``therapists`` may be ignored: more come back)."""
-        got = self._free.get(day)
-        if got is None:
-            everyone = self.instance.therapists
-            plain = self._plain()
-            position = {t.id: i for i, t in enumerate(everyone)}
-            tentative: dict[str, set[int]] = defaultdict(set)
-            for b in self.days.get(day, {}).values():
-                if b.status is BookingStatus.TENTATIVE and b.referral_id is not None:
-                    tentative[b.referral_id].add(position[b.therapist_id])
-            free = day_free_minutes(plain, day, frozenset(range(len(everyone))), frozenset())
-            got = _FreeDay(free, {r: frozenset(ts) for r, ts in tentative.items()})
-            self._free[day] = got
+        got = self._day_free(day)
         own = got.tentative.get(referral_id)
         if not own:
-            return got.free
-        adjusted = dict(got.free)
-        adjusted.update(day_free_minutes(self._plain(), day, own, {referral_id}))
+            return got.gaps.free
+        adjusted = dict(got.gaps.free)
+        for t in own:
+            adjusted.pop(t, None)
+        released = day_gaps(self._plain(), day, own, {referral_id}, rooms=False)
+        adjusted.update(released.free)
         return adjusted
 
     # ------------------------------------------------------------------ changing

@@ -69,6 +69,7 @@ from scheduler.rules.travel import travel_minutes
 __all__ = [
     "STEP_MINUTES",
     "Calendars",
+    "DayGaps",
     "ExcludedReferralError",
     "Held",
     "ProposalError",
@@ -76,6 +77,7 @@ __all__ = [
     "SlotProposal",
     "UnknownReferralError",
     "day_free_minutes",
+    "day_gaps",
     "index_calendars",
     "proposal_dates",
     "propose_slots",
@@ -192,6 +194,72 @@ class Calendars:
     these calendars for the therapists with those indices, the referral's tentative bookings
     released (others may come too). A reader holding the calendars for many proposals can keep
     it (:mod:`scheduler.planning.calendar_index`); None: worked out from the bookings."""
+    day_gaps: Callable[[date, str], DayGaps] | None = None
+    """Optional: ``day_gaps(day, referral_id)`` is :func:`day_gaps` of these calendars for every
+    therapist and site, the referral's tentative bookings released. A reader holding the
+    calendars for many proposals can keep it per day (:mod:`scheduler.planning.calendar_index`);
+    None: worked out per proposal for the therapists it may use."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayGaps:
+    """One day's free time as a proposal reads it: the free stretches of each rostered, present
+    therapist's session windows after the bookings that hold time, and per site when its rooms
+    are all taken."""
+
+    gaps: tuple[tuple[int, int, int, int], ...]
+    """(start, therapist index, end, site index) in (start, therapist) order."""
+    free: Mapping[int, int]
+    """Free minutes per therapist index (the gaps' total)."""
+    rooms: Mapping[int, _FullRooms]
+    """Per site index read: the stretches when every room is taken."""
+
+
+def day_gaps(
+    calendars: Calendars,
+    day: date,
+    therapists: AbstractSet[int],
+    released: AbstractSet[str],
+    *,
+    rooms: bool = True,
+) -> DayGaps:
+    """The free time on `day` of the therapists with those indices (rostered, not absent), the
+    tentative first sessions of the `released` referrals released; with `rooms`, also when the
+    rooms are full at the sites those therapists are rostered at."""
+    everyone, sites = calendars.therapists, calendars.sites
+    site_index = {s.id: i for i, s in enumerate(sites)}
+    shifts = [
+        shift
+        for shift in calendars.shifts_on(day, therapists)
+        if shift.therapist in therapists
+        and shift.site_id in site_index
+        and not everyone[shift.therapist].is_absent(day)
+    ]
+    ids = {everyone[shift.therapist].id for shift in shifts}
+    room_sites = {shift.site_id for shift in shifts} if rooms else set()
+    busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    load: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for h in calendars.bookings_on(day, ids, room_sites):
+        if not holds_time(h, released):
+            continue
+        busy[h.therapist_id].append((h.start, h.end))
+        if rooms and h.site_id is not None and not h.at_home and h.site_id in site_index:
+            load[site_index[h.site_id]].append((h.start, h.end))
+    gaps: list[tuple[int, int, int, int]] = []
+    free: dict[int, int] = defaultdict(int)
+    for shift in shifts:
+        t_idx, site = shift.therapist, site_index[shift.site_id]
+        taken = busy[everyone[t_idx].id]
+        for lo, hi in session_windows(calendars.policy, sites[site], day, shift.start, shift.end):
+            for g_start, g_end in free_stretches((lo, hi), taken):
+                gaps.append((g_start, t_idx, g_end, site))
+                free[t_idx] += g_end - g_start
+    gaps.sort(key=lambda g: (g[0], g[1]))
+    full = {
+        site_index[s]: _FullRooms(load[site_index[s]], sites[site_index[s]].rooms)
+        for s in room_sites
+    }
+    return DayGaps(tuple(gaps), dict(free), full)
 
 
 def day_free_minutes(
@@ -200,22 +268,7 @@ def day_free_minutes(
     """Per therapist (by index) rostered on `day`, not absent: the minutes free in their session
     windows after the bookings that hold time (the tentative first sessions of the `released`
     referrals released)."""
-    everyone, sites = calendars.therapists, calendars.sites
-    site_index = {s.id: i for i, s in enumerate(sites)}
-    ids = {everyone[t].id for t in therapists}
-    busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for h in calendars.bookings_on(day, ids, set()):
-        if holds_time(h, released):
-            busy[h.therapist_id].append((h.start, h.end))
-    free: dict[int, int] = defaultdict(int)
-    for shift in calendars.shifts_on(day, therapists):
-        t_idx = shift.therapist
-        site = site_index.get(shift.site_id)
-        if t_idx not in therapists or site is None or everyone[t_idx].is_absent(day):
-            continue
-        for lo, hi in session_windows(calendars.policy, sites[site], day, shift.start, shift.end):
-            free[t_idx] += sum(e - s for s, e in free_stretches((lo, hi), busy[everyone[t_idx].id]))
-    return dict(free)
+    return dict(day_gaps(calendars, day, therapists, released, rooms=False).free)
 
 
 def index_calendars(instance: Instance) -> Calendars:
@@ -311,6 +364,8 @@ class _Ranking:
             self.weeks.add(first)
             first += timedelta(days=7)
         self._free: dict[date, dict[int, int]] = {}
+        self._weeks_from: dict[date, list[date]] = {}
+        self._seats: dict[date, str | None] = {}
 
     def week_free(self, monday: date) -> dict[int, int]:
         """Per qualified therapist: free minutes in the week from `monday` after the bookings
@@ -337,29 +392,50 @@ class _Ranking:
         """Who can carry the course of a first session on `day` with therapist `t_idx`:
         "" when there is no course (or it runs beyond the horizon only), a sentence naming the
         carrier, or None when the course would wait."""
-        course, ref = self.course, self.referral
+        course = self.course
         if course is None:
             return ""
         starts = start_weeks(day, self.calendars.policy)
         if not any(s in self.weeks for s in starts):
             return ""
         for s in starts:
-            planned = [w for w in course_weeks(s, course) if w in self.weeks]
+            planned = self._planned(s)
             if not planned:
                 continue
-            for site in self.calendars.sites:
-                for hold in site.holds:
-                    if (
-                        hold_fits(hold, ref, course)
-                        and hold.admits(s)
-                        and all(hold.taken_in(w) < hold.seats for w in planned)
-                    ):
-                        return f"a seat on hold {hold.id} can carry the course from {s}"
+            seat = self._hold_seat(s, planned)
+            if seat is not None:
+                return seat
             if course.by_therapist and all(
                 self.week_free(w).get(t_idx, 0) >= course.weekly_minutes for w in planned
             ):
                 return f"this therapist's weeks can carry the course from {s}"
         return None
+
+    def _planned(self, s: date) -> list[date]:
+        """The course weeks from `s` inside the horizon (worked out once per week)."""
+        got = self._weeks_from.get(s)
+        if got is None:
+            assert self.course is not None
+            got = self._weeks_from[s] = [w for w in course_weeks(s, self.course) if w in self.weeks]
+        return got
+
+    def _hold_seat(self, s: date, planned: Sequence[date]) -> str | None:
+        """A sentence naming a hold with a seat for the course from `s` every planned week,
+        or None (the same for every therapist: worked out once per week)."""
+        if s not in self._seats:
+            assert self.course is not None
+            self._seats[s] = next(
+                (
+                    f"a seat on hold {hold.id} can carry the course from {s}"
+                    for site in self.calendars.sites
+                    for hold in site.holds
+                    if hold_fits(hold, self.referral, self.course)
+                    and hold.admits(s)
+                    and all(hold.taken_in(w) < hold.seats for w in planned)
+                ),
+                None,
+            )
+        return self._seats[s]
 
     def travel(self, site: int) -> int:
         """One-way minutes from a site to the citizen's home (0 for training at a site)."""
@@ -375,49 +451,30 @@ class _Ranking:
     def options_on(self, day: date, limit: int | None = None) -> list[_Option]:
         """The day's options, best first: all of them, or the first `limit`."""
         ref, sites, therapists = self.referral, self.calendars.sites, self.calendars.therapists
-        policy = self.calendars.policy
         if not self.qualified:
             return []
-        # The stretches each rostered qualified therapist could work on the session today;
-        # bookings only shorten them, so a day where none is long enough is not read further.
-        stretches: list[tuple[int, int, int, int]] = []
-        for shift in self.calendars.shifts_on(day, self.qualified):
-            t_idx = shift.therapist
-            if t_idx not in self.qualified:
-                continue
-            site = self.site_index.get(shift.site_id)
-            if site is None or therapists[t_idx].is_absent(day):
-                continue
-            if ref.chosen_site_id is not None and sites[site].id != ref.chosen_site_id:
-                continue
-            needed = ref.first_session_minutes + 2 * self.travel(site)
-            for lo, hi in session_windows(policy, sites[site], day, shift.start, shift.end):
-                if hi - lo >= needed:
-                    stretches.append((t_idx, site, lo, hi))
-        if not stretches:
-            return []
-        therapist_ids = {therapists[t_idx].id for t_idx, _, _, _ in stretches}
-        room_sites = set() if ref.home_training else {sites[s].id for _, s, _, _ in stretches}
-        busy: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        load: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for h in self.calendars.bookings_on(day, therapist_ids, room_sites):
-            if not holds_time(h, {ref.id}):
-                continue  # the referral's own tentative first session: released
-            busy[h.therapist_id].append((h.start, h.end))
-            if h.site_id is not None and not h.at_home and h.site_id in self.site_index:
-                load[self.site_index[h.site_id]].append((h.start, h.end))
-        gaps: list[tuple[int, int, int, int]] = [
-            (g_start, t_idx, g_end, site)
-            for t_idx, site, lo, hi in stretches
-            for g_start, g_end in free_stretches((lo, hi), busy[therapists[t_idx].id])
+        # The free gaps of the qualified therapists today (the referral's own tentative
+        # session released), held per day by a reader that keeps the calendars.
+        if self.calendars.day_gaps is not None:
+            view = self.calendars.day_gaps(day, ref.id)
+        else:
+            view = day_gaps(
+                self.calendars, day, self.qualified, {ref.id}, rooms=not ref.home_training
+            )
+        qualified, chosen = self.qualified, ref.chosen_site_id
+        gaps = [
+            g
+            for g in view.gaps
+            if g[1] in qualified and (chosen is None or sites[g[3]].id == chosen)
         ]
-        gaps.sort(key=lambda g: (g[0], g[1]))
+        if not gaps:
+            return []
+        full = view.rooms
         # Each gap offers its starts in time order with a fixed (course waits, specialist,
         # travel): merged lazily in rank order (those, start, therapist id, then the gap's
         # place), only the first `limit` options are worked out. A (therapist, start) offered
         # by two gaps counts once, from the earlier gap, as if every option were listed (a
         # therapist's valid roster entries do not overlap, so it does not happen).
-        full: dict[int, _FullRooms] = {}
         minutes = ref.first_session_minutes
         carriers: dict[int, str | None] = {}
         streams: list[Iterator[_Start]] = []
@@ -426,11 +483,7 @@ class _Ranking:
             travel = self.travel(site)
             if minutes + 2 * travel > g_end - g_start:
                 continue
-            rooms: _FullRooms | None = None
-            if not ref.home_training:
-                rooms = full.get(site)
-                if rooms is None:
-                    rooms = full[site] = _FullRooms(load[site], sites[site].rooms)
+            rooms = None if ref.home_training else full[site]
             if t_idx not in carriers:
                 carriers[t_idx] = self.carrier(day, t_idx)
             head = (carriers[t_idx] is None, self.basal and bool(therapist.specialties), travel)
