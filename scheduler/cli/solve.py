@@ -165,6 +165,13 @@ def format_summary(solution: Solution) -> str:
         )
         + f"; on-time count {'proven' if st.on_time_proven else 'not proven'}",
     ]
+    for stage in st.stages:
+        if stage.get("stage") == "hint":
+            lines.append(
+                f"Hint: {stage.get('kept', 0)} of {stage.get('bookings', 0)} hinted first "
+                "sessions still fit; started from "
+                + ("the hint" if stage.get("used") else "the greedy plan (better than the hint)")
+            )
     return "\n".join(lines)
 
 

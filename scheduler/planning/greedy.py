@@ -115,6 +115,24 @@ class FreeTime:
             start += -(-(clash - start) // step) * step
         return None
 
+    def fits_at(self, cand: Candidate, start: int) -> bool:
+        """Whether `cand` can use its gap from exactly `start` (travel included): inside the
+        gap, at its pinned start if it has one, clear of the sessions booked so far and, in a
+        critical gap, of the moments every room at the site is taken."""
+        gap: Gap = self.problem.gaps[cand.gap]
+        end = start + cand.length
+        if start < gap.start or end > gap.end:
+            return False
+        if cand.pinned_start is not None and start != cand.pinned_start:
+            return False
+        if any(s < end and start < e for s, e in self.in_gap.get(cand.gap, [])):
+            return False
+        if not cand.at_home and cand.gap in self.problem.critical:
+            full = self._rooms_full((gap.site, gap.day))
+            if any(s < end and start < e for s, e in full):
+                return False
+        return True
+
     def first_free(self, cands: Iterable[Candidate]) -> tuple[Candidate, int] | None:
         """The first free slot among `cands` (in time order): the earliest day, then the
         earliest minute, then the therapist listed first."""

@@ -1,7 +1,13 @@
 """The solve loop: prepare, plan greedily, solve the priorities in stages, read back a Solution.
 
 1. An exact earliest-deadline-first greedy plan (therapist time and rooms checked to the
-   minute): the first solution within a second or two, the fallback, and stage 1's hint.
+   minute): the first solution within a second or two, the fallback, and stage 1's hint. Given
+   a ``hint`` (the assignments of an earlier plan of the same instance, e.g. the best plan a
+   killed batch job had found), its first sessions that still fit are kept and completed
+   greedily (:mod:`scheduler.planning.hint`), and the better of that plan and the greedy one
+   (more on time, then fewer late days) is the start instead; ``SolverStats.stages`` then
+   begins with a ``hint`` entry saying how many hinted bookings were kept and whether it was
+   used.
 2. Stage 1 maximises referrals on time on the on-time candidates alone (a much smaller model;
    its bound is the gap we report). The better of it and the greedy plan is kept.
 3. Stage 2 keeps that count and minimises lateness (unbooked counting as later than anything
@@ -25,6 +31,10 @@ candidates are cut to the first ``late_days`` days). ``proven_optimal`` holds on
 stage was proven on its full candidate set; ``on_time_proven`` when the on-time count equals
 its bound.
 
+``on_plan``, if given, receives the first sessions of each new best plan (the start plan and
+the plan after each stage) as Assignments, without courses or KPIs: a caller can keep the best
+plan so far (a batch job's checkpoint) and give it back as a later solve's hint.
+
 One wall-clock :class:`~scheduler.planning.budget.Budget` covers the whole solve (preparation,
 greedy, model building, bounds, stages, repair, KPIs; for the service, from the request's
 arrival). Every phase asks it whether to go on, so a `stop` or a spent budget ends the work
@@ -36,25 +46,29 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
 
-from scheduler.domain import Instance, Solution, SolveOptions, SolverStats
+from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
 from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
 from scheduler.planning.budget import Budget, BudgetExpired
 from scheduler.planning.candidates import Candidate
 from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
+from scheduler.planning.hint import HintReport, better, plan_from_hint
 from scheduler.planning.model import FirstSessionModel, Key, add_course_capacity, build_model
 from scheduler.planning.parameters import apply as apply_parameters
 from scheduler.planning.parameters import stage_parameters
-from scheduler.planning.plan import Placed, make_solution
+from scheduler.planning.plan import Placed, booked_assignments, make_solution
 from scheduler.planning.problem import Problem, prepare
 
-__all__ = ["Progress", "solve"]
+__all__ = ["PlanFn", "Progress", "solve"]
+
+PlanFn = Callable[[list[Assignment]], None]
+"""Receives the first sessions of each new best plan (see :func:`solve`'s ``on_plan``)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,10 @@ class _Run:
     options: SolveOptions
     budget: Budget
     on_progress: Callable[[Progress], None] | None
+    on_plan: PlanFn | None = None
+    hinted: bool = False
+    """The start plan came from a hint: a stage-1 plan with no more on time does not replace
+    it when it is later (the hint may be a finished plan's, better than stage 1's completion)."""
     chosen: dict[Key, int] = field(default_factory=dict)
     courses: Courses = field(default_factory=dict)
     final_courses: Courses | None = None
@@ -175,6 +193,11 @@ class _Run:
                 gap=_gap(objective, bound),
             )
         )
+
+    def publish(self, problem: Problem, plan: Plan) -> None:
+        """Hand a new best plan's first sessions to `on_plan` (if any)."""
+        if self.on_plan is not None:
+            self.on_plan(booked_assignments(problem, _sessions(problem, plan)))
 
     def stopped(self) -> bool:
         """Whether the budget is spent (marking the plan not proven, STOPPED on a stop)."""
@@ -348,8 +371,16 @@ def solve(
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     budget: Budget | None = None,
+    *,
+    hint: Sequence[Assignment] | None = None,
+    on_plan: PlanFn | None = None,
 ) -> Solution:
     """Plan every referral's first session within one wall-clock budget.
+
+    `hint`: the assignments of an earlier plan of the same instance; its first sessions that
+    still fit are kept, completed greedily, and the solve starts from that plan where it is at
+    least as good as the greedy one (never infeasible: sessions that no longer fit are
+    dropped). `on_plan` receives the first sessions of each new best plan (see the module).
 
     Without `budget` the budget is `options.time_limit_s` from now; with one, it is cut to
     `options.time_limit_s` from the budget's start. `stop.set()` (or the budget's own stop)
@@ -367,7 +398,13 @@ def solve(
     # its time inside the limit.
     budget.limit_to(budget.limit_s - _finish_reserve(instance, budget.limit_s))
     stop = budget.stop
-    run = _Run(started=time.monotonic(), options=options, budget=budget, on_progress=on_progress)
+    run = _Run(
+        started=time.monotonic(),
+        options=options,
+        budget=budget,
+        on_progress=on_progress,
+        on_plan=on_plan,
+    )
     problem = prepare(instance, late_days=options.late_days, budget=budget)
     run.fixed_on_time = sum(
         1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
@@ -390,13 +427,21 @@ def solve(
     size = {"variables": 0, "constraints": 0}
     plan: Plan = {}
     first_solution_s = 0.0
+    hinted: HintReport | None = None
     try:
         # A greedy plan first: feasible at once, the fallback, and stage 1's hint.
         plan = complete(problem, {}, budget)
+        if hint is not None:
+            # The caller's earlier plan, repaired and completed: the start if not worse.
+            from_hint, hinted = plan_from_hint(problem, hint, budget)
+            if better(problem, from_hint, plan):
+                plan, run.hinted = from_hint, True
+                hinted = HintReport(hinted.bookings, hinted.kept, used=True)
         first_solution_s = round(time.monotonic() - run.started, 3)
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)
-        run.emit("greedy", run.on_time, None, None, None)
+        run.emit("hint" if run.hinted else "greedy", run.on_time, None, None, None)
+        run.publish(problem, plan)
         if not run.stopped():
             plan = _optimise(run, solver, problem, plan, size)
     except BudgetExpired:
@@ -430,7 +475,11 @@ def solve(
         constraints=size["constraints"],
         workers=options.workers,
         seed=options.seed,
-        stages=[*run.stages, {"stage": "repair", "booked": repaired}],
+        stages=[
+            *([] if hinted is None else [hinted.as_stage()]),
+            *run.stages,
+            {"stage": "repair", "booked": repaired},
+        ],
     )
     courses = run.final_courses
     if courses is not None:
@@ -471,9 +520,14 @@ def _optimise(
             if found and (run.on_time or 0) >= greedy_on_time:
                 chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
                 candidate = complete(problem, _place(first, chosen, run.starts), budget)
-                # A budget spent while completing must not lose bookings the greedy plan had.
-                if not budget.expired() or len(candidate) >= len(best):
+                # A budget spent while completing must not lose bookings the greedy plan had;
+                # a hinted start with as many on time and fewer late days stays.
+                if run.hinted and not better(problem, candidate, best):
+                    run.on_time = greedy_on_time
+                    run.objective = float(greedy_on_time)
+                elif not budget.expired() or len(candidate) >= len(best):
                     best = candidate
+                    run.publish(problem, best)
                 else:
                     run.on_time = greedy_on_time
                     run.objective = float(greedy_on_time)
@@ -487,7 +541,10 @@ def _optimise(
             run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
             run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
             sure_plan = _place(first, {(r, k): 1 for r, k in sure.items()}, {})
-            best = complete(problem, sure_plan, budget)
+            candidate = complete(problem, sure_plan, budget)
+            if not run.hinted or better(problem, candidate, best):
+                best = candidate
+                run.publish(problem, best)
         if run.stages and run.stages[-1]["stage"] == "on_time":
             run.stages[-1].update(
                 sure_on_time=len(sure), restricted=restricted, full_candidates=not restricted
@@ -522,6 +579,7 @@ def _optimise(
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
             if run.stage(solver, full, "lateness", 0.6, _hint(best), None, later_full):
                 best = _place(full, run.chosen, run.starts)
+                run.publish(problem, best)
                 if not run.stopped():
                     full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
                     full.y = add_course_capacity(full.model, problem, full.x)
@@ -533,6 +591,7 @@ def _optimise(
                     ):
                         best = _place(full, run.chosen, run.starts)
                         run.final_courses = dict(run.courses)
+                        run.publish(problem, best)
                         if not run.stopped():
                             full.model.add(
                                 full.objectives.courses >= round(run.stages[-1]["objective"])
@@ -542,6 +601,7 @@ def _optimise(
                             ):
                                 best = _place(full, run.chosen, run.starts)
                                 run.final_courses = dict(run.courses)
+                                run.publish(problem, best)
     except BudgetExpired:
         run.stopped()
     return best
