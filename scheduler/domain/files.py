@@ -26,18 +26,20 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from scheduler.domain import Instance, Solution
+from scheduler.domain import Assignment, Instance, Solution
 from scheduler.domain.policy import PRESETS, Policy
 
 __all__ = [
     "DataFileError",
     "dump_instance",
+    "dump_plan",
     "dump_solution",
     "format_validation_error",
     "instance_json_schema",
     "load_instance",
     "load_solution",
     "parse_instance",
+    "parse_plan",
     "parse_solution",
     "policy_json_schema",
     "read_json",
@@ -306,6 +308,28 @@ def dump_solution(solution: Solution) -> str:
 def save_solution(solution: Solution, path: Path) -> None:
     """Write the solution to a JSON file (atomically; parent folders are created)."""
     write_text(path, dump_solution(solution))
+
+
+def dump_plan(assignments: Sequence[Assignment]) -> str:
+    """A plan's first sessions as JSON text: ``{"assignments": [...]}``, the assignments as in
+    a solution file (a batch job's checkpoint, a later solve's hint)."""
+    return json.dumps({"assignments": [a.model_dump(mode="json") for a in assignments]})
+
+
+def parse_plan(data: Any, source: str = "plan") -> list[Assignment]:
+    """The assignments of :func:`dump_plan`'s JSON (or of a whole solution file) once
+    decoded; raises :class:`DataFileError`."""
+    items = data.get("assignments") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise DataFileError(source, ["expected a JSON object with a list 'assignments'"])
+    out: list[Assignment] = []
+    for i, item in enumerate(items):
+        try:
+            out.append(Assignment.model_validate(item))
+        except ValidationError as exc:
+            problems = format_validation_error(exc, item, Assignment)
+            raise DataFileError(source, [f"assignments[{i}]: {p}" for p in problems]) from None
+    return out
 
 
 # --------------------------------------------------------------------------- writing

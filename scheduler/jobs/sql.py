@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from scheduler.jobs.store import Job, JobState, Page, RequestConflictError, StoreError
+from scheduler.jobs.store import KINDS, Job, JobState, Page, RequestConflictError, StoreError
 
 __all__ = ["MIGRATIONS", "Cursor", "SqlJobStore", "request_hash"]
 
@@ -50,13 +50,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX jobs_created ON jobs (created_at, id)",
         ),
     ),
+    (
+        2,
+        (
+            # The best plan so far of a running solve: a re-run after a crash starts from it.
+            "ALTER TABLE jobs ADD COLUMN checkpoint_json TEXT",
+            # What the job runs: 'optimize' (SubmitOptimize) or 'simulate' (SubmitSimulate).
+            "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'optimize'",
+        ),
+    ),
 )
 """(version, statements): the schema's history. Append; never edit an applied migration."""
 
 _COLUMNS = (
     "id, request_id, state, instance_json, options_json, instance_name, referrals, created_at, "
     "updated_at, attempts, progress_json, solution_json, error_code, error_message, started_at, "
-    "finished_at, lease_owner, lease_expires"
+    "finished_at, lease_owner, lease_expires, kind, checkpoint_json"
 )
 _ACTIVE = ("queued", "running")
 _DONE = ("succeeded", "failed", "cancelled")
@@ -75,9 +84,12 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-def request_hash(instance_json: str, options_json: str) -> str:
-    """What tells two submits with one request id apart."""
+def request_hash(instance_json: str, options_json: str, kind: str = "optimize") -> str:
+    """What tells two submits with one request id apart (an optimize job's hash is the one
+    schema version 1 stored)."""
     digest = hashlib.sha256()
+    if kind != "optimize":
+        digest.update(kind.encode() + b"\0")
     for part in (instance_json, options_json):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -104,6 +116,8 @@ def _job(row: Sequence[Any]) -> Job:
         finished_at=row[15],
         lease_owner=row[16],
         lease_expires=row[17],
+        kind=row[18],
+        checkpoint_json=row[19],
     )
 
 
@@ -188,8 +202,11 @@ class SqlJobStore(ABC):
         referrals: int,
         request_id: str | None,
         now: float,
+        kind: str = "optimize",
     ) -> tuple[Job, bool]:
-        digest = request_hash(instance_json, options_json)
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}; known: {', '.join(KINDS)}")
+        digest = request_hash(instance_json, options_json, kind)
         with self._transaction() as cur:
             if request_id:
                 self._run(
@@ -206,8 +223,8 @@ class SqlJobStore(ABC):
             self._run(
                 cur,
                 "INSERT INTO jobs (id, request_id, request_hash, state, instance_json, "
-                "options_json, instance_name, referrals, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                "options_json, instance_name, referrals, created_at, updated_at, kind) "
+                "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     request_id or None,
@@ -218,6 +235,7 @@ class SqlJobStore(ABC):
                     referrals,
                     now,
                     now,
+                    kind,
                 ),
             )
             job = self._get(cur, job_id)
@@ -275,15 +293,22 @@ class SqlJobStore(ABC):
             return self._get(cur, row[0])
 
     def heartbeat(
-        self, job_id: str, owner: str, lease_s: float, now: float, progress_json: str | None
+        self,
+        job_id: str,
+        owner: str,
+        lease_s: float,
+        now: float,
+        progress_json: str | None,
+        checkpoint_json: str | None = None,
     ) -> bool:
         with self._transaction() as cur:
             self._run(
                 cur,
                 "UPDATE jobs SET lease_expires = ?, updated_at = ?, "
-                "progress_json = COALESCE(?, progress_json) "
+                "progress_json = COALESCE(?, progress_json), "
+                "checkpoint_json = COALESCE(?, checkpoint_json) "
                 "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-                (now + lease_s, now, progress_json, job_id, owner),
+                (now + lease_s, now, progress_json, checkpoint_json, job_id, owner),
             )
             return bool(cur.rowcount == 1)
 
@@ -306,7 +331,7 @@ class SqlJobStore(ABC):
                 cur,
                 "UPDATE jobs SET state = ?, solution_json = ?, error_code = ?, error_message = ?, "
                 "finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires = NULL, "
-                "progress_json = COALESCE(?, progress_json) "
+                "progress_json = COALESCE(?, progress_json), checkpoint_json = NULL "
                 "WHERE id = ? AND state = 'running' AND lease_owner = ?",
                 (
                     state.value,
@@ -338,7 +363,7 @@ class SqlJobStore(ABC):
                 cur,
                 "UPDATE jobs SET state = 'cancelled', error_code = 1, "
                 "error_message = 'cancelled by a client', finished_at = ?, updated_at = ?, "
-                "lease_owner = NULL, lease_expires = NULL "
+                "lease_owner = NULL, lease_expires = NULL, checkpoint_json = NULL "
                 "WHERE id = ? AND state IN ('queued', 'running')",
                 (now, now, job_id),
             )

@@ -1,7 +1,11 @@
 """The job store's interface: batch solves that outlive a call, a connection and a server.
 
-A job is one `SubmitOptimize`: the instance and options as the domain's JSON, its state, the
-latest progress, and (once done) the solution as the domain's JSON or an error. Runners lease a
+A job is one `SubmitOptimize` (kind ``optimize``: the instance and options as the domain's
+JSON) or one `SubmitSimulate` (kind ``simulate``: the simulation's settings as JSON), its state,
+the latest progress, and (once done) the result as JSON (the solution as the domain's JSON, or
+the simulation's summary) or an error. An optimize job also keeps its checkpoint: the first
+sessions of the best plan found so far (domain JSON, written with the heartbeat), which a re-run
+after a crash gets as its hint. Runners lease a
 job (:meth:`JobStore.claim`), keep the lease alive with :meth:`JobStore.heartbeat` and store the
 result with :meth:`JobStore.finish`; every write of a runner names its lease, so a runner whose
 lease expired (it hung, or another server took the job over) can no longer change the job, and a
@@ -22,6 +26,7 @@ from typing import Protocol
 
 __all__ = [
     "DONE_STATES",
+    "KINDS",
     "Job",
     "JobState",
     "JobStore",
@@ -61,6 +66,10 @@ class RequestConflictError(ValueError):
         self.job_id = job_id
 
 
+KINDS = ("optimize", "simulate")
+"""What a job runs: a batch solve (SubmitOptimize) or a simulation (SubmitSimulate)."""
+
+
 @dataclass(frozen=True)
 class Job:
     """One stored job. Times are seconds since the epoch (the store host's clocks)."""
@@ -69,8 +78,10 @@ class Job:
     request_id: str | None
     state: JobState
     instance_json: str
+    """The input: the instance (optimize) or the simulation's settings (simulate), as JSON."""
     options_json: str
     instance_name: str
+    """The instance's name, or a simulation's one-line description."""
     referrals: int
     created_at: float
     updated_at: float
@@ -84,6 +95,10 @@ class Job:
     finished_at: float | None = None
     lease_owner: str | None = None
     lease_expires: float | None = None
+    kind: str = "optimize"
+    checkpoint_json: str | None = None
+    """The best plan so far of a running optimize job (:func:`scheduler.domain.files.dump_plan`
+    JSON); None before the first one and once the job is done."""
 
     @property
     def done(self) -> bool:
@@ -111,8 +126,9 @@ class JobStore(Protocol):
         referrals: int,
         request_id: str | None,
         now: float,
+        kind: str = "optimize",
     ) -> tuple[Job, bool]:
-        """Store a new queued job, or return the job of an earlier submit with the same
+        """Store a new queued job of `kind`, or return the job of an earlier submit with the same
         `request_id` and the same request. Returns (job, created). Raises
         :class:`RequestConflictError` when `request_id` was used for a different request."""
         ...
@@ -132,9 +148,16 @@ class JobStore(Protocol):
         ...
 
     def heartbeat(
-        self, job_id: str, owner: str, lease_s: float, now: float, progress_json: str | None
+        self,
+        job_id: str,
+        owner: str,
+        lease_s: float,
+        now: float,
+        progress_json: str | None,
+        checkpoint_json: str | None = None,
     ) -> bool:
-        """Extend `owner`'s lease and record progress. False if the lease is lost (the job was
+        """Extend `owner`'s lease and record progress and, if given, the checkpoint (the best
+        plan so far); nothing is written unless `owner` holds the lease. False if the lease is lost (the job was
         cancelled, deleted, or taken over after the lease expired): stop working on it."""
         ...
 

@@ -188,3 +188,76 @@ def test_concurrent_claims_from_many_threads_lease_each_job_once(target: str) ->
     assert sorted(got) == sorted(ids)
     for s in stores:
         s.close()
+
+
+def test_the_checkpoint_is_kept_for_the_next_attempt_and_written_by_the_lease_owner_only(
+    store: SqlJobStore,
+) -> None:
+    job_id = _submit(store)
+    claimed = store.claim("killed", 10, T0)
+    assert claimed is not None and claimed.checkpoint_json is None and claimed.kind == "optimize"
+    plan = '{"assignments": [{"referral_id": "R-0001"}]}'
+    assert store.heartbeat(job_id, "killed", 10, T0 + 1, '{"stage": "greedy"}', plan)
+    assert store.heartbeat(job_id, "killed", 10, T0 + 2, None)  # no new plan: the old stays
+    assert store.get(job_id).checkpoint_json == plan  # type: ignore[union-attr]
+    # The server dies; the next attempt gets the checkpoint with the job.
+    again = store.claim("restarted", 10, T0 + 20)
+    assert again is not None and again.attempts == 2 and again.checkpoint_json == plan
+    assert again.progress_json is None
+    # The killed runner, back from a pause, cannot overwrite it.
+    assert not store.heartbeat(job_id, "killed", 10, T0 + 21, None, '{"assignments": []}')
+    better = '{"assignments": [{"referral_id": "R-0002"}]}'
+    assert store.heartbeat(job_id, "restarted", 10, T0 + 21, None, better)
+    assert store.get(job_id).checkpoint_json == better  # type: ignore[union-attr]
+    assert store.finish(job_id, "restarted", T0 + 22, solution_json="{}")
+    done = store.get(job_id)
+    assert done is not None and done.checkpoint_json is None and done.solution_json == "{}"
+
+
+def test_a_job_kind_is_stored_and_part_of_the_request(store: SqlJobStore) -> None:
+    job, _ = store.submit(
+        '{"profile": "vejen"}',
+        "{}",
+        instance_name="simulate vejen",
+        referrals=0,
+        request_id="sim-1",
+        now=T0,
+        kind="simulate",
+    )
+    assert store.get(job.id).kind == "simulate"  # type: ignore[union-attr]
+    with pytest.raises(RequestConflictError):  # the same text as another kind of request
+        store.submit(
+            '{"profile": "vejen"}',
+            "{}",
+            instance_name="x",
+            referrals=0,
+            request_id="sim-1",
+            now=T0,
+        )
+    with pytest.raises(ValueError, match="unknown job kind"):
+        store.submit("{}", "{}", instance_name="x", referrals=0, request_id=None, now=T0, kind="x")
+
+
+def test_a_version_1_store_is_migrated_and_its_jobs_kept(
+    target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scheduler.jobs.sql as sql
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sql, "MIGRATIONS", MIGRATIONS[:1])
+        old = open_store(target)
+        with old._transaction() as cur:  # type: ignore[attr-defined]
+            old._run(  # type: ignore[attr-defined]
+                cur,
+                "INSERT INTO jobs (id, request_hash, state, instance_json, options_json, "
+                "instance_name, referrals, created_at, updated_at) "
+                "VALUES ('old1', 'h', 'queued', '{}', '{}', 'week', 3, ?, ?)",
+                (T0, T0),
+            )
+        old.close()
+    new = open_store(target)
+    assert isinstance(new, SqlJobStore)
+    assert new.schema_version() == MIGRATIONS[-1][0] >= 2
+    job = new.get("old1")
+    assert job is not None and job.kind == "optimize" and job.checkpoint_json is None
+    new.close()
