@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from scheduler.bench.profiles import PROFILES
-from scheduler.rules.calendar import WorkingCalendar
-from scheduler.simulation import STRATEGIES, simulate, simulation_profile
-from scheduler.simulation.engine import DEFAULT_START
+from scheduler.simulation import STRATEGIES
 from scheduler.simulation.metrics import summarise
 from scheduler.simulation.report import PlotsUnavailableError, markdown_table, write_report
+from scheduler.simulation.settings import SimulationSettings
 
 __all__ = ["register", "run"]
 
@@ -121,21 +119,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in (
-            ("burn_in_weeks", args.burn_in_weeks),
-            ("therapists", args.therapists),
-            ("referrals_per_week", args.referrals_per_week),
-        )
-        if value is not None
-    }
-    profile = simulation_profile(args.profile, **overrides)
+    settings = SimulationSettings(
+        profile=args.profile,
+        weeks=args.weeks,
+        seed=args.seed,
+        strategies=names,
+        time_limit_s=args.time_limit,
+        workers=args.workers,
+        burn_in_weeks=args.burn_in_weeks,
+        therapists=args.therapists,
+        referrals_per_week=args.referrals_per_week,
+    )
     # The bar counts the burn-in's working days once and the measured ones per strategy.
-    cal = WorkingCalendar(profile.municipality.policy)
-    measure = DEFAULT_START + timedelta(weeks=profile.burn_in_weeks)
-    burn = len(cal.working_days(DEFAULT_START, measure - timedelta(days=1)))
-    measured = len(cal.working_days(measure, measure + timedelta(weeks=args.weeks, days=-1)))
+    burn, measured = settings.day_counts()
     bar = _Bar(burn + measured * len(names))
     fan_out = None
     if args.ray is not None:
@@ -146,16 +142,7 @@ def run(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             print(f"scheduler simulate: {exc}", file=sys.stderr)
             return 2
-    result = simulate(
-        profile,
-        args.weeks,
-        args.seed,
-        names,
-        time_limit_s=args.time_limit,
-        workers=args.workers,
-        progress=bar,
-        fan_out=fan_out,
-    )
+    result = settings.run(progress=bar, fan_out=fan_out)
     rows = summarise(result)
     print(markdown_table(result, rows), end="")
     if args.out is not None:

@@ -1,21 +1,28 @@
-"""The job runner: leases stored jobs, solves them, keeps their progress and stores the result.
+"""The job runner: leases stored jobs, runs them, keeps their progress and stores the result.
 
-Each of `slots` worker threads claims a job (:meth:`JobStore.claim`), solves it with
-:func:`scheduler.planning.solve.solve`, and stores the solution once
-(:meth:`JobStore.finish`). Meanwhile a heartbeat renews the lease and records the latest
-progress every :attr:`JobRunner.heartbeat_s`; when the lease is lost (a client cancelled or
-deleted the job, or the lease expired and another server took it over) the solve is stopped and
-its result dropped.
+Each of `slots` worker threads claims a job (:meth:`JobStore.claim`), runs it and stores the
+result once (:meth:`JobStore.finish`). An ``optimize`` job is solved with
+:func:`scheduler.planning.solve.solve`; a ``simulate`` job runs
+:meth:`scheduler.simulation.settings.SimulationSettings.run` and stores the simulation's
+summary per strategy (and per week) with its table. Meanwhile a heartbeat renews the lease and
+records the latest progress every :attr:`JobRunner.heartbeat_s`, and for a solve the best plan
+found so far (its checkpoint, written only when it changed); when the lease is lost (a client
+cancelled or deleted the job, or the lease expired and another server took it over) the work is
+stopped and its result dropped. A simulation stops at the end of the simulated day it is in.
 
 Restarts: a server killed with ``kill -9`` stops renewing its leases; once they expire
 (`lease_s`), a runner (of this server restarted, or of another server on the same store) claims
-the job again and solves it from the start: the same instance, options and seed, the full time
-limit again. The solve API takes no plan as a hint, so the re-run starts from its own greedy
-plan, which it finds within seconds; with one worker and a seed, a solve that ends proven
-optimal gives the same plan as the run that was lost.
+the job again. A solve is re-run with the same instance, options and seed and the full time
+limit, and with the checkpoint of the lost attempt as its hint
+(:mod:`scheduler.planning.hint`): it starts from the best plan found so far (where it is still
+at least as good as the greedy plan, as it is when nothing changed), so the re-run never ends
+with fewer referrals on time than the lost attempt had reached at its last heartbeat. Its
+``SolverStats.stages`` begins with a ``hint`` entry (bookings, kept, used). A simulation is
+re-run from its start (it is deterministic by seed; only ``daily`` and ``weekly`` solve under a
+wall-clock limit).
 
-On a graceful stop the running solves are stopped and their jobs given back to the queue
-(:meth:`JobStore.release`), for the next server to run in full.
+On a graceful stop the running work is stopped and the jobs given back to the queue
+(:meth:`JobStore.release`), for the next server to run (a solve with its checkpoint).
 
 Retention: every `purge_every_s` a runner deletes jobs finished more than `retention_s` ago.
 """
@@ -31,10 +38,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from scheduler.domain import Instance, Solution, SolveOptions
-from scheduler.domain.files import DataFileError, dump_solution, parse_instance
+from scheduler.domain import Assignment, Solution, SolveOptions
+from scheduler.domain.files import (
+    DataFileError,
+    dump_plan,
+    dump_solution,
+    parse_instance,
+    parse_plan,
+)
 from scheduler.jobs.store import Job, JobStore
 from scheduler.planning.solve import Progress, solve
 
@@ -150,11 +164,11 @@ class JobRunner:
             log.info("purged finished jobs", extra={"fields": {"jobs": purged}})
 
     def _run(self, job: Job) -> None:
-        fields: dict[str, object] = {"job": job.id, "attempt": job.attempts}
-        log.info("job started", extra={"fields": {**fields, "referrals": job.referrals}})
+        fields: dict[str, object] = {"job": job.id, "attempt": job.attempts, "kind": job.kind}
         try:
-            instance = parse_instance(json.loads(job.instance_json), "job instance")
-            options = SolveOptions.model_validate_json(job.options_json)
+            work: _Work = (
+                _Simulate(job) if job.kind == "simulate" else _Optimize(job, self._solve_fn)
+            )
         except (ValueError, DataFileError):
             # Stored by this service after validation: only a damaged row gets here.
             with contextlib.suppress(Exception):
@@ -167,42 +181,36 @@ class JobRunner:
                 )
             log.warning("job unreadable", extra={"fields": fields})
             return
+        fields.update(work.fields)
+        log.info("job started", extra={"fields": {**fields, "referrals": job.referrals}})
         stop = threading.Event()
         with self._lock:
             self._running[job.id] = stop
         if self._stopping.is_set():
             stop.set()
         try:
-            self._solve(job, instance, options, stop, fields)
+            self._work(job, work, stop, fields)
         finally:
             with self._lock:
                 self._running.pop(job.id, None)
 
-    def _solve(
-        self,
-        job: Job,
-        instance: Instance,
-        options: SolveOptions,
-        stop: threading.Event,
-        fields: dict[str, object],
+    def _work(
+        self, job: Job, work: _Work, stop: threading.Event, fields: dict[str, object]
     ) -> None:
-        latest: list[Progress] = []
         lost = threading.Event()
         done = threading.Event()
 
-        started = time.monotonic()
-
         def beat() -> None:
             # Every beat records the latest progress with the time elapsed now, so a client's
-            # progress bar moves while CP-SAT searches without improving.
+            # progress bar moves while the work goes on without reporting; and a new best plan.
             while not done.wait(self.heartbeat_s):
-                progress = latest[-1] if latest else Progress(0.0, "starting", *[None] * 5)
-                now = dict(asdict(progress), elapsed_s=round(time.monotonic() - started, 3))
+                progress, checkpoint = work.snapshot()
                 try:
                     alive = self.store.heartbeat(
-                        job.id, self.owner, self.lease_s, time.time(), json.dumps(now)
+                        job.id, self.owner, self.lease_s, time.time(), progress, checkpoint
                     )
                 except Exception as exc:  # the store is unreachable: try again next beat
+                    work.unsaved(checkpoint)
                     error = {**fields, "error": type(exc).__name__}
                     log.warning("heartbeat failed", extra={"fields": error})
                     continue
@@ -214,7 +222,7 @@ class JobRunner:
         heart = threading.Thread(target=beat, name=f"job-heartbeat-{job.id[:8]}", daemon=True)
         heart.start()
         try:
-            solution = self._solve_fn(instance, options, on_progress=latest.append, stop=stop)
+            result = work.run(stop)
         except Exception as exc:
             done.set()
             heart.join()
@@ -225,7 +233,7 @@ class JobRunner:
                     self.owner,
                     time.time(),
                     error_code=_INTERNAL,
-                    error_message="internal error while solving",
+                    error_message=f"internal error while {work.doing}",
                 )
             return
         done.set()
@@ -234,16 +242,113 @@ class JobRunner:
             log.info("job lease lost; result dropped", extra={"fields": fields})
             return
         try:
-            self._store_result(job, solution, fields)
+            self._store_result(job, result, fields)
         except Exception as exc:  # the store is gone: the lease expires, the job runs again
             error = {**fields, "error": type(exc).__name__}
             log.warning("result not stored; the job will run again", extra={"fields": error})
 
-    def _store_result(self, job: Job, solution: Solution, fields: dict[str, object]) -> None:
-        if self._stopping.is_set():
+    def _store_result(self, job: Job, result: _Result | None, fields: dict[str, object]) -> None:
+        if self._stopping.is_set() or result is None:
             released = self.store.release(job.id, self.owner, time.time())
             log.info("job given back", extra={"fields": {**fields, "released": released}})
             return
+        stored = self.store.finish(
+            job.id,
+            self.owner,
+            time.time(),
+            solution_json=result.result_json,
+            progress_json=result.progress_json,
+        )
+        log.info(
+            "job finished" if stored else "job lease lost; result dropped",
+            extra={"fields": {**fields, **result.fields}},
+        )
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What a finished job stores: its result JSON, final progress JSON, and what to log."""
+
+    result_json: str
+    progress_json: str
+    fields: dict[str, object]
+
+
+class _Work:
+    """One job's work, as the runner drives it."""
+
+    doing = "working"
+    """For the error text: 'internal error while ...'."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.fields: dict[str, object] = {}
+        """What to log when the job starts (counts only, never data)."""
+
+    def snapshot(self) -> tuple[str, str | None]:
+        """The progress JSON now, and the checkpoint JSON if it changed since the last one."""
+        raise NotImplementedError
+
+    def unsaved(self, checkpoint: str | None) -> None:
+        """The snapshot's checkpoint was not written (the store failed): offer it again."""
+
+    def run(self, stop: threading.Event) -> _Result | None:
+        """Do the work; None if `stop` ended it without a result to store."""
+        raise NotImplementedError
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 3)
+
+
+class _Optimize(_Work):
+    """A SubmitOptimize job: solve the stored instance, from the checkpoint if there is one."""
+
+    doing = "solving"
+
+    def __init__(self, job: Job, solve_fn: SolveFn) -> None:
+        super().__init__()
+        self.instance = parse_instance(json.loads(job.instance_json), "job instance")
+        self.options = SolveOptions.model_validate_json(job.options_json)
+        self.solve_fn = solve_fn
+        self.hint: list[Assignment] | None = None
+        if job.checkpoint_json:
+            try:
+                self.hint = parse_plan(json.loads(job.checkpoint_json), "job checkpoint")
+            except (ValueError, DataFileError):
+                log.warning("job checkpoint unreadable; solving without it")
+        self.fields = {"hint_bookings": None if self.hint is None else len(self.hint)}
+        self.latest: list[Progress] = []
+        self._lock = threading.Lock()
+        self._plan: list[Assignment] | None = None
+
+    def _on_plan(self, plan: list[Assignment]) -> None:
+        with self._lock:
+            self._plan = plan
+
+    def snapshot(self) -> tuple[str, str | None]:
+        progress = self.latest[-1] if self.latest else Progress(0.0, "starting", *[None] * 5)
+        now = dict(asdict(progress), elapsed_s=self.elapsed())
+        with self._lock:
+            plan, self._plan = self._plan, None
+        # The JSON of a new best plan is made here, in the heartbeat's thread, not the solve's.
+        return json.dumps(now), None if plan is None else dump_plan(plan)
+
+    def unsaved(self, checkpoint: str | None) -> None:
+        if checkpoint is not None:
+            with self._lock:
+                if self._plan is None:
+                    self._plan = parse_plan(json.loads(checkpoint))
+
+    def run(self, stop: threading.Event) -> _Result | None:
+        extra: dict[str, Any] = {} if self.hint is None else {"hint": self.hint}
+        solution = self.solve_fn(
+            self.instance,
+            self.options,
+            on_progress=self.latest.append,
+            stop=stop,
+            on_plan=self._on_plan,
+            **extra,
+        )
         stats = solution.stats
         final = Progress(
             elapsed_s=stats.wall_time_s,
@@ -254,20 +359,73 @@ class JobRunner:
             bound=stats.best_bound,
             gap=stats.gap,
         )
-        stored = self.store.finish(
-            job.id,
-            self.owner,
-            time.time(),
-            solution_json=dump_solution(solution),
-            progress_json=json.dumps(asdict(final)),
+        return _Result(
+            dump_solution(solution),
+            json.dumps(asdict(final)),
+            {"status": stats.status, "on_time": solution.kpis.on_time},
         )
-        log.info(
-            "job finished" if stored else "job lease lost; result dropped",
-            extra={
-                "fields": {
-                    **fields,
-                    "status": solution.stats.status,
-                    "on_time": solution.kpis.on_time,
-                }
-            },
-        )
+
+
+class _SimulationStopped(Exception):
+    """Raised from the simulation's day callback when the job must stop."""
+
+
+class _Simulate(_Work):
+    """A SubmitSimulate job: run the stored simulation settings."""
+
+    doing = "simulating"
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        from scheduler.simulation.settings import SimulationSettings
+
+        self.settings = SimulationSettings.model_validate_json(job.instance_json)
+        burn, measured = self.settings.phase_days()
+        self.phases = {"burn-in": burn, **dict.fromkeys(self.settings.strategies, measured)}
+        self.total = len(burn) + len(measured) * len(self.settings.strategies)
+        self.done_days = 0
+        self.latest: dict[str, Any] = {"strategy": "starting", "days_total": self.total}
+        self.fields = {"strategies": len(self.settings.strategies), "weeks": self.settings.weeks}
+
+    def _day(self, name: str, day: int, days: int, stop: threading.Event) -> None:
+        self.done_days += 1
+        dates = self.phases.get(name) or []
+        today = dates[day - 1] if 0 < day <= len(dates) else None
+        first = dates[0] if dates else None
+        self.latest = {
+            "strategy": name,
+            "day": day,
+            "days": days,
+            "days_done": self.done_days,
+            "days_total": self.total,
+            "date": None if today is None else today.isoformat(),
+            "week": None if today is None or first is None else (today - first).days // 7 + 1,
+            "weeks": (
+                self.settings.weeks
+                if name != "burn-in"
+                else None
+                if first is None or today is None
+                else (dates[-1] - first).days // 7 + 1
+            ),
+        }
+        if stop.is_set():
+            raise _SimulationStopped
+
+    def snapshot(self) -> tuple[str, str | None]:
+        return json.dumps({**self.latest, "elapsed_s": self.elapsed()}), None
+
+    def run(self, stop: threading.Event) -> _Result | None:
+        from scheduler.simulation.metrics import summarise
+        from scheduler.simulation.report import markdown_table, result_document
+
+        try:
+            result = self.settings.run(
+                progress=lambda name, day, days: self._day(name, day, days, stop)
+            )
+        except _SimulationStopped:
+            return None
+        rows = summarise(result)
+        document = {**result_document(result, rows), "table": markdown_table(result, rows)}
+        final = {**self.latest, "strategy": "done", "elapsed_s": self.elapsed()}
+        violations = sum(r.violations for r in rows)
+        return _Result(json.dumps(document), json.dumps(final), {"violations": violations})

@@ -157,8 +157,9 @@ class JobStore(Protocol):
         checkpoint_json: str | None = None,
     ) -> bool:
         """Extend `owner`'s lease and record progress and, if given, the checkpoint (the best
-        plan so far); nothing is written unless `owner` holds the lease. False if the lease is lost (the job was
-        cancelled, deleted, or taken over after the lease expired): stop working on it."""
+        plan so far); nothing is written unless `owner` holds the lease. False if the lease is
+        lost (the job was cancelled, deleted, or taken over after the lease expired): stop
+        working on it."""
         ...
 
     def finish(

@@ -13,11 +13,12 @@ import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from scheduler.simulation.engine import SimulationResult
 from scheduler.simulation.metrics import Summary, summarise, weekly
 
-__all__ = ["PlotsUnavailableError", "markdown_table", "write_report"]
+__all__ = ["PlotsUnavailableError", "markdown_table", "result_document", "write_report"]
 
 
 class PlotsUnavailableError(RuntimeError):
@@ -115,14 +116,18 @@ def _plots(result: SimulationResult, rows: Sequence[Summary], out: Path) -> list
     return written
 
 
-def write_report(result: SimulationResult, out: Path, plots: bool = True) -> list[Path]:
-    """Write CSV, JSON, Markdown and (with `plots`) PNG files into `out`; returns the paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    total = summarise(result)
-    per_week = weekly(result)
-    _csv(out / "summary.csv", total)
-    _csv(out / "weekly.csv", per_week)
-    doc = {
+def result_document(
+    result: SimulationResult,
+    total: Sequence[Summary] | None = None,
+    per_week: Sequence[Summary] | None = None,
+) -> dict[str, Any]:
+    """What was simulated and what each strategy achieved, as JSON-ready data (``result.json``,
+    and a SubmitSimulate job's stored result): the summaries per strategy and per week, and per
+    strategy its wall time, course sessions lost to sickness and every day's checker
+    violations."""
+    total = summarise(result) if total is None else total
+    per_week = weekly(result) if per_week is None else per_week
+    return {
         "profile": result.profile,
         "policy": result.policy_name,
         "seed": result.seed,
@@ -146,6 +151,16 @@ def write_report(result: SimulationResult, out: Path, plots: bool = True) -> lis
             for name, run in result.runs.items()
         },
     }
+
+
+def write_report(result: SimulationResult, out: Path, plots: bool = True) -> list[Path]:
+    """Write CSV, JSON, Markdown and (with `plots`) PNG files into `out`; returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    total = summarise(result)
+    per_week = weekly(result)
+    _csv(out / "summary.csv", total)
+    _csv(out / "weekly.csv", per_week)
+    doc = result_document(result, total, per_week)
     (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     (out / "summary.md").write_text(markdown_table(result, total), encoding="utf-8")
     written = [out / n for n in ("summary.csv", "weekly.csv", "result.json", "summary.md")]

@@ -30,11 +30,12 @@ from scheduler.api.convert import instance_to_proto, options_to_proto, solution_
 from scheduler.api.server import RunningServer, start_server
 from scheduler.bench.generator import generate
 from scheduler.domain import Instance, Solution, SolveOptions
-from scheduler.domain.files import load_instance, save_instance
+from scheduler.domain.files import load_instance, parse_plan, save_instance
 from scheduler.jobs.store import JobState, JobStore, open_store
 from scheduler.planning.solve import solve
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
+from scheduler.verify.checker import check_solution
 
 FAST = SolveOptions(time_limit_s=10.0, workers=1, seed=1)
 LONG_WAIT_S = 120.0
@@ -323,7 +324,17 @@ class ServerProcess:
         self._stderr.close()
 
 
-def test_kill_9_during_a_solve_then_restart_finishes_the_job_once(
+def _checkpoint(target: str, name: str) -> str | None:
+    """The job's stored checkpoint (the best plan so far), read from the store itself."""
+    store = open_store(target)
+    try:
+        job = store.get(name.removeprefix("operations/"))
+        return None if job is None else job.checkpoint_json
+    finally:
+        store.close()
+
+
+def test_kill_9_during_a_solve_then_restart_finishes_the_job_once_from_its_checkpoint(
     target: str, tiny: Instance, hard: Instance, tmp_path: Path, client_for: Any
 ) -> None:
     first = ServerProcess(target, tmp_path / "first.log")
@@ -332,14 +343,24 @@ def test_kill_9_during_a_solve_then_restart_finishes_the_job_once(
         finished = client.wait(client.submit(tiny, FAST).name)
         cancelled = client.submit(tiny, FAST.model_copy(update={"seed": 5}))
         client.ops.CancelOperation(lro.CancelOperationRequest(name=cancelled.name))
-        job = client.submit(hard, SolveOptions(time_limit_s=2, workers=1, seed=1))
+        job = client.submit(hard, SolveOptions(time_limit_s=4, workers=1, seed=1))
         client.until(
             job.name,
-            lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING and m.progress.stage,
+            lambda o, m: (
+                m.state == pb.OptimizeOperationMetadata.RUNNING
+                and m.progress.stage
+                and _checkpoint(target, job.name) is not None
+            ),
         )
         first.kill()
     finally:
         first.stop()
+    # What the killed attempt left: its best plan so far, as the domain's assignments.
+    stored = _checkpoint(target, job.name)
+    assert stored is not None
+    checkpoint = parse_plan(json.loads(stored))
+    ids = {r.id for r in hard.referrals}
+    assert checkpoint and all(a.referral_id in ids and a.start for a in checkpoint)
     second = ServerProcess(target, tmp_path / "second.log")
     try:
         client = client_for(f"127.0.0.1:{second.port}")
@@ -347,7 +368,16 @@ def test_kill_9_during_a_solve_then_restart_finishes_the_job_once(
         meta = metadata(done)
         assert meta.state == pb.OptimizeOperationMetadata.SUCCEEDED, done
         assert meta.attempts == 2  # the killed run, and the one after the restart
-        assert len(solution_of(done).assignments) == len(hard.referrals)
+        solution = solution_of(done)
+        assert len(solution.assignments) == len(hard.referrals)
+        assert check_solution(hard, solution).ok
+        # The re-run started from the checkpoint: every hinted booking still fit (nothing
+        # changed), and it ends with no fewer on time than the killed attempt had reached.
+        hint = solution.stats.stages[0]
+        assert hint["stage"] == "hint"
+        assert hint["bookings"] == hint["kept"] == len(checkpoint)
+        assert solution.kpis.on_time >= sum(a.outcome.value == "on_time" for a in checkpoint)
+        assert _checkpoint(target, job.name) is None  # a finished job keeps its result only
         before = client.get(finished.name)  # finished before the kill: untouched
         assert metadata(before).attempts == 1 and solution_of(before) == solution_of(finished)
         assert client.get(cancelled.name).error.code == code_pb2.CANCELLED
@@ -355,6 +385,13 @@ def test_kill_9_during_a_solve_then_restart_finishes_the_job_once(
         second.stop()
     log = (tmp_path / "second.log").read_text()
     assert "job finished" in log and "Traceback" not in log
+    started = [
+        json.loads(line)
+        for line in log.splitlines()
+        if json.loads(line).get("event") == "job started"
+    ]
+    assert [e.get("hint_bookings") for e in started] == [len(checkpoint)]
+    assert log.count('"job finished"') == 1  # stored once
 
 
 def test_the_instance_file_round_trips_through_the_store(tmp_path: Path, small: Instance) -> None:
