@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import Message
@@ -61,6 +61,9 @@ from scheduler.planning.solve import Progress
 from scheduler.rules.legal import LegalDates
 from scheduler.v1 import scheduler_pb2 as pb
 
+if TYPE_CHECKING:
+    from scheduler.simulation.settings import SimulationSettings
+
 __all__ = [
     "ENUM_PREFIXES",
     "assignment_to_proto",
@@ -81,6 +84,11 @@ __all__ = [
     "proposal_to_proto",
     "referral_from_proto",
     "referral_to_proto",
+    "simulation_progress_to_proto",
+    "simulation_result_to_proto",
+    "simulation_settings_from_proto",
+    "simulation_settings_to_proto",
+    "simulation_summary_from_proto",
     "site_from_proto",
     "solution_from_proto",
     "solution_to_proto",
@@ -942,3 +950,90 @@ def legal_dates_to_proto(ld: LegalDates) -> dict[str, Any]:
         "free_choice_right": ld.free_choice_right,
         "letter_by": date_to_proto(ld.letter_by),
     }
+
+
+# --------------------------------------------------------------------------- SubmitSimulate
+
+
+def simulation_settings_from_proto(msg: pb.SubmitSimulateRequest) -> SimulationSettings:
+    """The simulation a SubmitSimulate asks for; 0 or unset means the default. Raises
+    :class:`ConversionError` with every problem (unknown profile or strategy, out of range)."""
+    from scheduler.simulation.settings import SimulationSettings
+
+    data: dict[str, Any] = {"profile": msg.profile, "seed": msg.seed}
+    if msg.weeks:
+        data["weeks"] = msg.weeks
+    if msg.strategies:
+        data["strategies"] = list(msg.strategies)
+    if msg.time_limit_s:
+        data["time_limit_s"] = msg.time_limit_s
+    _put_optional(data, msg, "workers", "burn_in_weeks", "therapists", "referrals_per_week")
+    return _validate(SimulationSettings, data, _Reader(), "")
+
+
+def simulation_settings_to_proto(
+    settings: SimulationSettings, request_id: str = ""
+) -> pb.SubmitSimulateRequest:
+    return pb.SubmitSimulateRequest(
+        profile=settings.profile,
+        weeks=settings.weeks,
+        seed=settings.seed,
+        strategies=settings.strategies,
+        time_limit_s=settings.time_limit_s,
+        workers=settings.workers,
+        burn_in_weeks=settings.burn_in_weeks,
+        therapists=settings.therapists,
+        referrals_per_week=settings.referrals_per_week,
+        request_id=request_id,
+    )
+
+
+def simulation_progress_to_proto(data: Mapping[str, Any]) -> pb.SimulationProgress:
+    """A simulation job's progress (the runner's JSON) as a message."""
+    msg = pb.SimulationProgress(
+        strategy=str(data.get("strategy") or ""),
+        day=int(data.get("day") or 0),
+        days=int(data.get("days") or 0),
+        days_done=int(data.get("days_done") or 0),
+        days_total=int(data.get("days_total") or 0),
+        week=int(data.get("week") or 0),
+        weeks=int(data.get("weeks") or 0),
+        elapsed_s=float(data.get("elapsed_s") or 0.0),
+    )
+    if data.get("date"):
+        msg.date.CopyFrom(date_to_proto(date.fromisoformat(str(data["date"]))))
+    return msg
+
+
+def _summary_to_proto(row: Mapping[str, Any]) -> pb.SimulationSummary:
+    return pb.SimulationSummary(**{**row, "week": row.get("week") or 0})
+
+
+def simulation_result_to_proto(doc: Mapping[str, Any]) -> pb.SimulationResult:
+    """A simulation job's stored result (:func:`scheduler.simulation.report.result_document`
+    with its table) as a message."""
+    return pb.SimulationResult(
+        profile=doc["profile"],
+        policy=doc["policy"],
+        seed=doc["seed"],
+        weeks=doc["weeks"],
+        burn_in_weeks=doc["burn_in_weeks"],
+        start=date_to_proto(date.fromisoformat(doc["start"])),
+        measure_start=date_to_proto(date.fromisoformat(doc["measure_start"])),
+        end=date_to_proto(date.fromisoformat(doc["end"])),
+        summary=[_summary_to_proto(row) for row in doc["summary"]],
+        weekly=[_summary_to_proto(row) for row in doc["weekly"]],
+        table=doc.get("table", ""),
+    )
+
+
+def simulation_summary_from_proto(msg: pb.SimulationSummary) -> dict[str, Any]:
+    """A summary row as the simulation's own :class:`~scheduler.simulation.metrics.Summary`
+    data (``week`` None for the whole period, unset optional numbers None)."""
+    out: dict[str, Any] = json_format.MessageToDict(
+        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    for key in ("wait_mean", "wait_median", "wait_p90", "utilisation"):
+        out[key] = getattr(msg, key) if msg.HasField(key) else None
+    out["week"] = msg.week or None
+    return out

@@ -3,7 +3,8 @@
 A SubmitOptimize job (:mod:`scheduler.jobs`) is the operation ``operations/{job id}``: its
 metadata an :class:`OptimizeOperationMetadata` (state, progress, times) packed in ``Any``, its
 response the :class:`Solution` packed in ``Any`` once it succeeded, or its error a
-``google.rpc.Status`` (CANCELLED for a cancelled job).
+``google.rpc.Status`` (CANCELLED for a cancelled job). A SubmitSimulate job is one too, with a
+:class:`SimulateOperationMetadata` and a :class:`SimulationResult`.
 
 Error contract as the scheduler service's: an unknown operation is NOT_FOUND, deleting one that
 is not done FAILED_PRECONDITION, a malformed name, filter or page token INVALID_ARGUMENT, the
@@ -27,12 +28,18 @@ from google.protobuf import empty_pb2, timestamp_pb2
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
-from scheduler.api.convert import progress_to_proto, solution_to_proto
+from scheduler.api.convert import (
+    progress_to_proto,
+    simulation_progress_to_proto,
+    simulation_result_to_proto,
+    solution_to_proto,
+)
 from scheduler.domain import Instance, SolveOptions
 from scheduler.domain.files import dump_instance, parse_solution
 from scheduler.jobs.runner import JobRunner
 from scheduler.jobs.store import Job, JobState, JobStore, StoreError
 from scheduler.planning.solve import Progress
+from scheduler.simulation.settings import SimulationSettings
 from scheduler.v1 import scheduler_pb2 as pb
 
 __all__ = [
@@ -81,8 +88,39 @@ def _timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
+def _simulate_operation(job: Job) -> lro.Operation:
+    settings = SimulationSettings.model_validate_json(job.instance_json)
+    metadata = pb.SimulateOperationMetadata(
+        state=_STATES[job.state],
+        profile=settings.profile,
+        weeks=settings.weeks,
+        seed=settings.seed,
+        strategies=settings.strategies,
+        attempts=job.attempts,
+        create_time=_timestamp(job.created_at),
+        start_time=_timestamp(job.started_at),
+        end_time=_timestamp(job.finished_at),
+        request_id=job.request_id or "",
+    )
+    if job.progress_json:
+        metadata.progress.CopyFrom(simulation_progress_to_proto(json.loads(job.progress_json)))
+    op = lro.Operation(name=operation_name(job.id), done=job.done)
+    op.metadata.Pack(metadata)
+    if job.state is JobState.SUCCEEDED and job.solution_json is not None:
+        op.response.Pack(simulation_result_to_proto(json.loads(job.solution_json)))
+    elif job.done:
+        op.error.CopyFrom(
+            status_pb2.Status(
+                code=job.error_code or code_pb2.UNKNOWN, message=job.error_message or ""
+            )
+        )
+    return op
+
+
 def job_to_operation(job: Job) -> lro.Operation:
     """The job as a google.longrunning.Operation."""
+    if job.kind == "simulate":
+        return _simulate_operation(job)
     metadata = pb.OptimizeOperationMetadata(
         state=_STATES[job.state],
         instance_name=job.instance_name,
@@ -198,6 +236,22 @@ class OperationsService(operations_pb2_grpc.OperationsServicer):  # type: ignore
             referrals=len(instance.referrals),
             request_id=request_id or None,
             now=time.time(),
+        )
+        if created and self.runner is not None:
+            self.runner.wake()
+        return job_to_operation(job)
+
+    def submit_simulation(self, settings: SimulationSettings, request_id: str) -> lro.Operation:
+        """Store a validated SubmitSimulate; its operation. Raises
+        :class:`scheduler.jobs.store.RequestConflictError` on a reused request id."""
+        job, created = self.store.submit(
+            settings.model_dump_json(),
+            "{}",
+            instance_name=settings.describe(),
+            referrals=0,
+            request_id=request_id or None,
+            now=time.time(),
+            kind="simulate",
         )
         if created and self.runner is not None:
             self.runner.wake()

@@ -61,6 +61,7 @@ from scheduler.api.convert import (
     progress_to_proto,
     proposal_to_proto,
     referral_from_proto,
+    simulation_settings_from_proto,
     solution_from_proto,
     solution_to_proto,
     therapist_from_proto,
@@ -628,6 +629,32 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         fields.update(_counts(instance))
         try:
             operation = self.operations.submit(instance, options, request.request_id)
+        except RequestConflictError as exc:
+            raise _status(code_pb2.ALREADY_EXISTS, str(exc)) from None
+        fields["operation"] = operation.name
+        return operation
+
+    @_unary
+    def SubmitSimulate(
+        self,
+        request: pb.SubmitSimulateRequest,
+        context: grpc.ServicerContext,
+        fields: dict[str, Any],
+    ) -> lro.Operation:
+        if self.operations is None:
+            raise _status(
+                code_pb2.UNIMPLEMENTED,
+                "this server runs without a job store: start it with `scheduler serve --store`",
+            )
+        if len(request.request_id) > 128:
+            raise _invalid([FieldViolation("request_id", "at most 128 characters")])
+        try:
+            settings = simulation_settings_from_proto(request)
+        except ConversionError as exc:
+            raise _invalid(exc.violations) from None
+        fields.update(profile=settings.profile, weeks=settings.weeks)
+        try:
+            operation = self.operations.submit_simulation(settings, request.request_id)
         except RequestConflictError as exc:
             raise _status(code_pb2.ALREADY_EXISTS, str(exc)) from None
         fields["operation"] = operation.name

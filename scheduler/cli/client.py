@@ -3,7 +3,7 @@
     scheduler client optimize FILE [--address HOST:PORT] [--stream] [-o solution.json]
     scheduler client propose FILE REFERRAL_ID [-k 5]
     scheduler client check FILE [SOLUTION]
-    scheduler client submit|status|wait|cancel|list ...   (batch jobs: see scheduler.cli.jobs)
+    scheduler client submit|simulate|status|wait|cancel|list ...   (jobs: see scheduler.cli.jobs)
 
 Exit code 0: answered; 1: the server refused the request (its field violations are printed) or
 could not be reached; 2: usage error or unreadable file.

@@ -727,6 +727,148 @@ class OptimizeOperationMetadata(_message.Message):
     time_limit_s: float
     def __init__(self, state: _Optional[_Union[OptimizeOperationMetadata.State, str]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., instance_name: _Optional[str] = ..., referrals: _Optional[int] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., time_limit_s: _Optional[float] = ...) -> None: ...
 
+class SubmitSimulateRequest(_message.Message):
+    __slots__ = ("profile", "weeks", "seed", "strategies", "time_limit_s", "workers", "burn_in_weeks", "therapists", "referrals_per_week", "request_id")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STRATEGIES_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    BURN_IN_WEEKS_FIELD_NUMBER: _ClassVar[int]
+    THERAPISTS_FIELD_NUMBER: _ClassVar[int]
+    REFERRALS_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    weeks: int
+    seed: int
+    strategies: _containers.RepeatedScalarFieldContainer[str]
+    time_limit_s: float
+    workers: int
+    burn_in_weeks: int
+    therapists: int
+    referrals_per_week: float
+    request_id: str
+    def __init__(self, profile: _Optional[str] = ..., weeks: _Optional[int] = ..., seed: _Optional[int] = ..., strategies: _Optional[_Iterable[str]] = ..., time_limit_s: _Optional[float] = ..., workers: _Optional[int] = ..., burn_in_weeks: _Optional[int] = ..., therapists: _Optional[int] = ..., referrals_per_week: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SimulationProgress(_message.Message):
+    __slots__ = ("strategy", "day", "days", "days_done", "days_total", "date", "week", "weeks", "elapsed_s")
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_DONE_FIELD_NUMBER: _ClassVar[int]
+    DAYS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    WEEK_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
+    strategy: str
+    day: int
+    days: int
+    days_done: int
+    days_total: int
+    date: _date_pb2.Date
+    week: int
+    weeks: int
+    elapsed_s: float
+    def __init__(self, strategy: _Optional[str] = ..., day: _Optional[int] = ..., days: _Optional[int] = ..., days_done: _Optional[int] = ..., days_total: _Optional[int] = ..., date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., week: _Optional[int] = ..., weeks: _Optional[int] = ..., elapsed_s: _Optional[float] = ...) -> None: ...
+
+class SimulateOperationMetadata(_message.Message):
+    __slots__ = ("state", "progress", "profile", "weeks", "seed", "strategies", "attempts", "create_time", "start_time", "end_time", "request_id")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STRATEGIES_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    state: OptimizeOperationMetadata.State
+    progress: SimulationProgress
+    profile: str
+    weeks: int
+    seed: int
+    strategies: _containers.RepeatedScalarFieldContainer[str]
+    attempts: int
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, state: _Optional[_Union[OptimizeOperationMetadata.State, str]] = ..., progress: _Optional[_Union[SimulationProgress, _Mapping]] = ..., profile: _Optional[str] = ..., weeks: _Optional[int] = ..., seed: _Optional[int] = ..., strategies: _Optional[_Iterable[str]] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SimulationSummary(_message.Message):
+    __slots__ = ("strategy", "week", "referrals", "on_time", "on_time_share", "frit_valg_letters", "late_no_right", "not_booked", "wait_mean", "wait_median", "wait_p90", "courses", "courses_without_wait", "moved", "released", "cancelled_by_sickness", "utilisation", "specialists_on_basal", "overdue_at_arrival", "violations")
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    WEEK_FIELD_NUMBER: _ClassVar[int]
+    REFERRALS_FIELD_NUMBER: _ClassVar[int]
+    ON_TIME_FIELD_NUMBER: _ClassVar[int]
+    ON_TIME_SHARE_FIELD_NUMBER: _ClassVar[int]
+    FRIT_VALG_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    LATE_NO_RIGHT_FIELD_NUMBER: _ClassVar[int]
+    NOT_BOOKED_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MEAN_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    WAIT_P90_FIELD_NUMBER: _ClassVar[int]
+    COURSES_FIELD_NUMBER: _ClassVar[int]
+    COURSES_WITHOUT_WAIT_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_BY_SICKNESS_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FIELD_NUMBER: _ClassVar[int]
+    SPECIALISTS_ON_BASAL_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_AT_ARRIVAL_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    strategy: str
+    week: int
+    referrals: int
+    on_time: int
+    on_time_share: float
+    frit_valg_letters: int
+    late_no_right: int
+    not_booked: int
+    wait_mean: float
+    wait_median: float
+    wait_p90: float
+    courses: int
+    courses_without_wait: int
+    moved: int
+    released: int
+    cancelled_by_sickness: int
+    utilisation: float
+    specialists_on_basal: int
+    overdue_at_arrival: int
+    violations: int
+    def __init__(self, strategy: _Optional[str] = ..., week: _Optional[int] = ..., referrals: _Optional[int] = ..., on_time: _Optional[int] = ..., on_time_share: _Optional[float] = ..., frit_valg_letters: _Optional[int] = ..., late_no_right: _Optional[int] = ..., not_booked: _Optional[int] = ..., wait_mean: _Optional[float] = ..., wait_median: _Optional[float] = ..., wait_p90: _Optional[float] = ..., courses: _Optional[int] = ..., courses_without_wait: _Optional[int] = ..., moved: _Optional[int] = ..., released: _Optional[int] = ..., cancelled_by_sickness: _Optional[int] = ..., utilisation: _Optional[float] = ..., specialists_on_basal: _Optional[int] = ..., overdue_at_arrival: _Optional[int] = ..., violations: _Optional[int] = ...) -> None: ...
+
+class SimulationResult(_message.Message):
+    __slots__ = ("profile", "policy", "seed", "weeks", "burn_in_weeks", "start", "measure_start", "end", "summary", "weekly", "table")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    BURN_IN_WEEKS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    WEEKLY_FIELD_NUMBER: _ClassVar[int]
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    policy: str
+    seed: int
+    weeks: int
+    burn_in_weeks: int
+    start: _date_pb2.Date
+    measure_start: _date_pb2.Date
+    end: _date_pb2.Date
+    summary: _containers.RepeatedCompositeFieldContainer[SimulationSummary]
+    weekly: _containers.RepeatedCompositeFieldContainer[SimulationSummary]
+    table: str
+    def __init__(self, profile: _Optional[str] = ..., policy: _Optional[str] = ..., seed: _Optional[int] = ..., weeks: _Optional[int] = ..., burn_in_weeks: _Optional[int] = ..., start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., measure_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., summary: _Optional[_Iterable[_Union[SimulationSummary, _Mapping]]] = ..., weekly: _Optional[_Iterable[_Union[SimulationSummary, _Mapping]]] = ..., table: _Optional[str] = ...) -> None: ...
+
 class ProposeSlotsRequest(_message.Message):
     __slots__ = ("instance", "calendar", "referral_id", "referral", "k")
     INSTANCE_FIELD_NUMBER: _ClassVar[int]

@@ -71,6 +71,11 @@ class SchedulerStub:
                 request_serializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.SubmitSimulate = channel.unary_unary(
+                '/scheduler.v1.Scheduler/SubmitSimulate',
+                request_serializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitSimulateRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
 
 
 class SchedulerServicer:
@@ -158,6 +163,22 @@ class SchedulerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitSimulate(self, request, context):
+        """Submits a simulation (as `scheduler simulate`: a municipality profile, measured weeks, a
+        seed, booking strategies) and answers at once with a long-running operation served by the
+        same google.longrunning.Operations service and job store as SubmitOptimize. The metadata is
+        a SimulateOperationMetadata (state, and progress: the simulated day and week of the
+        current strategy's run, of the total, elapsed seconds), the response a SimulationResult
+        (the summary per strategy and per week of receipt). Idempotent with request_id as
+        SubmitOptimize (ALREADY_EXISTS if the earlier request was different). A cancel stops the
+        simulation at the end of the simulated day it is in. A server killed during it runs it
+        again from its start (deterministic by seed). INVALID_ARGUMENT for an unknown profile or
+        strategy or a setting out of range; UNIMPLEMENTED without a job store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +215,11 @@ def add_SchedulerServicer_to_server(servicer, server):
             'SubmitOptimize': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitOptimize,
                     request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'SubmitSimulate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitSimulate,
+                    request_deserializer=scheduler_dot_v1_dot_scheduler__pb2.SubmitSimulateRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
     }
@@ -386,6 +412,33 @@ class Scheduler:
             target,
             '/scheduler.v1.Scheduler/SubmitOptimize',
             scheduler_dot_v1_dot_scheduler__pb2.SubmitOptimizeRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitSimulate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scheduler.v1.Scheduler/SubmitSimulate',
+            scheduler_dot_v1_dot_scheduler__pb2.SubmitSimulateRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,

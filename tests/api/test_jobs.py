@@ -26,13 +26,23 @@ from google.longrunning import operations_proto_pb2 as lro
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2
 
-from scheduler.api.convert import instance_to_proto, options_to_proto, solution_from_proto
+from scheduler.api.convert import (
+    instance_to_proto,
+    options_to_proto,
+    simulation_settings_to_proto,
+    simulation_summary_from_proto,
+    solution_from_proto,
+)
 from scheduler.api.server import RunningServer, start_server
 from scheduler.bench.generator import generate
+from scheduler.cli import main
 from scheduler.domain import Instance, Solution, SolveOptions
 from scheduler.domain.files import load_instance, parse_plan, save_instance
 from scheduler.jobs.store import JobState, JobStore, open_store
 from scheduler.planning.solve import solve
+from scheduler.simulation.metrics import summarise, weekly
+from scheduler.simulation.report import markdown_table
+from scheduler.simulation.settings import SimulationSettings
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
 from scheduler.verify.checker import check_solution
@@ -141,7 +151,12 @@ def client_for() -> Iterator[Callable[[str], Client]]:
 
 
 def metadata(op: Any) -> Any:
-    meta = pb.OptimizeOperationMetadata()
+    """The operation's metadata, of whichever kind of job it is."""
+    meta: Any = (
+        pb.SimulateOperationMetadata()
+        if op.metadata.Is(pb.SimulateOperationMetadata.DESCRIPTOR)
+        else pb.OptimizeOperationMetadata()
+    )
     assert op.metadata.Unpack(meta)
     return meta
 
@@ -408,3 +423,118 @@ def test_the_instance_file_round_trips_through_the_store(tmp_path: Path, small: 
     )
     assert Instance.model_validate_json(job.instance_json) == small
     store.close()
+
+
+# --------------------------------------------------------------------------- SubmitSimulate
+
+TINY_SIM = SimulationSettings(
+    profile="vejen",
+    weeks=1,
+    seed=3,
+    strategies=["manual", "edf", "propose"],
+    referrals_per_week=6,
+    therapists=4,
+    burn_in_weeks=1,
+)
+
+
+def sim_metadata(op: Any) -> Any:
+    meta = pb.SimulateOperationMetadata()
+    assert op.metadata.Unpack(meta)
+    return meta
+
+
+def test_submit_simulate_wait_gives_the_local_simulation(
+    target: str, servers: Any, client_for: Any
+) -> None:
+    client = client_for(servers(target).address)
+    request = simulation_settings_to_proto(TINY_SIM, request_id="sim-vejen-3")
+    op = client.scheduler.SubmitSimulate(request, timeout=30)
+    assert op.name.startswith("operations/") and not op.done
+    done = client.wait(op.name)
+    meta = sim_metadata(done)
+    assert meta.state == pb.OptimizeOperationMetadata.SUCCEEDED and meta.attempts == 1
+    assert (meta.profile, meta.weeks, meta.seed) == ("vejen", 1, 3)
+    assert list(meta.strategies) == TINY_SIM.strategies
+    burn, measured = TINY_SIM.day_counts()
+    assert meta.progress.strategy == "done"
+    assert meta.progress.days_done == meta.progress.days_total == burn + 3 * measured
+    result = pb.SimulationResult()
+    assert done.response.Unpack(result)
+    # The same simulation run here, with the same seed: the same numbers, strategy by strategy.
+    local = TINY_SIM.run()
+    rows = summarise(local)
+    assert [simulation_summary_from_proto(r) for r in result.summary] == [r.as_dict() for r in rows]
+    assert [simulation_summary_from_proto(r) for r in result.weekly] == [
+        r.as_dict() for r in weekly(local)
+    ]
+    assert result.table == markdown_table(local, rows)
+    assert all(r.violations == 0 for r in result.summary)
+    # Idempotent like SubmitOptimize; a different request under the same id is refused.
+    assert client.scheduler.SubmitSimulate(request, timeout=30).name == op.name
+    other = simulation_settings_to_proto(
+        TINY_SIM.model_copy(update={"seed": 4}), request_id="sim-vejen-3"
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        client.scheduler.SubmitSimulate(other, timeout=30)
+    assert err.value.code() is grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_cancel_stops_a_running_simulation(tmp_path: Path, servers: Any, client_for: Any) -> None:
+    server = servers(str(tmp_path / "jobs.db"))
+    client = client_for(server.address)
+    long = SimulationSettings(profile="soenderborg", weeks=13, seed=1, time_limit_s=1)
+    op = client.scheduler.SubmitSimulate(simulation_settings_to_proto(long), timeout=30)
+    running = client.until(
+        op.name,
+        lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING and m.progress.days_done >= 1,
+    )
+    progress = sim_metadata(running).progress
+    assert progress.strategy == "burn-in" and progress.days_total > progress.days_done
+    assert progress.HasField("date") and progress.week >= 1
+    client.ops.CancelOperation(lro.CancelOperationRequest(name=op.name))
+    done = client.wait(op.name)
+    assert done.error.code == code_pb2.CANCELLED
+    assert sim_metadata(done).state == pb.OptimizeOperationMetadata.CANCELLED
+    assert server.runner is not None
+    ends = time.monotonic() + LONG_WAIT_S
+    while server.runner.running and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert server.runner.running == []  # the simulation stopped at the end of its day
+    assert client.get(op.name).error.code == code_pb2.CANCELLED
+
+
+def test_submit_simulate_rejects_bad_settings(
+    tmp_path: Path, servers: Any, client_for: Any
+) -> None:
+    client = client_for(servers(str(tmp_path / "jobs.db")).address)
+    for request, field in (
+        (pb.SubmitSimulateRequest(profile="atlantis"), "profile"),
+        (pb.SubmitSimulateRequest(profile="vejen", strategies=["guess"]), "strategies"),
+        (pb.SubmitSimulateRequest(profile="vejen", weeks=-1), "weeks"),
+    ):
+        with pytest.raises(grpc.RpcError) as err:
+            client.scheduler.SubmitSimulate(request, timeout=30)
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert field in (err.value.details() or "")
+        assert "Traceback" not in (err.value.details() or "")
+
+
+def test_client_simulate_then_wait_prints_the_table(
+    tmp_path: Path, servers: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    address = servers(str(tmp_path / "jobs.db")).address
+    args = ["--profile", "vejen", "--weeks", "1", "--seed", "3", "--strategy", "manual,edf"]
+    args += ["--referrals-per-week", "6", "--therapists", "4", "--burn-in-weeks", "1"]
+    assert main(["client", "simulate", *args, "--address", address]) == 0
+    name = capsys.readouterr().out.strip()
+    assert name.startswith("operations/")
+    out = tmp_path / "sim.json"
+    assert main(["client", "wait", name, "-o", str(out), "--address", address]) == 0
+    captured = capsys.readouterr()
+    local = TINY_SIM.model_copy(update={"strategies": ["manual", "edf"]}).run()
+    assert captured.out == markdown_table(local, summarise(local))
+    assert "100%" in captured.err and "done" in captured.err
+    assert json.loads(out.read_text())["profile"] == "vejen"
+    assert main(["client", "status", name, "--address", address]) == 0
+    assert "succeeded" in capsys.readouterr().out
