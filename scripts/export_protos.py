@@ -6,7 +6,8 @@ details need, into one folder a non-Python client compiles from.
     python scripts/export_protos.py --to DIR
 
 The folder then holds ``scheduler/v1/scheduler.proto``, ``google/type/{date,datetime,
-timeofday}.proto`` (imported by the API), ``google/rpc/{status,error_details,code}.proto`` (the
+timeofday}.proto`` and ``google/longrunning/operations.proto`` with the google/api annotations
+it imports (imported by the API), ``google/rpc/{status,error_details,code}.proto`` (the
 error details: ``BadRequest``, ``ErrorInfo``, ``RetryInfo``) and the google/protobuf well-known
 types they import (``struct``, ``duration``, ``any``, ``wrappers``; protobuf.js and most
 toolchains bundle these too). google/type and google/rpc come from the googleapis-common-protos
@@ -42,10 +43,16 @@ def _roots() -> list[Path]:
     ]
 
 
+_SHIPPED_AS = {"google/longrunning/operations.proto": "google/longrunning/operations_proto.proto"}
+"""googleapis-common-protos ships google.longrunning's proto under another file name (see
+scripts/gen_protos.py); it is exported under the name the API imports."""
+
+
 def _find(name: str, roots: list[Path]) -> Path:
     for root in roots:
-        if (root / name).is_file():
-            return root / name
+        for candidate in (name, _SHIPPED_AS.get(name)):
+            if candidate is not None and (root / candidate).is_file():
+                return root / candidate
     raise FileNotFoundError(f"{name} is in none of {', '.join(map(str, roots))}")
 
 
