@@ -388,10 +388,11 @@ class _Simulate(_Work):
         self.fields = {"strategies": len(self.settings.strategies), "weeks": self.settings.weeks}
 
     def _day(self, name: str, day: int, days: int, stop: threading.Event) -> None:
+        """After each simulated day: the progress (run, its day and week, the date); stop here
+        if the job must stop."""
         self.done_days += 1
         dates = self.phases.get(name) or []
         today = dates[day - 1] if 0 < day <= len(dates) else None
-        first = dates[0] if dates else None
         self.latest = {
             "strategy": name,
             "day": day,
@@ -399,14 +400,8 @@ class _Simulate(_Work):
             "days_done": self.done_days,
             "days_total": self.total,
             "date": None if today is None else today.isoformat(),
-            "week": None if today is None or first is None else (today - first).days // 7 + 1,
-            "weeks": (
-                self.settings.weeks
-                if name != "burn-in"
-                else None
-                if first is None or today is None
-                else (dates[-1] - first).days // 7 + 1
-            ),
+            "week": None if today is None else (today - dates[0]).days // 7 + 1,
+            "weeks": (dates[-1] - dates[0]).days // 7 + 1 if dates else None,
         }
         if stop.is_set():
             raise _SimulationStopped

@@ -224,6 +224,8 @@ class _Run:
         stages. Returns whether a plan was found."""
         if self.stopped():
             return False
+        # The stage starts: progress says which search runs now, before its first solution.
+        self.emit(name, self.on_time, self.on_time_bound, None, None)
         expr = getattr(fsm.objectives, name)
         if name in ("on_time", "courses"):
             fsm.model.maximize(expr)
