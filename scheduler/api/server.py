@@ -126,7 +126,8 @@ class ServerConfig:
     solve_fn: SolveFn = field(default=solve)
     store: str | None = None
     """The job store: a SQLite file path or a PostgreSQL URL (see
-    :func:`scheduler.jobs.store.open_store`); None: no SubmitOptimize and no Operations."""
+    :func:`scheduler.jobs.store.open_store`); None: no SubmitOptimize, SubmitSimulate or
+    Operations."""
     job_slots: int = 1
     """Jobs of the store run at once by this server."""
     lease_s: float = DEFAULT_LEASE_S
@@ -210,7 +211,7 @@ class RunningServer:
     metrics: Metrics
     metrics_port: int | None = None
     runner: JobRunner | None = None
-    """Runs the job store's SubmitOptimize jobs; None without a store."""
+    """Runs the job store's jobs (SubmitOptimize, SubmitSimulate); None without a store."""
     store: JobStore | None = None
 
     @property

@@ -6,9 +6,9 @@ calls are refused, running solves are stopped and answer with their best plan, a
 flight get the grace period to finish before they are cancelled.
 
 With `--store` (an SQLite file, or a ``postgresql://`` URL) the server also serves
-SubmitOptimize and google.longrunning.Operations, and runs the stored jobs: a job whose server
-was killed is run again once its lease (`--lease`) expires; finished jobs are deleted after
-`--retention-days`.
+SubmitOptimize, SubmitSimulate and google.longrunning.Operations, and runs the stored jobs: a
+job whose server was killed is run again once its lease (`--lease`) expires (a solve from the
+best plan its lost attempt had stored); finished jobs are deleted after `--retention-days`.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def register(sub: Any) -> None:
         "--store",
         metavar="PATH|URL",
         help=(
-            "job store for SubmitOptimize: an SQLite file (e.g. jobs.db), or a PostgreSQL URL "
-            "(postgresql://user@host:port/db) that several servers may share"
+            "job store for SubmitOptimize and SubmitSimulate: an SQLite file (e.g. jobs.db), "
+            "or a PostgreSQL URL (postgresql://user@host:port/db) that several servers may share"
         ),
     )
     parser.add_argument(
