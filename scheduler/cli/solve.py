@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from scheduler.cli._report import report_unusable
 from scheduler.domain import CourseStatus, ObjectiveWeights, Outcome, Solution, SolveOptions
-from scheduler.domain.files import DataFileError, load_instance, save_solution
+from scheduler.domain.files import (
+    DataFileError,
+    load_instance,
+    parse_plan,
+    read_json,
+    save_solution,
+)
 from scheduler.planning.solve import Progress, solve
 from scheduler.verify.validation import has_errors, validate_instance
 
@@ -62,6 +68,13 @@ def register(sub: Any) -> None:
         metavar="NAME=N",
         help="an objective weight of the last stage (repeatable): wait_day (default 1000), "
         "travel_minute (10), specialist_on_basal (100), balance_minute (1)",
+    )
+    parser.add_argument(
+        "--hint",
+        type=Path,
+        metavar="SOLUTION",
+        help="an earlier solution of the same instance to start from (its first sessions that "
+        "still fit are kept)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
@@ -207,8 +220,14 @@ def run(args: argparse.Namespace) -> int:
             flag = _FLAGS.get(str(error["loc"][0]), f"--weight {error['loc'][0]}")
             print(f"{flag}: {error['msg']}", file=sys.stderr)
         return 2
+    hint = None
+    if args.hint is not None:
+        try:
+            hint = parse_plan(read_json(args.hint), str(args.hint))
+        except DataFileError as exc:
+            return report_unusable(exc)
     progress = None if args.quiet else _ProgressPrinter(sys.stderr, len(instance.referrals))
-    solution = solve(instance, options, on_progress=progress)
+    solution = solve(instance, options, on_progress=progress, hint=hint)
     to_stdout = args.output is not None and str(args.output) == "-"
     summary_out = sys.stderr if to_stdout else sys.stdout
     print(format_summary(solution), file=summary_out)

@@ -104,3 +104,19 @@ def test_weights_are_taken_from_the_command_line(tmp_path: Path) -> None:
     args = ["solve", str(TINY), "-o", str(out), "-q", "--workers", "1"]
     assert main([*args, "--weight", "wait_day=5", "--weight", "travel_minute=0"]) == 0
     assert check_solution(load_instance(TINY), load_solution(out)).ok
+
+
+def test_an_earlier_solution_is_a_hint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    args = ["solve", str(TINY), "--time-limit", "3", "--workers", "1", "-q"]
+    assert main([*args, "-o", str(first)]) == 0
+    capsys.readouterr()
+    assert main([*args, "-o", str(second), "--hint", str(first)]) == 0
+    out = capsys.readouterr().out
+    booked = [a for a in load_solution(first).assignments if a.start and not a.fixed]
+    assert f"Hint: {len(booked)} of {len(booked)} hinted first sessions still fit" in out
+    solution = load_solution(second)
+    assert solution.stats.stages[0]["stage"] == "hint"
+    assert check_solution(load_instance(TINY), solution).ok
+    assert main([*args, "--hint", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json: no such file" in capsys.readouterr().err
