@@ -16,7 +16,9 @@ the job again. A solve is re-run with the same instance, options and seed and th
 limit, and with the checkpoint of the lost attempt as its hint
 (:mod:`scheduler.planning.hint`): it starts from the best plan found so far (where it is still
 at least as good as the greedy plan, as it is when nothing changed), so the re-run never ends
-with fewer referrals on time than the lost attempt had reached at its last heartbeat. Its
+with fewer referrals on time than that checkpoint. The checkpoint is the plan at the last
+stage end: a server killed during stage 1 leaves the greedy plan, which the re-run finds again
+anyway. Its
 ``SolverStats.stages`` begins with a ``hint`` entry (bookings, kept, used). A simulation is
 re-run from its start (it is deterministic by seed; only ``daily`` and ``weekly`` solve under a
 wall-clock limit).
