@@ -19,10 +19,16 @@ converts the answer back. Error contract:
 Deadlines and cancellation: one wall-clock budget (:class:`scheduler.planning.budget.Budget`)
 starts at the request's arrival (before it is read) and covers conversion, validation and the
 whole solve; it ends at the smaller of the requested time limit and the call's deadline minus a
-margin for the answer (:func:`answer_margin`), so a short deadline returns the best plan found,
-marked not proven, before the deadline. If the call ends anyway (the client cancels, the deadline
-passes, the server shuts down), the budget's stop event is set and every phase of the solve stops
-within a fraction of a second.
+margin for the answer (:func:`answer_margin`: the answer's CPU time by the request's size, times
+the pace measured while the request was converted, so a starved process keeps more back), so a
+short deadline returns the best plan found, marked not proven, before the deadline. If the call
+ends anyway (the client cancels, the deadline passes, the server shuts down), the budget's stop
+event is set and every phase stops within a fraction of a second: conversion and validation
+too, which then end the call with ``CANCELLED`` (``UNAVAILABLE`` when the server shuts down), or
+``DEADLINE_EXCEEDED`` when the deadline left no time to plan after them. The answer's
+conversion stops when the call has ended (nobody would read it). The other RPCs that read a
+whole instance (Check, PutCalendar, UpdateCalendar, SubmitOptimize) read and check it within
+the call's own budget the same way.
 
 ProposeSlots with an inline instance does not convert the whole instance: it reads the
 referral, the policy, the sites, the therapists and, day by day as the ranking needs them, the
@@ -83,7 +89,7 @@ from scheduler.api.metrics import Metrics
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
 from scheduler.domain.inputs import id_tag, quotable_id, quote_id
 from scheduler.jobs.store import RequestConflictError
-from scheduler.planning.budget import Budget
+from scheduler.planning.budget import Budget, BudgetExpired
 from scheduler.planning.calendar_index import (
     CalendarDelta,
     CalendarIndex,
@@ -125,29 +131,49 @@ DEFAULT_K = 5
 """Proposals returned when a request leaves k at 0."""
 MAX_K = 50
 """Most proposals one request may ask for."""
-MIN_MARGIN_S = 0.3
-MAX_MARGIN_S = 2.0
-MARGIN_SHARE = 0.15
+ANSWER_CPU_S = 0.1
+"""CPU seconds the answer takes whatever its size: the servicer's return, gRPC's serialising and
+sending on loopback, the thread hand-overs (measured: a few ms; kept generous)."""
+ANSWER_CPU_S_PER_REFERRAL = 3e-4
+"""CPU seconds per referral of converting a Solution to its message and serialising it
+(measured on a quiet machine with ``scripts/bench_service.py``: København, 340 referrals,
+8-54 ms; 1,000 referrals 31 ms; kept twice the largest per referral)."""
 
 
-def answer_margin(deadline_s: float) -> float:
+def answer_margin(deadline_s: float, referrals: int = 0, pace: float = 1.0) -> float:
     """Time kept back from a call's deadline (`deadline_s` seconds after arrival) for the
-    stop to take effect, the KPIs and the answer's conversion and sending: 15 % of it, at least
-    0.3 s and at most 2 s, and never more than half of it."""
-    return min(deadline_s / 2, max(MIN_MARGIN_S, min(MAX_MARGIN_S, MARGIN_SHARE * deadline_s)))
+    answer of a request of `referrals` referrals: its CPU time (:data:`ANSWER_CPU_S` and
+    :data:`ANSWER_CPU_S_PER_REFERRAL`) times the `pace` (wall seconds per CPU second, measured
+    by the call's budget: about 1 on a quiet machine, 4 on a 2-core machine at load 8), never
+    more than half the deadline. The solve keeps back its own finishing time
+    (:func:`scheduler.planning.solve.solve`)."""
+    need = pace * (ANSWER_CPU_S + ANSWER_CPU_S_PER_REFERRAL * referrals)
+    return min(deadline_s / 2, need)
+
+
+def call_deadline(arrival: float, now: float, remaining_s: float | None) -> float | None:
+    """Seconds from `arrival` to the call's deadline, asked `now` with `remaining_s` left
+    (None: no deadline)."""
+    return None if remaining_s is None else (now - arrival) + remaining_s
 
 
 def solve_budget(
-    arrival: float, now: float, remaining_s: float | None, stop: threading.Event
+    arrival: float,
+    now: float,
+    remaining_s: float | None,
+    stop: threading.Event,
+    referrals: int = 0,
 ) -> Budget:
     """The budget of a call that arrived at `arrival` (``time.monotonic()``), asked `now` with
-    `remaining_s` to its deadline (None: no deadline): it ends :func:`answer_margin` before the
-    deadline. The requested time limit cuts it further in :func:`~scheduler.planning.solve.solve`.
+    `remaining_s` to its deadline (None: no deadline), for a request of `referrals` referrals:
+    it ends :func:`answer_margin` before the deadline (at the pace of a quiet machine; the
+    service shortens it once the request's conversion has measured the pace). The requested
+    time limit cuts it further in :func:`~scheduler.planning.solve.solve`.
     """
     budget = Budget(None, stop=stop, started=arrival)
-    if remaining_s is not None:
-        deadline_s = (now - arrival) + remaining_s
-        budget.limit_to(deadline_s - answer_margin(deadline_s))
+    deadline_s = call_deadline(arrival, now, remaining_s)
+    if deadline_s is not None:
+        budget.limit_to(deadline_s - answer_margin(deadline_s, referrals))
     return budget
 
 
@@ -372,6 +398,14 @@ def _arrival() -> float:
     return call.arrival if call is not None else time.monotonic()
 
 
+def _answer(solution: Solution, ended: threading.Event) -> pb.Solution:
+    """The answer's message; its conversion stops once the call has `ended` (nobody reads it)."""
+    try:
+        return solution_to_proto(solution, Budget(None, stop=ended))
+    except BudgetExpired:
+        raise _status(code_pb2.CANCELLED, "the call ended before its answer was sent") from None
+
+
 def _log_internal(method: str, exc: BaseException) -> None:
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
@@ -484,18 +518,53 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
 
     # ------------------------------------------------------------------ helpers
 
-    def _instance(self, request_instance: pb.Instance, has: bool, path: str) -> Instance:
+    def _call_budget(self, context: grpc.ServicerContext) -> Budget:
+        """The budget of a call that reads a whole instance but does not solve: from its
+        arrival to its deadline, stopped when the call ends or the server shuts down."""
+        arrival = _arrival()
+        budget = Budget(None, started=arrival)
+        deadline_s = call_deadline(arrival, time.monotonic(), context.time_remaining())
+        if deadline_s is not None:
+            budget.limit_to(deadline_s)
+        if not context.add_callback(budget.stop.set):
+            budget.stop.set()
+        return budget
+
+    def _ended(self, budget: Budget, what: str) -> _Rejected:
+        """The status of a call whose `budget` ended while it was `what` (reading and checking
+        the request, ...): no plan exists yet."""
+        if self._stopping:
+            return _status(code_pb2.UNAVAILABLE, f"the server is shutting down: stopped {what}")
+        if budget.stop.is_set():
+            return _status(code_pb2.CANCELLED, f"the call ended while {what}")
+        return _status(
+            code_pb2.DEADLINE_EXCEEDED,
+            f"the deadline left no time to answer: its time was spent {what} "
+            f"({budget.elapsed():.2f} s since the request arrived); give the call more time",
+        )
+
+    def _instance(
+        self, request_instance: pb.Instance, has: bool, path: str, budget: Budget
+    ) -> Instance:
         if not has:
             raise _invalid([FieldViolation(path, "required")])
         try:
-            instance = instance_from_proto(request_instance, path)
+            instance = instance_from_proto(request_instance, path, budget)
         except ConversionError as exc:
             raise _invalid(exc.violations) from None
+        except BudgetExpired:
+            raise self._ended(budget, "reading the request") from None
         return instance
 
-    def _valid_instance(self, request_instance: pb.Instance, has: bool, path: str) -> Instance:
-        instance = self._instance(request_instance, has, path)
-        violations = _instance_violations(validate_instance(instance), path)
+    def _valid_instance(
+        self, request_instance: pb.Instance, has: bool, path: str, budget: Budget
+    ) -> Instance:
+        instance = self._instance(request_instance, has, path, budget)
+        try:
+            problems = validate_instance(instance, budget)
+        except BudgetExpired:
+            raise self._ended(budget, "checking the request") from None
+        violations = _instance_violations(problems, path)
         if violations:
             raise _invalid(violations, "invalid instance")
         return instance
@@ -507,26 +576,42 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         fields: dict[str, Any],
         stop: threading.Event,
         arrival: float,
+        ended: threading.Event,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Solution:
         """Convert, validate and solve within one budget that started at `arrival`.
 
         `stop` ends the solve early; it is also set when the call ends (cancel, deadline) and
-        when the server shuts down.
+        when the server shuts down. `ended` is set when the call has ended (nobody waits for
+        the answer any more).
         """
-        budget = solve_budget(arrival, time.monotonic(), context.time_remaining(), stop)
+        remaining = context.time_remaining()
+        deadline_s = call_deadline(arrival, time.monotonic(), remaining)
+        referrals = len(request.instance.referrals)
+        budget = solve_budget(arrival, time.monotonic(), remaining, stop, referrals)
         with self._lock:
             if self._stopping:
                 raise _status(code_pb2.UNAVAILABLE, "the server is shutting down")
             self._running.add(stop)
         if self._metrics is not None:
             self._metrics.solves_running.inc()
+
+        def call_ended() -> None:
+            ended.set()
+            stop.set()
+
         try:
-            if not context.add_callback(stop.set):
-                stop.set()  # the call already ended: nobody waits for an answer
+            if not context.add_callback(call_ended):
+                call_ended()  # the call already ended: nobody waits for an answer
             instance = self._valid_instance(
-                request.instance, request.HasField("instance"), "instance"
+                request.instance, request.HasField("instance"), "instance", budget
             )
+            if deadline_s is not None:
+                # Converting and validating only computed: their pace says how starved the
+                # process is, and the answer will take that many times its CPU time too.
+                pace = budget.note_pace()
+                budget.limit_to(deadline_s - answer_margin(deadline_s, referrals, pace))
+                fields["pace"] = round(pace, 2)
             options = SolveOptions()
             if request.HasField("options"):
                 try:
@@ -564,8 +649,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     def Optimize(
         self, request: pb.OptimizeRequest, context: grpc.ServicerContext, fields: dict[str, Any]
     ) -> pb.OptimizeResponse:
-        solution = self._solve(request, context, fields, threading.Event(), _arrival())
-        return pb.OptimizeResponse(solution=solution_to_proto(solution))
+        ended = threading.Event()
+        solution = self._solve(request, context, fields, threading.Event(), _arrival(), ended)
+        return pb.OptimizeResponse(solution=_answer(solution, ended))
 
     @_streaming
     def OptimizeStream(
@@ -575,12 +661,19 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         # (the stream's) thread through a queue, so a slow client never blocks CP-SAT.
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
+        ended = threading.Event()
         arrival = _arrival()
 
         def work() -> None:
             try:
                 solution = self._solve(
-                    request, context, fields, stop, arrival, lambda p: events.put(("progress", p))
+                    request,
+                    context,
+                    fields,
+                    stop,
+                    arrival,
+                    ended,
+                    lambda p: events.put(("progress", p)),
                 )
                 events.put(("solution", solution))
             except BaseException as exc:  # handed to the stream's thread and raised there
@@ -596,7 +689,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
                     sent += 1
                     yield pb.OptimizeEvent(progress=progress_to_proto(item))
                 elif kind == "solution":
-                    yield pb.OptimizeEvent(solution=solution_to_proto(item))
+                    yield pb.OptimizeEvent(solution=_answer(item, ended))
                     return
                 else:
                     raise item
@@ -619,7 +712,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             )
         if len(request.request_id) > 128:
             raise _invalid([FieldViolation("request_id", "at most 128 characters")])
-        instance = self._valid_instance(request.instance, request.HasField("instance"), "instance")
+        instance = self._valid_instance(
+            request.instance, request.HasField("instance"), "instance", self._call_budget(context)
+        )
         options = SolveOptions()
         if request.HasField("options"):
             try:
@@ -747,7 +842,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
                     )
                 ]
             )
-        instance = self._valid_instance(request.instance, request.HasField("instance"), "instance")
+        instance = self._valid_instance(
+            request.instance, request.HasField("instance"), "instance", self._call_budget(context)
+        )
         calendar_id = calendar_id or self.held.new_id()
         version = self.held.put(calendar_id, index_calendar(instance))
         fields.update(_counts(instance))
@@ -770,13 +867,18 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             referrals_changed=len(request.referrals) + len(request.referrals_removed),
         )
         delta = _delta_from_proto(request)
+        budget = self._call_budget(context)
 
         def change(base: CalendarIndex) -> CalendarIndex:
             try:
                 changed = base.apply(delta)
             except DeltaError as exc:
                 raise _invalid([FieldViolation(w, m) for w, m in exc.problems]) from None
-            violations = _instance_violations(validate_instance(changed.instance), "calendar")
+            try:
+                problems = validate_instance(changed.instance, budget)
+            except BudgetExpired:
+                raise self._ended(budget, "checking the updated calendar") from None
+            violations = _instance_violations(problems, "calendar")
             if violations:
                 raise _invalid(violations, "the updated calendar is invalid")
             return changed
@@ -792,9 +894,15 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     def Check(
         self, request: pb.CheckRequest, context: grpc.ServicerContext, fields: dict[str, Any]
     ) -> pb.CheckResponse:
-        instance = self._instance(request.instance, request.HasField("instance"), "instance")
+        budget = self._call_budget(context)
+        instance = self._instance(
+            request.instance, request.HasField("instance"), "instance", budget
+        )
         fields.update(_counts(instance))
-        problems = validate_instance(instance)
+        try:
+            problems = validate_instance(instance, budget)
+        except BudgetExpired:
+            raise self._ended(budget, "checking the instance") from None
         response = pb.CheckResponse(
             instance_problems=[
                 pb.InstanceProblem(

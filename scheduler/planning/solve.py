@@ -350,21 +350,33 @@ def _sessions(problem: Problem, plan: Plan) -> Placed:
     return {r: (problem.candidates[r][k], start) for r, (k, start) in plan.items()}
 
 
-_FINISH_S_PER_BOOKING = 1e-5
-_FINISH_S_PER_REFERRAL = 1e-4
-"""Seconds the answer takes per booking and per referral, measured on a busy 2-core machine
-(3,100 referrals, 101,095 bookings: 0.5-1.4 s)."""
+_FINISH_CPU_S = 0.1
+"""CPU seconds between the budget's end and the start of the answer, whatever the size: the stop
+reaching the phase that runs (the watcher looks every 20 ms; CP-SAT stops; a model builder or
+greedy loop reaches its next check) and the repair step."""
+_FINISH_CPU_S_PER_REFERRAL = 2.5e-4
+_FINISH_CPU_S_PER_BOOKING = 5e-6
+"""CPU seconds of making the answer (assignments with course places, KPIs over every booking)
+per referral and per booking. Measured (``scripts/bench_service.py --finish``, quiet machine):
+København 340 referrals / 12,565 bookings 0.044-0.10 s, a 1,000-referral stress week with
+31,668 bookings 0.18 s, Vejen 300 / 1,477 0.047 s; kept about one and a half times the largest."""
+FINISH_SHARE_MAX = 0.5
+"""The most of the time limit kept back for finishing, however starved the process."""
 
 
-def _finish_reserve(instance: Instance, limit_s: float) -> float:
-    """Seconds kept back from the work for making the answer: by the instance's size, at most a
-    quarter of the limit (0 without a limit)."""
+def finish_reserve(instance: Instance, limit_s: float, pace: float = 1.0) -> float:
+    """Seconds kept back from a `limit_s` budget for what comes after it ends (the stop taking
+    effect, the repair, the answer with its KPIs): their CPU time by the instance's size
+    times the `pace` (wall seconds per CPU second, :meth:`Budget.note_pace`), at most
+    :data:`FINISH_SHARE_MAX` of the limit (0 without a limit)."""
     if limit_s == float("inf"):
         return 0.0
-    need = _FINISH_S_PER_BOOKING * len(instance.bookings) + _FINISH_S_PER_REFERRAL * len(
-        instance.referrals
+    cpu = (
+        _FINISH_CPU_S
+        + _FINISH_CPU_S_PER_REFERRAL * len(instance.referrals)
+        + _FINISH_CPU_S_PER_BOOKING * len(instance.bookings)
     )
-    return min(need, 0.25 * limit_s)
+    return min(pace * cpu, FINISH_SHARE_MAX * limit_s)
 
 
 def solve(
@@ -397,8 +409,14 @@ def solve(
             raise ValueError("pass the stop event inside the budget, not beside it")
         budget.limit_to(options.time_limit_s)
     # The answer (assignments, KPIs over every booking) is made after the work stops: leave it
-    # its time inside the limit.
-    budget.limit_to(budget.limit_s - _finish_reserve(instance, budget.limit_s))
+    # its time inside the limit, scaled by how starved the process is. The pace is measured
+    # again after the greedy plan (preparing and the greedy only compute, in this thread).
+    limit_s = budget.limit_s
+
+    def keep_back() -> None:
+        budget.limit_to(limit_s - finish_reserve(instance, limit_s, budget.note_pace()))
+
+    keep_back()
     stop = budget.stop
     run = _Run(
         started=time.monotonic(),
@@ -418,11 +436,10 @@ def solve(
 
     def watch() -> None:
         # Keep stopping until the loop ends: a stop (or a spent budget) between two searches
-        # must also end the next one.
-        while not done.is_set():
-            if stop.wait(0.05) or budget.expired():
+        # must also end the next one. Looks every 20 ms, and ends within 20 ms of `done`.
+        while not done.wait(0.02):
+            if budget.expired():
                 solver.stop_search()
-                done.wait(0.05)
 
     watcher = threading.Thread(target=watch, name="solve-stop-watcher", daemon=True)
     watcher.start()
@@ -439,6 +456,7 @@ def solve(
             if better(problem, from_hint, plan):
                 plan, run.hinted = from_hint, True
                 hinted = HintReport(hinted.bookings, hinted.kept, used=True)
+        keep_back()
         first_solution_s = round(time.monotonic() - run.started, 3)
         run.on_time = _on_time(problem, plan)
         run.objective = float(run.on_time)

@@ -11,6 +11,11 @@ therapist, two roster entries of one therapist overlapping), and a **warning** w
 usable but probably not what was meant (a roster entry on a public holiday, a specialty no
 therapist is approved for). Every problem has a stable `code`; ``docs/instance-format.md``
 lists them all.
+
+With a :class:`~scheduler.planning.budget.Budget` (the gRPC service passes the call's), every
+check looks at it every :data:`~scheduler.planning.budget.CHECK_EVERY` records, so a stop or a
+spent budget ends validation with :class:`~scheduler.planning.budget.BudgetExpired` within a
+few milliseconds of work, whatever the instance's size.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from itertools import pairwise
+from typing import TypeVar
 
 from scheduler.domain import (
     Booking,
@@ -34,6 +40,7 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.inputs import quote_id
+from scheduler.planning.budget import Budget, checked
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import holds_time
 from scheduler.rules.eligibility import competent
@@ -108,6 +115,9 @@ PROBLEM_CODES: dict[str, Severity] = {
 """Every problem code and its severity."""
 
 
+_T = TypeVar("_T")
+
+
 def _problem(code: str, where: str, message: str) -> Problem:
     return Problem(PROBLEM_CODES[code], code, where, message)
 
@@ -130,16 +140,22 @@ class _Context:
     site_ids: frozenset[str]
     therapists: dict[str, Therapist]
     referrals: dict[str, Referral]
+    budget: Budget | None = None
 
     @classmethod
-    def of(cls, instance: Instance) -> _Context:
+    def of(cls, instance: Instance, budget: Budget | None = None) -> _Context:
         return cls(
             instance=instance,
             cal=WorkingCalendar(instance.policy),
             site_ids=frozenset(s.id for s in instance.sites),
             therapists={t.id: t for t in instance.therapists},
             referrals={r.id: r for r in instance.referrals},
+            budget=budget,
         )
+
+    def each(self, items: Iterable[_T]) -> Iterator[_T]:
+        """`items`, looking at the budget every so many (see the module's doc)."""
+        return checked(items, self.budget)
 
 
 _Check = Callable[[_Context], Iterable[Problem]]
@@ -194,9 +210,9 @@ def _check_unique_ids(ctx: _Context) -> Iterator[Problem]:
     inst = ctx.instance
     kinds: tuple[tuple[str, Sequence[str]], ...] = (
         ("sites", [s.id for s in inst.sites]),
-        ("therapists", [t.id for t in inst.therapists]),
-        ("bookings", [b.id for b in inst.bookings]),
-        ("referrals", [r.id for r in inst.referrals]),
+        ("therapists", [t.id for t in ctx.each(inst.therapists)]),
+        ("bookings", [b.id for b in ctx.each(inst.bookings)]),
+        ("referrals", [r.id for r in ctx.each(inst.referrals)]),
     )
     for collection, ids in kinds:
         for index, first in repeated_ids(ids):
@@ -215,12 +231,12 @@ def _check_references(ctx: _Context) -> Iterator[Problem]:
         code, message = unknown_reference(kind, ident)
         return _problem(code, where, message)
 
-    for t_index, therapist in enumerate(inst.therapists):
+    for t_index, therapist in ctx.each(enumerate(inst.therapists)):
         for r_index, entry in enumerate(therapist.roster):
             if entry.site_id not in ctx.site_ids:
                 where = f"{_at('therapists', t_index, therapist.id)}.roster[{r_index}].site_id"
                 yield unknown("site", where, entry.site_id)
-    for index, booking in enumerate(inst.bookings):
+    for index, booking in ctx.each(enumerate(inst.bookings)):
         where = _at("bookings", index, booking.id)
         if booking.therapist_id not in ctx.therapists:
             yield unknown("therapist", f"{where}.therapist_id", booking.therapist_id)
@@ -228,7 +244,7 @@ def _check_references(ctx: _Context) -> Iterator[Problem]:
             yield unknown("site", f"{where}.site_id", booking.site_id)
         if booking.referral_id is not None and booking.referral_id not in ctx.referrals:
             yield unknown("referral", f"{where}.referral_id", booking.referral_id)
-    for index, referral in enumerate(inst.referrals):
+    for index, referral in ctx.each(enumerate(inst.referrals)):
         if referral.chosen_site_id is not None and referral.chosen_site_id not in ctx.site_ids:
             where = f"{_at('referrals', index, referral.id)}.chosen_site_id"
             yield unknown("site", where, referral.chosen_site_id)
@@ -258,7 +274,7 @@ def _check_rosters(ctx: _Context) -> Iterator[Problem]:
     """Roster entries: one at a time per therapist, on working days, within the site's opening
     hours. (A roster entry on an absence day is normal: the absence wins.)"""
     sites = {s.id: s for s in ctx.instance.sites}
-    for t_index, therapist in enumerate(ctx.instance.therapists):
+    for t_index, therapist in ctx.each(enumerate(ctx.instance.therapists)):
         base = _at("therapists", t_index, therapist.id)
         by_day: dict[date, list[tuple[time, time, int]]] = defaultdict(list)
         for r_index, entry in enumerate(therapist.roster):
@@ -293,7 +309,7 @@ def _check_rosters(ctx: _Context) -> Iterator[Problem]:
 def _check_roster_ahead(ctx: _Context) -> Iterator[Problem]:
     """Every therapist has some rostered working day after the planning date."""
     after = ctx.instance.planning_date
-    for index, therapist in enumerate(ctx.instance.therapists):
+    for index, therapist in ctx.each(enumerate(ctx.instance.therapists)):
         if not any(
             e.date > after and ctx.cal.is_working_day(e.date) and not therapist.is_absent(e.date)
             for e in therapist.roster
@@ -311,7 +327,7 @@ def _check_roster_ahead(ctx: _Context) -> Iterator[Problem]:
 
 def _check_bookings_in_roster(ctx: _Context) -> Iterator[Problem]:
     """A booking lies within its therapist's rostered hours and not during an absence."""
-    for index, booking in enumerate(ctx.instance.bookings):
+    for index, booking in ctx.each(enumerate(ctx.instance.bookings)):
         therapist = ctx.therapists.get(booking.therapist_id)
         if therapist is None:
             continue  # reported by _check_references
@@ -337,7 +353,7 @@ def _check_bookings_in_roster(ctx: _Context) -> Iterator[Problem]:
 
 def _check_booking_fields(ctx: _Context) -> Iterator[Problem]:
     """A home visit uses no room; `tentative` is for a referral's first session."""
-    for index, booking in enumerate(ctx.instance.bookings):
+    for index, booking in ctx.each(enumerate(ctx.instance.bookings)):
         where = _at("bookings", index, booking.id)
         if booking.at_home and booking.site_id is not None:
             yield _problem(
@@ -372,10 +388,10 @@ def _check_double_bookings(ctx: _Context) -> Iterator[Problem]:
     """A therapist is in one booking at a time."""
     bookings = ctx.instance.bookings
     by_therapist: dict[str, list[tuple[datetime, datetime, int]]] = defaultdict(list)
-    for index, booking in enumerate(bookings):
+    for index, booking in ctx.each(enumerate(bookings)):
         if holds_time(booking, ctx.referrals):
             by_therapist[booking.therapist_id].append((booking.start, booking.end, index))
-    for therapist_id, items in by_therapist.items():
+    for therapist_id, items in ctx.each(by_therapist.items()):
         for first, second in _overlaps(items):
             yield _problem(
                 "therapist_double_booked",
@@ -389,7 +405,7 @@ def _check_site_rooms(ctx: _Context) -> Iterator[Problem]:
     """No more bookings at a site at once than it has rooms."""
     rooms = {s.id: s.rooms for s in ctx.instance.sites}
     events: dict[str, list[tuple[datetime, int, int]]] = defaultdict(list)
-    for index, booking in enumerate(ctx.instance.bookings):
+    for index, booking in ctx.each(enumerate(ctx.instance.bookings)):
         if booking.site_id in rooms and not booking.at_home and holds_time(booking, ctx.referrals):
             events[booking.site_id].append((booking.start, 1, index))
             events[booking.site_id].append((booking.end, -1, index))
@@ -397,7 +413,7 @@ def _check_site_rooms(ctx: _Context) -> Iterator[Problem]:
         site_events.sort(key=lambda e: (e[0], e[1]))  # ends before starts at the same instant
         in_use = 0
         reported_days: set[date] = set()
-        for moment, delta, index in site_events:
+        for moment, delta, index in ctx.each(site_events):
             in_use += delta
             if in_use > rooms[site_id] and moment.date() not in reported_days:
                 reported_days.add(moment.date())
@@ -414,7 +430,7 @@ def _check_referral_bookings(ctx: _Context) -> Iterator[Problem]:
     """A referral has at most one first session booked, not before the plan was received, with
     a therapist qualified for it, where the citizen chose."""
     seen: dict[str, int] = {}
-    for index, booking in enumerate(ctx.instance.bookings):
+    for index, booking in ctx.each(enumerate(ctx.instance.bookings)):
         if booking.referral_id is None:
             continue
         where = _at("bookings", index, booking.id)
@@ -481,7 +497,7 @@ def _booking_mismatches(
 def _check_specialty_variants(ctx: _Context) -> Iterator[Problem]:
     """Therapists spell one specialty one way (`neuro`, not also `Neuro` or `neuro `)."""
     spellings: dict[str, dict[str, str]] = defaultdict(dict)
-    for therapist in ctx.instance.therapists:
+    for therapist in ctx.each(ctx.instance.therapists):
         for specialty in therapist.specialties:
             spellings[_norm(specialty)].setdefault(specialty, therapist.id)
     for variants in spellings.values():
@@ -498,7 +514,7 @@ def _check_qualified_therapists(ctx: _Context) -> Iterator[Problem]:
     """Each referral has a therapist of its discipline (and avanceret specialty), and for home
     training one who does home visits; a specialty spelled unlike every therapist's is named."""
     therapists = ctx.instance.therapists
-    for index, referral in enumerate(ctx.instance.referrals):
+    for index, referral in ctx.each(enumerate(ctx.instance.referrals)):
         where = _at("referrals", index, referral.id)
         qualified = [t for t in therapists if competent(t, referral)]
         if not qualified:
@@ -536,7 +552,7 @@ def _check_exclusions(ctx: _Context) -> Iterator[Problem]:
     """Referrals not for this scheduler (a specialiseret level; under 18 where the policy sends
     children to the børneteam) are named with where they belong: they are rejected, the others
     planned."""
-    for index, referral in enumerate(ctx.instance.referrals):
+    for index, referral in ctx.each(enumerate(ctx.instance.referrals)):
         rejected = exclusion(referral, ctx.instance.policy)
         if rejected is not None:
             yield _problem(
@@ -551,7 +567,7 @@ def _check_referral_dates(ctx: _Context) -> Iterator[Problem]:
     an earlier start that can still be met, a later start that is later than the deadline."""
     inst = ctx.instance
     policy = inst.policy
-    for index, referral in enumerate(inst.referrals):
+    for index, referral in ctx.each(enumerate(inst.referrals)):
         where = _at("referrals", index, referral.id)
         if referral.received_date > inst.planning_date:
             yield _problem(
@@ -587,7 +603,7 @@ def _check_session_length(ctx: _Context) -> Iterator[Problem]:
     """A first session fits in the policy's daytime window."""
     policy = ctx.instance.policy
     day = as_minutes(policy.day_end) - as_minutes(policy.day_start)
-    for index, referral in enumerate(ctx.instance.referrals):
+    for index, referral in ctx.each(enumerate(ctx.instance.referrals)):
         if referral.first_session_minutes > day:
             yield _problem(
                 "session_longer_than_day",
@@ -624,10 +640,13 @@ _CHECKS: tuple[_Check, ...] = (
 """Every check :func:`validate_instance` runs, in order."""
 
 
-def validate_instance(instance: Instance) -> list[Problem]:
-    """Every problem found across the instance: errors first, then warnings, each in order."""
-    ctx = _Context.of(instance)
-    found = [problem for check in _CHECKS for problem in check(ctx)]
+def validate_instance(instance: Instance, budget: Budget | None = None) -> list[Problem]:
+    """Every problem found across the instance: errors first, then warnings, each in order.
+
+    With a `budget`, raises :class:`~scheduler.planning.budget.BudgetExpired` soon after it is
+    stopped or spent (every check looks at it every so many records)."""
+    ctx = _Context.of(instance, budget)
+    found = [problem for check in checked(_CHECKS, budget, every=1) for problem in check(ctx)]
     return sorted(found, key=lambda p: p.severity is not Severity.ERROR)
 
 

@@ -53,7 +53,9 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.policy import PRESETS, Anchor, DayKind, Policy, Postponement
+from scheduler.planning.budget import CHECK_EVERY, Budget, BudgetExpired
 from scheduler.v1 import scheduler_pb2 as pb
+from scheduler.verify.validation import validate_instance
 
 # --------------------------------------------------------------------------- strategies
 
@@ -590,3 +592,71 @@ def test_a_solution_message_carries_its_letters_in_order() -> None:
     # derived, so reading the message back ignores them and the round trip stays lossless
     assert solution_from_proto(message) == base
     assert len(letters(base)) == 2
+
+
+# --------------------------------------------------------------------------- stopping
+
+
+class _CountingBudget(Budget):
+    """A budget that counts its looks and stops itself at the `stop_at`-th (0: never)."""
+
+    def __init__(self, stop_at: int = 0) -> None:
+        super().__init__(None)
+        self.looks = 0
+        self.stop_at = stop_at
+
+    def check(self) -> None:
+        self.looks += 1
+        if self.looks == self.stop_at:
+            self.stop.set()
+        super().check()
+
+
+@pytest.fixture(scope="module")
+def week() -> Instance:
+    from scheduler.bench.generator import generate
+
+    return generate("vejen", seed=1)  # 1,477 bookings, 87 referrals
+
+
+def test_converting_an_instance_stops_within_so_many_records_of_a_stop(
+    week: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scheduler.api.convert as convert
+
+    msg = instance_to_proto(week)
+    budget = Budget(None)
+    read = [0]
+    real = convert._booking_data
+
+    def counting(m: pb.Booking, r: Any, path: str) -> dict[str, Any]:
+        read[0] += 1
+        if read[0] == 100:
+            budget.stop.set()  # a cancel or SIGTERM while the bookings are read
+        return real(m, r, path)
+
+    monkeypatch.setattr(convert, "_booking_data", counting)
+    with pytest.raises(BudgetExpired):
+        instance_from_proto(msg, budget=budget)
+    assert 100 <= read[0] <= 100 + CHECK_EVERY
+    # Never stopped, the budget changes nothing.
+    assert instance_from_proto(msg, budget=_CountingBudget()) == week
+
+
+def test_validating_an_instance_stops_wherever_the_stop_lands(week: Instance) -> None:
+    full = _CountingBudget()
+    assert validate_instance(week, full) == validate_instance(week)
+    # Each loop over the bookings looks at the budget every CHECK_EVERY records.
+    assert full.looks >= 5 * (len(week.bookings) // CHECK_EVERY)
+    for stop_at in (1, 2, full.looks // 3, full.looks // 2, full.looks - 1):
+        with pytest.raises(BudgetExpired):
+            validate_instance(week, _CountingBudget(stop_at))
+
+
+def test_converting_a_solution_stops_when_the_call_has_ended(week: Instance) -> None:
+    from scheduler.planning.solve import solve
+
+    solution = solve(week, SolveOptions(time_limit_s=2, workers=1, seed=1))
+    assert solution_to_proto(solution, _CountingBudget()) == solution_to_proto(solution)
+    with pytest.raises(BudgetExpired):
+        solution_to_proto(solution, _CountingBudget(stop_at=2))

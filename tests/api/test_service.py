@@ -33,10 +33,15 @@ from scheduler.api.convert import (
     solution_to_proto,
 )
 from scheduler.api.server import SERVICE_NAME, JsonFormatter, RunningServer, start_server
-from scheduler.api.service import answer_margin, solve_budget
+from scheduler.api.service import (
+    ANSWER_CPU_S,
+    ANSWER_CPU_S_PER_REFERRAL,
+    answer_margin,
+    solve_budget,
+)
 from scheduler.bench.generator import generate
 from scheduler.domain import Booking, Instance, Level, Solution, SolveOptions
-from scheduler.planning.budget import Budget
+from scheduler.planning.budget import CHECK_EVERY, Budget
 from scheduler.planning.propose import proposal_dates, propose_slots
 from scheduler.planning.solve import Progress, solve
 from scheduler.v1 import scheduler_pb2 as pb
@@ -515,32 +520,132 @@ def test_an_unexpected_error_is_internal_without_details(
 
 
 def test_the_budget_starts_at_arrival_and_ends_a_margin_before_the_deadline() -> None:
-    assert answer_margin(2.0) == pytest.approx(0.3)
-    assert answer_margin(10.0) == pytest.approx(1.5)
-    assert answer_margin(100.0) == pytest.approx(2.0)
-    assert answer_margin(0.2) == pytest.approx(0.1)
+    # The answer's CPU time by the request's size, times the pace, at most half the deadline.
+    quiet = answer_margin(10.0, 1000)
+    assert quiet == pytest.approx(ANSWER_CPU_S + 1000 * ANSWER_CPU_S_PER_REFERRAL)
+    assert answer_margin(10.0, 1000, pace=4.0) == pytest.approx(4 * quiet)
+    assert answer_margin(10.0, 0) == pytest.approx(ANSWER_CPU_S)
+    assert answer_margin(0.2, 1000, pace=8.0) == pytest.approx(0.1)
     stop = threading.Event()
-    # Asked 1 s after arrival with 9 s left: a 10 s deadline, 1.5 s kept for the answer.
-    budget = solve_budget(100.0, 101.0, 9.0, stop)
-    assert budget.started == 100.0 and budget.limit_s == pytest.approx(8.5)
+    # Asked 1 s after arrival with 9 s left: a 10 s deadline, the answer's margin kept back.
+    budget = solve_budget(100.0, 101.0, 9.0, stop, referrals=1000)
+    assert budget.started == 100.0 and budget.limit_s == pytest.approx(10.0 - quiet)
     assert solve_budget(100.0, 101.0, None, stop).limit_s == float("inf")
 
 
-def test_a_short_deadline_returns_the_best_plan_marked_not_proven(
+class _Spender(_Recorder):
+    """The real solver, whose budget is spent (by hand, not by the clock) once CP-SAT searches;
+    records the budget's limit as the service gave it."""
+
+    limit_at_entry = 0.0
+
+    def __call__(
+        self,
+        instance: Instance,
+        options: SolveOptions | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        stop: threading.Event | None = None,
+        budget: Budget | None = None,
+    ) -> Solution:
+        assert budget is not None
+        self.limit_at_entry = budget.limit_s
+
+        def progress(p: Progress) -> None:
+            if p.stage in ("on_time", "lateness", "tail"):
+                budget.limit_to(0.0)  # the time is up, as if the deadline were near
+            if on_progress is not None:
+                on_progress(p)
+
+        return super().__call__(instance, options, progress, stop, budget)
+
+
+def test_a_deadline_cuts_the_budget_and_a_spent_budget_returns_the_best_plan_not_proven(
     own_server: Callable[..., tuple[RunningServer, Any]], hard: Instance
 ) -> None:
-    # The budget covers the whole call and ends a margin before the deadline, so the answer
-    # (not DEADLINE_EXCEEDED) arrives in time whatever the machine's load: the solve stops
-    # within a fraction of a second, the margin is 0.6 s.
-    recorder = _Recorder()
-    _, stub = own_server(solve_fn=recorder)
-    request = _request(hard, SolveOptions(time_limit_s=60, workers=1))
-    answer = stub.Optimize(request, timeout=4.0)
-    assert recorder.budget is not None and recorder.budget.limit_s <= 4.0 - 0.6 + 1e-6
+    # Whatever the machine's speed: the deadline (60 s) is far, the budget it gives ends the
+    # margin before it, and when the budget is spent the best plan so far comes back, marked
+    # not proven. (How often a short deadline is met under load: scripts/bench_service.py.)
+    spender = _Spender()
+    _, stub = own_server(solve_fn=spender)
+    request = _request(hard, SolveOptions(time_limit_s=600, workers=1))
+    answer = stub.Optimize(request, timeout=60.0)
+    assert 0 < spender.limit_at_entry <= 60.0 - answer_margin(60.0, len(hard.referrals)) + 1e-6
+    assert spender.searching.is_set()
     stats = answer.solution.stats
     assert not stats.proven_optimal
-    assert stats.status != "OPTIMAL"
+    assert stats.status not in ("OPTIMAL", "STOPPED")
     assert len(answer.solution.assignments) == len(hard.referrals)
+
+
+class _HeldConversion:
+    """Holds the request's conversion at its 50th booking until `go`; records the call's
+    budget and how many bookings were read."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import scheduler.api.convert as convert
+        import scheduler.api.service as service
+
+        self.reading = threading.Event()
+        self.go = threading.Event()
+        self.read = 0
+        self.budget: Budget | None = None
+        real_read, real_convert = convert._booking_data, service.instance_from_proto
+
+        def read(m: pb.Booking, r: Any, path: str) -> dict[str, Any]:
+            self.read += 1
+            if self.read == 50:
+                self.reading.set()
+                self.go.wait(30)
+            return real_read(m, r, path)
+
+        def instance(msg: pb.Instance, path: str = "instance", budget: Any = None) -> Instance:
+            self.budget = budget
+            return real_convert(msg, path, budget)
+
+        monkeypatch.setattr(convert, "_booking_data", read)
+        monkeypatch.setattr(service, "instance_from_proto", instance)
+
+
+def test_a_cancel_while_the_request_is_converted_ends_the_conversion(
+    own_server: Callable[..., tuple[RunningServer, Any]],
+    hard: Instance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held = _HeldConversion(monkeypatch)
+    recorder = _Recorder()
+    running, stub = own_server(solve_fn=recorder)
+    stream = stub.OptimizeStream(_request(hard, SolveOptions(time_limit_s=60, workers=1)))
+    assert held.reading.wait(20)
+    stream.cancel()
+    assert held.budget is not None and _wait_until(held.budget.stop.is_set, 10)
+    held.go.set()
+    # The conversion looks at the budget every CHECK_EVERY records: it ended there, and the
+    # solver was never started.
+    assert _wait_until(lambda: running.service.running_solves == 0, 10)
+    assert held.read <= 50 + CHECK_EVERY < len(hard.bookings)
+    assert not recorder.entered.is_set()
+
+
+def test_a_deadline_spent_while_the_request_is_converted_is_deadline_exceeded(
+    own_server: Callable[..., tuple[RunningServer, Any]],
+    hard: Instance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held = _HeldConversion(monkeypatch)
+    recorder = _Recorder()
+    running, stub = own_server(solve_fn=recorder)
+    future = stub.Optimize.future(
+        _request(hard, SolveOptions(time_limit_s=60, workers=1)), timeout=3.0
+    )
+    assert held.reading.wait(20)
+    assert held.budget is not None and _wait_until(held.budget.expired, 10)
+    held.go.set()
+    with pytest.raises(grpc.RpcError) as exc:
+        future.result(timeout=20)
+    assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _wait_until(lambda: running.service.running_solves == 0, 10)
+    assert held.read <= 50 + CHECK_EVERY < len(hard.bookings)
+    assert not recorder.entered.is_set()
 
 
 def test_a_deadline_too_short_to_answer_ends_cleanly_and_stops_the_solver(
@@ -555,13 +660,14 @@ def test_a_deadline_too_short_to_answer_ends_cleanly_and_stops_the_solver(
     with pytest.raises(grpc.RpcError) as exc:
         stub.Optimize(request, timeout=0.5)
     assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-    # On a busy machine the deadline may pass while the request is still converted: the solve
-    # is then entered afterwards, already stopped.
-    assert recorder.entered.wait(10)
-    assert recorder.budget is not None and recorder.budget.limit_s < 0.5
-    assert recorder.stop is not None and _wait_until(recorder.stop.is_set, 1.0)
+    # On a busy machine the budget may run out while the request is still converted: the
+    # conversion then ends and the solve is never entered. Otherwise it was entered in time.
+    assert _wait_until(lambda: recorder.entered.is_set() or running.service.running_solves == 0, 10)
+    if recorder.entered.is_set():
+        assert recorder.budget is not None and recorder.budget.limit_s < 0.5
+        assert recorder.stop is not None and _wait_until(recorder.stop.is_set, 1.0)
     hold.set()
-    assert recorder.finished.wait(5.0)
+    assert recorder.finished.wait(5.0) or not recorder.entered.is_set()
     assert _wait_until(lambda: running.service.running_solves == 0, 1.0)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import time, timedelta
 
+import pytest
+
 from scheduler.domain import SolveOptions
 from scheduler.planning.solve import Progress, solve
 from scheduler.verify.checker import check_solution
@@ -60,3 +62,28 @@ def test_every_referral_is_placed_once_and_the_urgent_ones_first() -> None:
     plan = by_id(solution)
     assert plan["R-thu"].start.date() == THU
     assert {plan["R-wed1"].start.date(), plan["R-wed2"].start.date()} == {MONDAY}
+
+
+def test_the_finishing_time_kept_back_grows_with_size_and_pace() -> None:
+    from scheduler.planning.solve import FINISH_SHARE_MAX, finish_reserve
+
+    small = _contested()
+    quiet = finish_reserve(small, 100.0)
+    assert 0 < quiet < 1
+    assert finish_reserve(small, 100.0, pace=4.0) == pytest.approx(4 * quiet)
+    assert finish_reserve(small, 0.1, pace=8.0) == pytest.approx(FINISH_SHARE_MAX * 0.1)
+    assert finish_reserve(small, float("inf")) == 0.0
+
+
+def test_a_starved_solve_keeps_back_its_finishing_time_times_the_pace() -> None:
+    from scheduler.planning.budget import Budget
+    from scheduler.planning.solve import finish_reserve
+
+    inst = _contested()
+    wall, cpu = [0.0], [0.0]
+    budget = Budget(1000.0, clock=lambda: wall[0], cpu_clock=lambda: cpu[0])
+    wall[0], cpu[0] = 4.0, 1.0  # the work so far had a quarter of a core
+    solution = solve(inst, SolveOptions(time_limit_s=1000, workers=1, seed=1), budget=budget)
+    assert check_solution(inst, solution).ok
+    assert budget.pace == pytest.approx(4.0)
+    assert budget.limit_s == pytest.approx(1000.0 - finish_reserve(inst, 1000.0, 4.0))
