@@ -12,6 +12,8 @@ refusals always find a thread, however busy the solves are.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -23,7 +25,7 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.longrunning import operations_pb2_grpc
@@ -58,8 +60,10 @@ __all__ = [
     "ServerConfig",
     "TlsConfig",
     "configure_logging",
+    "exit_now",
     "read_tokens",
     "serve",
+    "settle_heap",
     "start_server",
 ]
 
@@ -319,13 +323,38 @@ def start_server(
     )
 
 
-def serve(config: ServerConfig) -> int:
+def settle_heap() -> None:
+    """Move everything alive now (the loaded modules, the server) out of the garbage collector's
+    sight: its full collections then scan only the calls' own objects. Without it a full
+    collection, which stops the process mid-call whenever the heap has grown by a quarter, took
+    0.2-0.3 s on a quiet machine with a København request in hand; with it 0.02-0.03 s."""
+    gc.collect()
+    gc.freeze()
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process at once with `code`, after flushing the log handlers and the standard
+    streams: no interpreter teardown (freeing a large heap object by object took 0.4 s after a
+    København solve, past the grace period). Only for the end of ``scheduler serve``."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed or broken stream: nothing more can be said there.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+def serve(config: ServerConfig) -> NoReturn:
     """Run the server until SIGTERM or SIGINT, then drain and shut down within the grace
-    period: the process exits then even if a handler is still busy (its call is cancelled).
-    Returns 0."""
+    period, and end the process with status 0: the drain (`drain_s`), then calls in flight get
+    at most `grace_s` more, then the process ends (:func:`exit_now`) even if a handler is still
+    busy (its call has been cancelled)."""
     stopping = threading.Event()
+    signalled: list[float] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if not signalled:
+            signalled.append(time.monotonic())
         log.info("signal", extra={"fields": {"signal": signal.Signals(signum).name}})
         stopping.set()
 
@@ -337,6 +366,7 @@ def serve(config: ServerConfig) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise
+    settle_heap()
     log.info(
         "serving",
         extra={
@@ -365,14 +395,18 @@ def serve(config: ServerConfig) -> int:
         while not stopping.wait(0.5):
             pass
     finally:
-        running.stop(config.grace_s, config.drain_s).wait(config.grace_s + 1.0)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        since = signalled[0] if signalled else time.monotonic()
+        done = running.stop(config.grace_s, config.drain_s)
+        # The grace counts from the end of the drain, whatever the stop itself took.
+        done.wait(max(0.0, since + config.drain_s + config.grace_s - time.monotonic()))
         left = running.guard.in_flight
-        log.info("stopped", extra={"fields": {"abandoned_calls": left}})
-        if left:
-            # A handler still converting a huge request (not interruptible) would keep the
-            # interpreter alive past the grace period: its client has been cancelled already.
-            logging.shutdown()
-            os._exit(0)
-    return 0
+        log.info(
+            "stopped",
+            extra={
+                "fields": {
+                    "abandoned_calls": left,
+                    "after_signal_s": round(time.monotonic() - since, 3),
+                }
+            },
+        )
+    exit_now(0)

@@ -437,9 +437,13 @@ def test_sigterm_drains_stops_the_solve_which_answers_and_exits_within_grace(
                 events = list(stream)
                 assert proc.wait(timeout=30) == 0
                 took = time.monotonic() - sent
+                # The process ends without tearing its heap down (os._exit), after flushing the
+                # logs: the last line is there.
+                logged = [json.loads(line) for line in proc.stderr.read().splitlines()]
         finally:
             if proc.poll() is None:
                 proc.kill()
+    assert logged[-1]["event"] == "stopped" and logged[-1]["abandoned_calls"] == 0
     assert events[-1].HasField("solution")
     assert events[-1].solution.stats.status == "STOPPED"
     assert len(events[-1].solution.assignments) == len(hard.referrals)
