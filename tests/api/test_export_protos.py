@@ -23,19 +23,21 @@ def test_the_exported_protos_compile_on_their_own(tmp_path: Path) -> None:
     assert (exported / "google" / "longrunning" / "operations.proto").is_file()
     out = tmp_path / "out"
     out.mkdir()
-    # Only the exported folder on the include path: nothing comes from elsewhere (protoc in a
-    # child process: in this one it would meet the descriptors already loaded).
+    # Only the exported folder on the include path: nothing comes from elsewhere, not even the
+    # well-known types (`python -m grpc_tools.protoc` would add its own: protoc.main adds none).
+    # In a child process: in this one protoc would meet the descriptors already loaded.
+    compile_all = (
+        "import sys; from grpc_tools import protoc; "
+        "sys.exit(max(protoc.main(['protoc', '-I' + sys.argv[1], '--python_out=' + sys.argv[2], p])"
+        " for p in sys.argv[3:]))"
+    )
+    protos = ["scheduler/v1/scheduler.proto", "google/rpc/status.proto"]
+    protos.append("google/rpc/error_details.proto")
     compiled = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{exported}",
-            f"--python_out={out}",
-            str(exported / "scheduler" / "v1" / "scheduler.proto"),
-        ],
+        [sys.executable, "-c", compile_all, str(exported), str(out), *protos],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert compiled.returncode == 0, compiled.stderr
+    assert (out / "scheduler" / "v1" / "scheduler_pb2.py").is_file()
