@@ -354,12 +354,15 @@ _FINISH_CPU_S = 0.1
 """CPU seconds between the budget's end and the start of the answer, whatever the size: the stop
 reaching the phase that runs (the watcher looks every 20 ms; CP-SAT stops; a model builder or
 greedy loop reaches its next check) and the repair step."""
-_FINISH_CPU_S_PER_REFERRAL = 2.5e-4
-_FINISH_CPU_S_PER_BOOKING = 5e-6
-"""CPU seconds of making the answer (assignments with course places, KPIs over every booking)
-per referral and per booking. Measured (``scripts/bench_service.py --finish``, quiet machine):
-København 340 referrals / 12,565 bookings 0.044-0.10 s, a 1,000-referral stress week with
-31,668 bookings 0.18 s, Vejen 300 / 1,477 0.047 s; kept about one and a half times the largest."""
+_FINISH_CPU_S_PER_REFERRAL = 3e-4
+_FINISH_CPU_S_PER_BOOKING = 1e-5
+"""CPU seconds, per referral and per booking, of what runs after the budget ends whatever it
+says: the end of preparation (every referral's legal dates, the weekly free minutes: 0.13 s
+for a København week), and the answer (assignments with course places, KPIs over every
+booking). Measured with ``scripts/bench_service.py --only finish`` and a profile of
+``prepare`` with a spent budget: København (340 referrals, 12,565 bookings) 0.04-0.15 s for
+the answer, a 1,000-referral stress week (31,668 bookings) 0.18 s, Vejen (300, 1,477)
+0.05 s; kept above the largest."""
 FINISH_SHARE_MAX = 0.5
 """The most of the time limit kept back for finishing, however starved the process."""
 
