@@ -308,6 +308,7 @@ def main() -> int:
     args = parser.parse_args()
     parts = set(args.only.split(","))
     instance = generate(args.profile, seed=1, referrals=args.referrals)
+    settle_heap()  # the in-process parts run on a heap settled as `scheduler serve` settles its
     burners = [
         subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(args.burners)
     ]

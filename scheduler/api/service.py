@@ -163,14 +163,16 @@ def solve_budget(
     remaining_s: float | None,
     stop: threading.Event,
     referrals: int = 0,
+    abandon: threading.Event | None = None,
 ) -> Budget:
     """The budget of a call that arrived at `arrival` (``time.monotonic()``), asked `now` with
     `remaining_s` to its deadline (None: no deadline), for a request of `referrals` referrals:
     it ends :func:`answer_margin` before the deadline (at the pace of a quiet machine; the
     service shortens it once the request's conversion has measured the pace). The requested
-    time limit cuts it further in :func:`~scheduler.planning.solve.solve`.
+    time limit cuts it further in :func:`~scheduler.planning.solve.solve`. `abandon` is set when
+    the call has ended (the solve then makes no plan).
     """
-    budget = Budget(None, stop=stop, started=arrival)
+    budget = Budget(None, stop=stop, started=arrival, abandon=abandon)
     deadline_s = call_deadline(arrival, now, remaining_s)
     if deadline_s is not None:
         budget.limit_to(deadline_s - answer_margin(deadline_s, referrals))
@@ -588,7 +590,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         remaining = context.time_remaining()
         deadline_s = call_deadline(arrival, time.monotonic(), remaining)
         referrals = len(request.instance.referrals)
-        budget = solve_budget(arrival, time.monotonic(), remaining, stop, referrals)
+        budget = solve_budget(arrival, time.monotonic(), remaining, stop, referrals, ended)
         with self._lock:
             if self._stopping:
                 raise _status(code_pb2.UNAVAILABLE, "the server is shutting down")
@@ -620,7 +622,10 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
                     raise _invalid(exc.violations) from None
             fields.update(_counts(instance))
             fields["budget_s"] = round(min(budget.limit_s, options.time_limit_s), 3)
-            solution = self._solve_fn(instance, options, on_progress=on_progress, budget=budget)
+            try:
+                solution = self._solve_fn(instance, options, on_progress=on_progress, budget=budget)
+            except BudgetExpired:  # the call has ended: the solve made no plan for nobody
+                raise self._ended(budget, "planning") from None
             elapsed = budget.elapsed()
             fields.update(
                 status=solution.stats.status,

@@ -47,7 +47,9 @@ class Budget:
     `clock` returns seconds (default :func:`time.monotonic`); `started` defaults to its value now.
     The budget is spent when the stop event is set or the time is up; :meth:`limit_to` only ever
     shortens it. `cpu_clock` returns the CPU seconds of the calling thread (default
-    :func:`time.thread_time`); with `clock` it measures the :attr:`pace`.
+    :func:`time.thread_time`); with `clock` it measures the :attr:`pace`. `abandon` is set when
+    nobody will read the result any more (the client has gone; set `stop` too): the work may
+    then end without making one (:meth:`check_abandoned`).
     """
 
     def __init__(
@@ -58,12 +60,14 @@ class Budget:
         clock: Callable[[], float] = time.monotonic,
         started: float | None = None,
         cpu_clock: Callable[[], float] = time.thread_time,
+        abandon: threading.Event | None = None,
     ) -> None:
         self.clock = clock
         self.cpu_clock = cpu_clock
         now = clock()
         self.started = now if started is None else started
         self.stop = stop if stop is not None else threading.Event()
+        self.abandon = abandon if abandon is not None else threading.Event()
         self._limit_s = math.inf if limit_s is None else max(0.0, limit_s)
         self._pace = 1.0
         self._pace_thread = threading.get_ident()
@@ -119,6 +123,11 @@ class Budget:
     def check(self) -> None:
         """Raise :class:`BudgetExpired` when the budget is spent."""
         if self.expired():
+            raise BudgetExpired
+
+    def check_abandoned(self) -> None:
+        """Raise :class:`BudgetExpired` when nobody will read the result (`abandon` is set)."""
+        if self.abandon.is_set():
             raise BudgetExpired
 
 

@@ -125,6 +125,8 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
 
     With a `budget`, referrals reached after it is spent get no candidates (they stay
     unbooked, :data:`NOT_PLANNED`), so a stop ends preparation within one referral's work.
+    Once the budget is abandoned (nobody will read the plan) it raises
+    :class:`~scheduler.planning.budget.BudgetExpired` instead, skipping the rest.
     """
     cal = WorkingCalendar(instance.policy)
     days = horizon_days(instance, cal)
@@ -162,6 +164,7 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
             rejected[i] = where
             continue
         if budget is not None and budget.expired():
+            budget.check_abandoned()
             candidates.append([])
             unbookable[i] = NOT_PLANNED
             continue
@@ -178,6 +181,8 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
             if latest is None:
                 latest = latest_gap_days(gaps)
             unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps, latest)
+    if budget is not None:
+        budget.check_abandoned()  # the weekly free minutes below are for the answer alone
     return Problem(
         instance=instance,
         cal=cal,

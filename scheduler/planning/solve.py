@@ -402,7 +402,8 @@ def solve(
     Without `budget` the budget is `options.time_limit_s` from now; with one, it is cut to
     `options.time_limit_s` from the budget's start. `stop.set()` (or the budget's own stop)
     from another thread, or the budget running out, ends the work promptly: the best plan found
-    so far is returned, marked as not proven.
+    so far is returned, marked as not proven. When the budget is abandoned too (nobody will read
+    the plan: the client has gone), :class:`BudgetExpired` is raised instead of making it.
     """
     options = options or SolveOptions()
     if budget is None:
@@ -475,6 +476,7 @@ def solve(
     if stop.is_set():
         run.proven, run.status = False, "STOPPED"
 
+    budget.check_abandoned()  # the answer below costs the most after a stop: skip it
     placed = _sessions(problem, plan)
     repaired = book_leftovers(problem, placed, budget)
     stages_proven = bool(run.stages) and all(

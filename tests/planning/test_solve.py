@@ -87,3 +87,21 @@ def test_a_starved_solve_keeps_back_its_finishing_time_times_the_pace() -> None:
     assert check_solution(inst, solution).ok
     assert budget.pace == pytest.approx(4.0)
     assert budget.limit_s == pytest.approx(1000.0 - finish_reserve(inst, 1000.0, 4.0))
+
+
+def test_an_abandoned_solve_makes_no_plan_and_a_stopped_one_still_does() -> None:
+    from scheduler.planning.budget import Budget, BudgetExpired
+    from scheduler.planning.problem import prepare
+
+    inst = _contested()
+    stopped = Budget(30.0)
+    stopped.stop.set()
+    assert check_solution(inst, solve(inst, budget=stopped)).ok  # the best plan so far
+    # The client has gone: nobody reads the plan, so neither preparation nor the solve makes it.
+    abandoned = Budget(30.0, abandon=threading.Event())
+    abandoned.stop.set()
+    abandoned.abandon.set()
+    with pytest.raises(BudgetExpired):
+        prepare(inst, budget=abandoned)
+    with pytest.raises(BudgetExpired):
+        solve(inst, budget=abandoned)
