@@ -102,7 +102,7 @@ from scheduler.planning.propose import (
     UnknownReferralError,
     rank_slots,
 )
-from scheduler.planning.solve import Progress, solve
+from scheduler.planning.solve import Progress, finish_cpu_s, solve
 from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.legal import legal_dates
 from scheduler.v1 import scheduler_pb2 as pb
@@ -614,6 +614,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
                 pace = budget.note_pace()
                 budget.limit_to(deadline_s - answer_margin(deadline_s, referrals, pace))
                 fields["pace"] = round(pace, 2)
+                if budget.remaining() < pace * finish_cpu_s(instance):
+                    # Even a plan of nothing but "not searched" would come after the deadline.
+                    raise self._ended(budget, "reading and checking the request")
             options = SolveOptions()
             if request.HasField("options"):
                 try:

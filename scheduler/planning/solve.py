@@ -65,7 +65,14 @@ from scheduler.planning.parameters import stage_parameters
 from scheduler.planning.plan import Placed, booked_assignments, make_solution
 from scheduler.planning.problem import Problem, prepare
 
-__all__ = ["PlanFn", "Progress", "solve"]
+__all__ = [
+    "FINISH_SHARE_MAX",
+    "PlanFn",
+    "Progress",
+    "finish_cpu_s",
+    "finish_reserve",
+    "solve",
+]
 
 PlanFn = Callable[[list[Assignment]], None]
 """Receives the first sessions of each new best plan (see :func:`solve`'s ``on_plan``)."""
@@ -367,19 +374,25 @@ FINISH_SHARE_MAX = 0.5
 """The most of the time limit kept back for finishing, however starved the process."""
 
 
-def finish_reserve(instance: Instance, limit_s: float, pace: float = 1.0) -> float:
-    """Seconds kept back from a `limit_s` budget for what comes after it ends (the stop taking
-    effect, the repair, the answer with its KPIs): their CPU time by the instance's size
-    times the `pace` (wall seconds per CPU second, :meth:`Budget.note_pace`), at most
-    :data:`FINISH_SHARE_MAX` of the limit (0 without a limit)."""
-    if limit_s == float("inf"):
-        return 0.0
-    cpu = (
+def finish_cpu_s(instance: Instance) -> float:
+    """CPU seconds of what a solve of `instance` does after its budget ends, whatever happens
+    (the stop taking effect, the end of preparation, the repair, the answer with its KPIs): a
+    solve whose budget is spent when it starts still takes this long to return its plan."""
+    return (
         _FINISH_CPU_S
         + _FINISH_CPU_S_PER_REFERRAL * len(instance.referrals)
         + _FINISH_CPU_S_PER_BOOKING * len(instance.bookings)
     )
-    return min(pace * cpu, FINISH_SHARE_MAX * limit_s)
+
+
+def finish_reserve(instance: Instance, limit_s: float, pace: float = 1.0) -> float:
+    """Seconds kept back from a `limit_s` budget for what comes after it ends: the
+    :func:`finish_cpu_s` times the `pace` (wall seconds per CPU second,
+    :meth:`Budget.note_pace`), at most :data:`FINISH_SHARE_MAX` of the limit (0 without a
+    limit)."""
+    if limit_s == float("inf"):
+        return 0.0
+    return min(pace * finish_cpu_s(instance), FINISH_SHARE_MAX * limit_s)
 
 
 def solve(

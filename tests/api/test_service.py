@@ -760,3 +760,25 @@ def test_optimize_answers_with_the_letters_to_send(stub: Any, small: Instance) -
     assert [x.kind for x in answer.solution.letters] == [
         pb.LetterKind.Value(f"LETTER_KIND_{x.kind.name}") for x in expected
     ]
+
+
+def test_a_deadline_too_close_for_even_an_unsearched_plan_is_refused_at_once(
+    own_server: Callable[..., tuple[RunningServer, Any]],
+    small: Instance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import scheduler.api.service as service
+
+    # After reading the request, the time left cannot hold what a solve does after its budget
+    # (here: said to take 1,000 s of CPU), so no plan could come back before the deadline.
+    monkeypatch.setattr(service, "finish_cpu_s", lambda instance: 1000.0)
+    recorder = _Recorder()
+    running, stub = own_server(solve_fn=recorder)
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Optimize(_request(small), timeout=30)
+    assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "the deadline left no time to answer" in (exc.value.details() or "")
+    assert not recorder.entered.is_set()
+    assert running.service.running_solves == 0
+    # Without a deadline there is nothing to refuse.
+    assert stub.Optimize(_request(small)).solution.assignments
