@@ -25,6 +25,7 @@ from datetime import date
 from scheduler.domain import Booking, BookingStatus, Instance, Referral, Therapist
 from scheduler.planning.propose import Calendars, DayGaps, Held, Shift, day_gaps
 from scheduler.rules.calendar import as_minutes
+from scheduler.rules.courses import PromisedCourse, promised_courses
 
 __all__ = [
     "CalendarDelta",
@@ -125,6 +126,11 @@ class CalendarIndex:
     _free: dict[date, _FreeDay] = field(default_factory=dict, compare=False, repr=False)
     """Per day, worked out when first asked (:meth:`day_gaps`); a cache, not state: a race
     works a day out twice, with the same result."""
+    _promised: list[tuple[PromisedCourse, ...]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+    """The promised courses (:func:`~scheduler.rules.courses.promised_courses`), worked out
+    when first asked (one pass over the bookings per index); a cache like `_free`."""
 
     # ------------------------------------------------------------------ reading
 
@@ -154,6 +160,12 @@ class CalendarIndex:
             out.extend(h for h in d.by_room.get(s, ()) if h.therapist_id not in therapist_ids)
         return out
 
+    def promised(self) -> tuple[PromisedCourse, ...]:
+        """The courses promised with communicated first sessions still to come."""
+        if not self._promised:
+            self._promised.append(tuple(promised_courses(self.instance)))
+        return self._promised[0]
+
     def _plain(self) -> Calendars:
         return Calendars(
             planning_date=self.instance.planning_date,
@@ -167,7 +179,12 @@ class CalendarIndex:
     def calendars(self) -> Calendars:
         """What :func:`~scheduler.planning.propose.rank_slots` reads, from this index (with
         each day's free time kept: :meth:`day_gaps`, :meth:`free_minutes`)."""
-        return replace(self._plain(), free_minutes=self.free_minutes, day_gaps=self.day_gaps)
+        return replace(
+            self._plain(),
+            free_minutes=self.free_minutes,
+            day_gaps=self.day_gaps,
+            promised=self.promised(),
+        )
 
     def _day_free(self, day: date) -> _FreeDay:
         got = self._free.get(day)

@@ -14,6 +14,17 @@ makes a first session infeasible. :class:`CourseOption` is one (owner, start wee
 :func:`options_for` lists them for a first session, :func:`allocate` is the greedy allocation
 (earliest first session first, the earliest start that fits) used for plans CP-SAT did not
 allocate and as the courses stage's hint.
+
+Referrals fixed by a communicated first session that is still to come
+(:attr:`Problem.pending <scheduler.planning.problem.Problem.pending>`) have a course that was
+promised with that booking: :func:`fixed_options` lists its places (the booking's therapist or a
+matching hold seat), and those courses take their places *before* new referrals get theirs —
+first in :func:`allocate`, and weighted above every new course together in the courses
+objective (:func:`fixed_course_weight`), so the optimisers maximise them first. Their first
+session is a booking that stays, so its minutes are already out of the week's free minutes.
+**Decision:** a fixed referral's course that finds no place waits, with its reason, like any
+other; nothing is unbooked or moved for it (its first session is communicated, and new first
+sessions come first because the law's deadline is on them).
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ __all__ = [
     "Courses",
     "allocate",
     "first_session_minutes",
+    "fixed_course_weight",
+    "fixed_options",
     "options_for",
     "result_for",
 ]
@@ -85,6 +98,30 @@ def options_for(problem: Problem, referral: int, cand: Candidate) -> list[Course
     return cached
 
 
+def fixed_options(problem: Problem, referral: int) -> list[CourseOption]:
+    """Every option that could carry the course of a fixed referral whose course is pending
+    (:attr:`Problem.pending`): holds first, then its communicated first session's therapist;
+    empty for any other referral."""
+    if referral not in problem.pending:
+        return []
+    therapist, day = problem.pending[referral]
+    key = (referral, -2, day)
+    cached = problem.course_options.get(key)
+    if cached is None:
+        if therapist is None:
+            cached = _template(problem, referral, day)[0]
+        else:
+            cached = _options(problem, referral, therapist, day)
+        problem.course_options[key] = cached
+    return cached
+
+
+def fixed_course_weight(problem: Problem) -> int:
+    """The weight of one fixed referral's course in the courses objective (a new one weighs 1):
+    more than every new referral's course together, so fixed courses take their places first."""
+    return 1 + sum(1 for cands in problem.candidates if cands)
+
+
 def _options(problem: Problem, referral: int, therapist: int, day: date) -> list[CourseOption]:
     holds, own = _template(problem, referral, day)
     return [*holds, *(replace(o, therapist=therapist) for o in own)]
@@ -128,15 +165,17 @@ def _template(
 
 
 def result_for(
-    problem: Problem, referral: int, cand: Candidate, option: CourseOption | None
+    problem: Problem, referral: int, day: date, option: CourseOption | None
 ) -> CourseResult:
-    """The course status of a booked referral given the option carrying it (None: none)."""
+    """The course status of a referral booked on `day` given the option carrying it (None:
+    none). A fixed referral whose course is not pending has none (its first session has been
+    held: its course is in the calendars already)."""
     course = problem.courses[referral] if problem.courses else None
-    if course is None:
+    if course is None or (referral in problem.fixed and referral not in problem.pending):
         return CourseResult(CourseStatus.NONE)
     if option is not None:
         return CourseResult(CourseStatus.STARTS, option, None, option.beyond)
-    starts = start_weeks(cand.day, problem.instance.policy)
+    starts = start_weeks(day, problem.instance.policy)
     if not any(s in set(problem.weeks) for s in starts):
         return CourseResult(CourseStatus.BEYOND_HORIZON, beyond=course.weeks)
     ref = problem.instance.referrals[referral]
@@ -196,18 +235,25 @@ def allocate(
     problem: Problem, placed: dict[int, Candidate], given: Courses | None = None
 ) -> Courses:
     """Course places for a plan. The `given` places (e.g. CP-SAT's) are kept where they still
-    belong to the referral's first session and fit; every other booked referral, earliest
-    first session first, gets the first of its options (holds first, earliest start) that
-    still fits every planned week."""
+    belong to the referral's first session and fit; then every fixed referral whose course is
+    pending, then every other booked referral (each group earliest first session first) gets
+    the first of its options (holds first, earliest start) that still fits every planned
+    week."""
     room = _Room(problem, placed)
     out: Courses = {}
+
+    def options(r: int) -> list[CourseOption]:
+        return options_for(problem, r, placed[r]) if r in placed else fixed_options(problem, r)
+
     for r, option in sorted((given or {}).items()):
-        if r in placed and option in options_for(problem, r, placed[r]) and room.take(option):
+        if (r in placed or r in problem.pending) and option in options(r) and room.take(option):
             out[r] = option
-    for r in sorted(placed, key=lambda r: (placed[r].day, r)):
+    fixed = sorted(problem.pending, key=lambda r: (problem.pending[r][1], r))
+    new = sorted(placed, key=lambda r: (placed[r].day, r))
+    for r in [*fixed, *new]:
         if r in out:
             continue
-        for option in options_for(problem, r, placed[r]):
+        for option in options(r):
             if room.take(option):
                 out[r] = option
                 break

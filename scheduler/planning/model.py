@@ -13,7 +13,9 @@ a small builder:
   first session's therapist or a hold seat, from a start week; see
   :mod:`scheduler.planning.courses`), at most one per referral and only with a first session
   that allows it; per therapist and full week the new first sessions and the courses carried
-  fit the free minutes, per hold and week the courses fit the seats left.
+  fit the free minutes, per hold and week the courses fit the seats left. Fixed referrals whose
+  course is pending get course places too (no first-session link: theirs is communicated),
+  weighted above every new course in the objective (:func:`course_objective`).
 
 Objective terms (:class:`Objectives`) follow the priority order: on-time count, lateness (an
 unbooked referral counts as later than any booking in the horizon), courses that can start,
@@ -33,7 +35,12 @@ from ortools.sat.python import cp_model
 from scheduler.domain import ObjectiveWeights
 from scheduler.planning.budget import Budget
 from scheduler.planning.candidates import Candidate
-from scheduler.planning.courses import CourseOption, options_for
+from scheduler.planning.courses import (
+    CourseOption,
+    fixed_course_weight,
+    fixed_options,
+    options_for,
+)
 from scheduler.planning.free_time import critical_gaps
 from scheduler.planning.problem import Problem
 
@@ -45,6 +52,7 @@ __all__ = [
     "add_one_session_per_referral",
     "add_room_capacity",
     "build_model",
+    "course_objective",
 ]
 
 Key = tuple[int, int]
@@ -187,9 +195,14 @@ def add_course_capacity(
     and full week: the new first sessions in that week plus the weekly minutes of the courses
     carried stay within the free minutes after the bookings that stay. Per hold and week: the
     seats already taken plus the courses on it stay within the seats. A course may find no
-    place (all its options 0): it then waits, which the courses objective counts.
+    place (all its options 0): it then waits, which the courses objective counts. A fixed
+    referral whose course is pending (:attr:`Problem.pending`) gets its options without a link
+    (its first session is a communicated booking; its minutes are already out of the week).
     """
     link: dict[CourseOption, list[cp_model.IntVar]] = defaultdict(list)
+    for r in problem.pending:
+        for option in fixed_options(problem, r):
+            link[option] = []
     groups: dict[tuple[int, int, date], list[Key]] = defaultdict(list)
     for key in x:
         cand = problem.candidates[key[0]][key[1]]
@@ -214,7 +227,8 @@ def add_course_capacity(
         var = model.new_bool_var(
             f"course(referral={refs[option.referral].id}, {owner}, start={option.start})"
         )
-        model.add(var <= cp_model.LinearExpr.sum(xs))
+        if option.referral not in problem.pending:
+            model.add(var <= cp_model.LinearExpr.sum(xs))
         y[option] = var
         per_referral[option.referral].append(var)
         for week in option.weeks:
@@ -250,6 +264,19 @@ def add_course_capacity(
                 f"hold_seats(hold={hold.id}, week={week})"
             )
     return y
+
+
+def course_objective(
+    problem: Problem, y: dict[CourseOption, cp_model.IntVar]
+) -> cp_model.LinearExpr:
+    """The courses stage's objective (maximised): each new course that starts counts 1, each
+    pending fixed referral's course :func:`~scheduler.planning.courses.fixed_course_weight`,
+    more than all new ones together, so the promised courses take their places first."""
+    heavy = fixed_course_weight(problem)
+    vars_ = list(y)
+    return cp_model.LinearExpr.weighted_sum(
+        [y[o] for o in vars_], [heavy if o.referral in problem.pending else 1 for o in vars_]
+    )
 
 
 def _room_profile(spans: list[tuple[int, int]], rooms: int) -> list[tuple[int, int, int]]:
@@ -318,7 +345,7 @@ def _objectives(
     return Objectives(
         on_time=cp_model.LinearExpr.sum(on_time_vars),
         lateness=lateness,
-        courses=cp_model.LinearExpr.sum(list(y.values())),
+        courses=course_objective(problem, y),
         tail=tail,
     )
 

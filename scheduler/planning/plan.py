@@ -186,9 +186,9 @@ def _fixed(problem: Problem, referral: int) -> Assignment:
     )
 
 
-def _course(problem: Problem, r: int, cand: Candidate, courses: Courses) -> dict[str, object]:
-    """The course fields of a booked referral's Assignment."""
-    res = result_for(problem, r, cand, courses.get(r))
+def _course(problem: Problem, r: int, day: date, courses: Courses) -> dict[str, object]:
+    """The course fields of the Assignment of a referral booked on `day`."""
+    res = result_for(problem, r, day, courses.get(r))
     fields: dict[str, object] = {"course_status": res.status, "course_reason": res.reason}
     if res.status is CourseStatus.BEYOND_HORIZON:
         fields["course_weeks_beyond"] = res.beyond
@@ -249,18 +249,23 @@ def assignments(
     booking, the rejected ones with where they belong, the `placed` ones (with their course:
     `courses` where it still fits, else a greedy place, see
     :func:`scheduler.planning.courses.allocate`), the rest not bookable with their reason.
-    Fixed referrals' courses are not planned here (status `none`)."""
+    Fixed referrals whose first session is still to come get their course too (their place,
+    or why it waits); a fixed referral whose first session has been held has course status
+    `none` (its course is in the calendars already)."""
     carried = allocate(problem, {r: c for r, (c, _) in placed.items()}, courses)
     tentative = _tentative_by_referral(problem)
     out: list[Assignment] = []
     for r in range(len(problem.instance.referrals)):
         if r in problem.fixed:
-            out.append(_fixed(problem, r))
+            a = _fixed(problem, r)
+            if r in problem.pending:
+                a = a.model_copy(update=_course(problem, r, problem.pending[r][1], carried))
+            out.append(a)
         elif r in problem.rejected:
             out.append(_rejected(problem, r))
         elif r in placed:
             a = _booked(problem, r, *placed[r])
-            extra = _course(problem, r, placed[r][0], carried) | _moved(
+            extra = _course(problem, r, placed[r][0].day, carried) | _moved(
                 problem, r, a, method, tentative
             )
             out.append(a.model_copy(update=extra))

@@ -19,7 +19,7 @@ from scheduler.planning.candidates import (
 from scheduler.planning.free_time import Gap, RoomLoad, critical_gaps, free_gaps
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import horizon_days, horizon_window
-from scheduler.rules.courses import course_for, full_weeks, weekly_free_minutes
+from scheduler.rules.courses import course_for, course_pending, full_weeks, weekly_free_minutes
 from scheduler.rules.eligibility import qualifies
 from scheduler.rules.legal import LegalDates, legal_dates
 
@@ -72,6 +72,11 @@ class Problem:
     tentative: dict[int, Booking] = field(default_factory=dict)
     """Referrals planned anew whose tentative first session was on time and still fits: the
     candidate that keeps it (``pinned_start``) comes first in their candidates."""
+    pending: dict[int, tuple[int | None, date]] = field(default_factory=dict)
+    """Fixed referrals whose course still needs a place (a course, first session still to
+    come: :func:`scheduler.rules.courses.course_pending`): their first session's therapist
+    (index; None if not a therapist of the instance) and day. Their courses take their places
+    before new referrals' (:mod:`scheduler.planning.courses`)."""
     course_options: dict[tuple[int, int, date], list[Any]] = field(default_factory=dict)
     """Memo of :func:`scheduler.planning.courses.options_for` by (referral, therapist, day)."""
 
@@ -183,6 +188,12 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
             unbookable[i] = why_unbookable(instance, i, dates[i], days, gaps, latest)
     if budget is not None:
         budget.check_abandoned()  # the weekly free minutes below are for the answer alone
+    courses = [course_for(r, instance.policy) for r in instance.referrals]
+    pending = {
+        r: (t_index.get(b.therapist_id), b.start.date())
+        for r, b in fixed.items()
+        if courses[r] is not None and course_pending(b.start.date(), instance.planning_date)
+    }
     return Problem(
         instance=instance,
         cal=cal,
@@ -196,7 +207,8 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
         critical=critical,
         room_load=room_load,
         qualified_gaps=by_class,
-        courses=[course_for(r, instance.policy) for r in instance.referrals],
+        courses=courses,
+        pending=pending,
         holds=[(s_idx, h) for s_idx, site in enumerate(instance.sites) for h in site.holds],
         weeks=full_weeks(instance),
         week_free={

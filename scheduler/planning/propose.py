@@ -17,7 +17,10 @@ Ranking, best first:
 3. an option whose therapist (or a hold seat) can carry the course that follows, within the
    policy's course-start days, before one whose course would wait (the therapist's weeks are
    compared with the course's weekly minutes after the bookings that stay, a hold's seats with
-   those already taken: :mod:`scheduler.rules.courses`); the option's `why` says which;
+   those already taken: :mod:`scheduler.rules.courses`); the courses promised with
+   communicated first sessions still to come (:attr:`Calendars.promised`) take their places
+   first, greedily as the planner's allocation does (holds first, earliest start); the
+   option's `why` says which;
 4. for a basal referral, a therapist without avanceret approvals before a specialist (keep the
    scarce avanceret therapists for avanceret work);
 5. less travel;
@@ -61,7 +64,15 @@ from scheduler.domain.policy import Policy
 from scheduler.planning.free_time import free_stretches
 from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
 from scheduler.rules.commitments import holds_time, planning_window
-from scheduler.rules.courses import course_for, course_weeks, hold_fits, start_weeks, week_start
+from scheduler.rules.courses import (
+    PromisedCourse,
+    course_for,
+    course_weeks,
+    hold_fits,
+    promised_courses,
+    start_weeks,
+    week_start,
+)
 from scheduler.rules.eligibility import qualifies, session_windows
 from scheduler.rules.legal import LegalDates, exclusion, legal_dates, outcome
 from scheduler.rules.travel import travel_minutes
@@ -200,6 +211,11 @@ class Calendars:
     calendars for many proposals can keep it per day (:mod:`scheduler.planning.calendar_index`);
     None: worked out per proposal for the therapists it may use."""
 
+    promised: Sequence[PromisedCourse] = ()
+    """The courses promised with communicated first sessions still to come
+    (:func:`scheduler.rules.courses.promised_courses`), earliest first: they take therapist
+    weeks and hold seats before the proposed referral's course (empty: none known)."""
+
 
 @dataclass(frozen=True, slots=True)
 class DayGaps:
@@ -297,6 +313,7 @@ def index_calendars(instance: Instance) -> Calendars:
         therapists=instance.therapists,
         shifts_on=shifts_on,
         bookings_on=bookings_on,
+        promised=promised_courses(instance),
     )
 
 
@@ -366,6 +383,57 @@ class _Ranking:
         self._free: dict[date, dict[int, int]] = {}
         self._weeks_from: dict[date, list[date]] = {}
         self._seats: dict[date, str | None] = {}
+        self._promised: tuple[dict[tuple[int, date], int], dict[tuple[str, date], int]] | None
+        self._promised = None
+
+    def promised(self) -> tuple[dict[tuple[int, date], int], dict[tuple[str, date], int]]:
+        """What the promised courses (:attr:`Calendars.promised`) take, placed greedily in
+        order as the planner's allocation places them (holds first, then the first session's
+        therapist; earliest start that fits every planned week): per (qualified therapist,
+        week) the minutes, per (hold id, week) the seats. Worked out once, when first asked.
+        Therapists who cannot take this referral are not tracked: holds are tried first, so
+        their weeks change nothing this proposal reads."""
+        if self._promised is not None:
+            return self._promised
+        minutes: dict[tuple[int, date], int] = defaultdict(int)
+        seats: dict[tuple[str, date], int] = defaultdict(int)
+        index = {t.id: i for i, t in enumerate(self.calendars.therapists)}
+        holds = [h for site in self.calendars.sites for h in site.holds]
+        for p in self.calendars.promised:
+            if p.referral.id == self.referral.id:
+                continue
+            runs = []
+            for s in start_weeks(p.first_day, self.calendars.policy):
+                planned = [w for w in course_weeks(s, p.course) if w in self.weeks]
+                if planned:
+                    runs.append((s, planned))
+            placed = False
+            for hold in holds:
+                if not hold_fits(hold, p.referral, p.course):
+                    continue
+                for s, planned in runs:
+                    if hold.admits(s) and all(
+                        hold.taken_in(w) + seats[(hold.id, w)] < hold.seats for w in planned
+                    ):
+                        for w in planned:
+                            seats[(hold.id, w)] += 1
+                        placed = True
+                        break
+                if placed:
+                    break
+            t_idx = index.get(p.therapist_id)
+            if placed or not p.course.by_therapist or t_idx not in self.qualified:
+                continue
+            load = p.course.weekly_minutes
+            for _start, planned in runs:
+                if all(
+                    self.week_free(w).get(t_idx, 0) - minutes[(t_idx, w)] >= load for w in planned
+                ):
+                    for w in planned:
+                        minutes[(t_idx, w)] += load
+                    break
+        self._promised = (dict(minutes), dict(seats))
+        return self._promised
 
     def week_free(self, monday: date) -> dict[int, int]:
         """Per qualified therapist: free minutes in the week from `monday` after the bookings
@@ -398,6 +466,7 @@ class _Ranking:
         starts = start_weeks(day, self.calendars.policy)
         if not any(s in self.weeks for s in starts):
             return ""
+        minutes = self.promised()[0]
         for s in starts:
             planned = self._planned(s)
             if not planned:
@@ -406,7 +475,9 @@ class _Ranking:
             if seat is not None:
                 return seat
             if course.by_therapist and all(
-                self.week_free(w).get(t_idx, 0) >= course.weekly_minutes for w in planned
+                self.week_free(w).get(t_idx, 0) - minutes.get((t_idx, w), 0)
+                >= course.weekly_minutes
+                for w in planned
             ):
                 return f"this therapist's weeks can carry the course from {s}"
         return None
@@ -431,7 +502,10 @@ class _Ranking:
                     for hold in site.holds
                     if hold_fits(hold, self.referral, self.course)
                     and hold.admits(s)
-                    and all(hold.taken_in(w) < hold.seats for w in planned)
+                    and all(
+                        hold.taken_in(w) + self.promised()[1].get((hold.id, w), 0) < hold.seats
+                        for w in planned
+                    )
                 ),
                 None,
             )

@@ -59,7 +59,13 @@ from scheduler.planning.candidates import Candidate
 from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
 from scheduler.planning.hint import HintReport, better, plan_from_hint
-from scheduler.planning.model import FirstSessionModel, Key, add_course_capacity, build_model
+from scheduler.planning.model import (
+    FirstSessionModel,
+    Key,
+    add_course_capacity,
+    build_model,
+    course_objective,
+)
 from scheduler.planning.parameters import apply as apply_parameters
 from scheduler.planning.parameters import stage_parameters
 from scheduler.planning.plan import Placed, booked_assignments, make_solution
@@ -523,7 +529,7 @@ def solve(
     if courses is not None:
         # Keep the CP-SAT course places of referrals still booked; the repaired ones get
         # places greedily from what is left (make_solution re-checks every place).
-        courses = {r: o for r, o in courses.items() if r in placed}
+        courses = {r: o for r, o in courses.items() if r in placed or r in problem.pending}
     return make_solution(problem, placed, stats, courses)
 
 
@@ -621,7 +627,7 @@ def _optimise(
                 if not run.stopped():
                     full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
                     full.y = add_course_capacity(full.model, problem, full.x)
-                    full.objectives.courses = cp_model.LinearExpr.sum(list(full.y.values()))
+                    full.objectives.courses = course_objective(problem, full.y)
                     budget.check()
                     greedy_courses = allocate(problem, _candidates(problem, best))
                     if run.stage(

@@ -10,6 +10,9 @@ One owner for each fact the planner, the checker and proposals share:
   later than `policy.course_start_days` after the first session;
 - :func:`course_weeks`: the weeks a course runs from its start;
 - :func:`hold_fits`: whether a hold can take a referral's course;
+- :func:`course_pending`: whether the course after a communicated first session still needs a
+  place in this plan (the first session is still to come); :func:`promised_courses` lists
+  those courses of an instance;
 - :func:`weekly_free_minutes`: per therapist and full week, the minutes a first session or a
   course could use: session windows of the roster on working, non-absent days minus the
   bookings that stay.
@@ -18,19 +21,23 @@ One owner for each fact the planner, the checker and proposals share:
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from scheduler.domain import Course, Hold, Instance, Referral
 from scheduler.domain.policy import Policy
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
-from scheduler.rules.commitments import horizon_window, staying_bookings
+from scheduler.rules.commitments import fixing_bookings, horizon_window, staying_bookings
 from scheduler.rules.eligibility import roster_windows
 
 __all__ = [
+    "PromisedCourse",
     "course_for",
+    "course_pending",
     "course_weeks",
     "full_weeks",
     "hold_fits",
+    "promised_courses",
     "start_weeks",
     "week_start",
     "weekly_free_minutes",
@@ -93,6 +100,46 @@ def hold_fits(hold: Hold, referral: Referral, course: Course) -> bool:
         and hold.discipline is referral.discipline
         and referral.level in hold.levels
     )
+
+
+def course_pending(first_day: date, planning_date: date) -> bool:
+    """Whether the course after a communicated (fixed) first session on `first_day` still needs
+    a place when planning on `planning_date`.
+
+    The course is planned at the first session (Sønderborg: "Ved første fremmøde vil din
+    terapeut i samarbejde med dig planlægge dit genoptræningsforløb"). A first session after the
+    planning date is still to come, so its course is not yet in any calendar: the plan must
+    keep a therapist's weekly minutes or a hold seat for it, before new referrals get theirs.
+    A first session on or before the planning date has been held: its course was planned there
+    and is in the calendars already (course bookings, seats taken on holds), not planned again.
+    """
+    return first_day > planning_date
+
+
+@dataclass(frozen=True, slots=True)
+class PromisedCourse:
+    """The course of a referral fixed by a communicated first session still to come."""
+
+    referral: Referral
+    course: Course
+    first_day: date
+    therapist_id: str
+    """The communicated first session's therapist: the carrier of a therapist-carried course."""
+
+
+def promised_courses(instance: Instance) -> list[PromisedCourse]:
+    """The courses still to place after communicated first sessions
+    (:func:`course_pending`), earliest first session first (then referral id). A referral with
+    several communicated bookings counts its last one, as the planner does."""
+    by_id = {r.id: r for r in instance.referrals}
+    out: list[PromisedCourse] = []
+    for referral_id, bookings in fixing_bookings(instance).items():
+        booking, ref = bookings[-1], by_id[referral_id]
+        course = course_for(ref, instance.policy)
+        day = booking.start.date()
+        if course is not None and course_pending(day, instance.planning_date):
+            out.append(PromisedCourse(ref, course, day, booking.therapist_id))
+    return sorted(out, key=lambda p: (p.first_day, p.referral.id))
 
 
 def _covered(spans: list[tuple[int, int]], lo: int, hi: int) -> int:

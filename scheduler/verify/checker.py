@@ -29,8 +29,10 @@ What is checked (each broken rule is a :class:`Violation` with a :class:`Violati
   absent or the citizen unavailable; the time it holds (a home visit with its travel both ways)
   inside one session window of a roster entry of the therapist at that site: in daytime, inside
   the roster entry, inside one of the site's opening-hours stretches;
-- courses (:func:`_check_courses`): the course owner, start week and planned weeks; per
-  therapist and full week the free minutes, per hold and week the seats;
+- courses (:func:`_check_courses`): the course owner, start week and planned weeks, for new
+  first sessions and for communicated ones still to come (their course was promised with the
+  booking and needs a place too); no course status for a fixed referral whose first session
+  has been held; per therapist and full week the free minutes, per hold and week the seats;
 - capacity: no two sessions of a therapist overlap (the bookings that stay and the new sessions
   with their travel; sorted per therapist and day), and at no moment does a site use more rooms
   than it has (a sweep line per site and day).
@@ -72,6 +74,7 @@ from scheduler.rules.commitments import (
 )
 from scheduler.rules.courses import (
     course_for,
+    course_pending,
     full_weeks,
     hold_fits,
     start_weeks,
@@ -166,6 +169,7 @@ class ViolationCode(StrEnum):
     COURSE_START_WRONG = "course_start_wrong"
     COURSE_WEEKS_WRONG = "course_weeks_wrong"
     COURSE_WITHOUT_REASON = "course_without_reason"
+    COURSE_STATUS_WRONG = "course_status_wrong"
     THERAPIST_WEEK_OVERCOMMITTED = "therapist_week_overcommitted"
     HOLD_SEATS_EXCEEDED = "hold_seats_exceeded"
 
@@ -713,7 +717,12 @@ def _check_courses(c: _Checker, first: dict[str, Assignment], new: set[str]) -> 
     course, a matching hold open to intake), the start week is allowed, the planned weeks are
     the course's weeks in the horizon's full weeks; per therapist and full week the new first
     sessions and the courses carried fit the free minutes after the bookings that stay; per
-    hold and week the courses fit the seats left; a waiting course says why."""
+    hold and week the courses fit the seats left; a waiting course says why.
+
+    The referrals with a course due are the `new` ones and those fixed by a communicated first
+    session still to come (:func:`scheduler.rules.courses.course_pending`); their first
+    session is a booking that stays, so its minutes are already out of the week. A fixed
+    referral whose first session has been held has no course to plan (status `none`)."""
     inst = c.instance
     weeks = set(full_weeks(inst))
     holds = {h.id: h for site in inst.sites for h in site.holds}
@@ -730,7 +739,20 @@ def _check_courses(c: _Checker, first: dict[str, Assignment], new: set[str]) -> 
                 )
     for ref in inst.referrals:
         a = first.get(ref.id)
-        if a is None or ref.id not in new or a.start is None:
+        if a is None or a.start is None:
+            continue
+        due = course_for(ref, inst.policy) is not None
+        if ref.id in c.fixing:
+            if not due or not course_pending(a.start.date(), inst.planning_date):
+                if a.course_status is not CourseStatus.NONE:
+                    c.add(
+                        ViolationCode.COURSE_STATUS_WRONG,
+                        f"{ref.id}: course {a.course_status.value}, but there is none to plan "
+                        "(no course, or its communicated first session has been held)",
+                        ref.id,
+                    )
+                continue
+        elif ref.id not in new:
             continue
         if a.course_status is CourseStatus.WAITS and a.course_reason is None:
             c.add(ViolationCode.COURSE_WITHOUT_REASON, f"{ref.id}: course waits, no reason", ref.id)

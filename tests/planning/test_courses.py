@@ -6,7 +6,7 @@ Every solution is re-verified by the independent checker.
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from scheduler.bench.baseline import solve_edf
@@ -20,6 +20,7 @@ from scheduler.domain import (
     HoldSession,
     HoldWeek,
     Instance,
+    Outcome,
     Reason,
     Referral,
     Site,
@@ -373,3 +374,109 @@ def test_a_tentative_booking_of_a_referral_outside_the_batch_holds_its_time() ->
     inst = instance([therapist("T1")], [referral("R1")], [*bookings, outside])
     a = by_id(run(inst))["R1"]
     assert a.start is not None and a.start.date() > WEEK1[-1]
+
+
+# ------------------------------------------------- courses promised with a communicated start
+#
+# Sønderborg: "Ved første fremmøde vil din terapeut i samarbejde med dig planlægge dit
+# genoptræningsforløb". A first session already communicated to the citizen, still to come,
+# carries that promise: its course needs a place as much as a new referral's, and it was made
+# first, so it takes its place first. A first session already held had its course planned
+# there: that course is in the calendars (bookings, seats taken), not planned again.
+
+
+def told(referral_id: str, day: date, therapist_id: str = "T1") -> Booking:
+    """The communicated first session of `referral_id` on `day`, 10–11."""
+    return booking(f"first-{referral_id}", therapist_id, day, 10, 11, referral_id=referral_id)
+
+
+def test_a_communicated_first_session_still_to_come_gets_its_course_before_new_ones() -> None:
+    # T1 has room for one 2 x 60 min course a week after week 1. R1's first session (Tuesday)
+    # was communicated; R2 is new and its first session is earlier (Monday). The greedy order
+    # of first sessions would give the course place to R2; the promise to R1 comes first.
+    inst = instance(
+        [therapist("T1")],
+        [referral("R1"), referral("R2")],
+        [told("R1", WEEK1[1]), *busy_weeks("T1", WEEKS[1:], free_hours=3)],
+    )
+    problem = prepare(inst)
+    assert problem.pending == {0: (0, WEEK1[1])}
+    for solution in (run(inst), solve_edf(inst)):
+        assert check_solution(inst, solution).ok
+        a = by_id(solution)
+        assert a["R1"].fixed and a["R1"].start == datetime.combine(WEEK1[1], time(10))
+        assert a["R1"].course_status is CourseStatus.STARTS
+        assert (a["R1"].course_therapist_id, a["R1"].course_start) == ("T1", WEEKS[1])
+        assert a["R2"].outcome is Outcome.ON_TIME
+        assert a["R2"].course_status is CourseStatus.WAITS
+        assert a["R2"].course_reason is Reason.COURSE_THERAPIST_FULL
+        assert (solution.kpis.courses_started, solution.kpis.courses_waiting) == (1, 1)
+
+
+def test_a_promised_course_that_cannot_fit_waits_and_nothing_is_unbooked_for_it() -> None:
+    # T1's weeks after week 1 are full: R1's promised course waits, with its reason; R1 keeps
+    # its communicated first session and R2 its on-time one.
+    inst = instance(
+        [therapist("T1")],
+        [referral("R1"), referral("R2")],
+        [told("R1", WEEK1[1]), *busy_weeks("T1", WEEKS[1:])],
+    )
+    a = by_id(run(inst))
+    assert a["R1"].fixed and a["R1"].course_status is CourseStatus.WAITS
+    assert a["R1"].course_reason is Reason.COURSE_THERAPIST_FULL
+    assert a["R2"].outcome is Outcome.ON_TIME and a["R2"].start is not None
+
+
+def test_a_promised_hold_course_takes_the_last_seat_before_a_new_one() -> None:
+    knee = Course(form=CourseForm.HOLD, hold_type="knee-hip", weeks=2)
+    inst = instance(
+        [therapist("T1")],
+        [referral("R1", course=knee), referral("R2", course=knee)],
+        [told("R1", WEEK1[1])],
+        holds=[hold(seats=1)],
+    )
+    a = by_id(run(inst))
+    assert (a["R1"].course_status, a["R1"].course_hold_id) == (CourseStatus.STARTS, "knee1")
+    assert a["R1"].course_therapist_id is None
+    assert (a["R2"].course_status, a["R2"].course_reason) == (
+        CourseStatus.WAITS,
+        Reason.COURSE_HOLD_FULL,
+    )
+
+
+def test_a_communicated_first_session_already_held_has_its_course_in_the_calendars() -> None:
+    # R1 was seen on Thursday, before the planning date: its course was planned then, so it
+    # takes no new place; R2's course gets T1's one free course place.
+    thursday = FRIDAY - timedelta(days=1)
+    inst = instance(
+        [therapist("T1")],
+        [referral("R1", discharge=thursday - timedelta(days=3)), referral("R2")],
+        [told("R1", thursday), *busy_weeks("T1", WEEKS[1:], free_hours=3)],
+    )
+    assert prepare(inst).pending == {}
+    a = by_id(run(inst))
+    assert a["R1"].fixed and a["R1"].course_status is CourseStatus.NONE
+    assert a["R2"].course_status is CourseStatus.STARTS
+
+
+def test_proposals_count_the_promised_courses_first() -> None:
+    # T1 has room for one course a week after week 1, T2 none. With R1's course promised
+    # with T1 (first session communicated, still to come), a slot with T1 cannot carry R2's
+    # course; with R1's first session already held it can.
+    weeks = busy_weeks("T1", WEEKS[1:], free_hours=3) + busy_weeks("T2", WEEKS[1:])
+
+    def monday_why(first: Booking, discharge: date) -> str:
+        inst = instance(
+            [therapist("T1"), therapist("T2")],
+            [referral("R1", discharge=discharge), referral("R2")],
+            [first, *weeks],
+        )
+        proposals = propose_slots(inst, "R2", 40)
+        return next(
+            p.why for p in proposals if p.therapist_id == "T1" and p.start.date() == WEEK1[0]
+        )
+
+    thursday = FRIDAY - timedelta(days=1)
+    assert "the course would wait" in monday_why(told("R1", WEEK1[2]), FRIDAY)
+    held = monday_why(told("R1", thursday), thursday - timedelta(days=3))
+    assert "this therapist's weeks can carry the course from 2026-12-07" in held

@@ -332,6 +332,57 @@ def test_a_hold_seat_that_is_not_free() -> None:
     assert codes(check_solution(inst, bad)) == {V.HOLD_SEATS_EXCEEDED}
 
 
+def _promised_plan(first_day: date) -> tuple[Instance, Solution, Assignment]:
+    """T1 with room for one course a week after week 1; R1's first session communicated on
+    `first_day` (10–11), R2 new: a checked plan and R1's assignment."""
+    discharge = min(first_day, COURSE_WEEKS[0]) - timedelta(days=4)
+    inst = course_instance(
+        [course_therapist("T1")],
+        [course_referral("R1", discharge=discharge), course_referral("R2")],
+        [
+            booking("first-R1", "T1", first_day, time(10), time(11), referral_id="R1"),
+            *busy_weeks("T1", COURSE_WEEKS[1:], free_hours=3),
+        ],
+    )
+    plan = solve_courses(inst)
+    return inst, plan, next(a for a in plan.assignments if a.referral_id == "R1")
+
+
+def test_a_course_for_a_communicated_first_session_already_held() -> None:
+    # Seen the day before planning: its course is in the calendars, not to be planned again.
+    inst, plan, first = _promised_plan(COURSE_WEEKS[0] - timedelta(days=4))
+    assert first.course_status is CourseStatus.NONE
+    bad = _with(
+        plan,
+        first,
+        course_status=CourseStatus.STARTS,
+        course_therapist_id="T1",
+        course_start=COURSE_WEEKS[1],
+        course_weeks_planned=2,
+    )
+    assert codes(check_solution(inst, bad)) == {V.COURSE_STATUS_WRONG}
+
+
+def test_a_promised_course_counts_in_the_therapists_week() -> None:
+    # R1's first session is still to come: its course holds T1's one free course place, so
+    # starting R2's course too overcommits T1's weeks.
+    inst, plan, first = _promised_plan(COURSE_WEEKS[0] + timedelta(days=1))
+    assert first.course_status is CourseStatus.STARTS and first.course_therapist_id == "T1"
+    other = next(a for a in plan.assignments if a.referral_id == "R2")
+    bad = _with(
+        plan,
+        other,
+        course_status=CourseStatus.STARTS,
+        course_reason=None,
+        course_therapist_id="T1",
+        course_start=COURSE_WEEKS[1],
+        course_weeks_planned=2,
+    )
+    assert codes(check_solution(inst, bad)) == {V.THERAPIST_WEEK_OVERCOMMITTED}
+    bad = _with(plan, first, course_therapist_id="T9")
+    assert codes(check_solution(inst, bad)) == {V.COURSE_OWNER_WRONG}
+
+
 # --------------------------------------------------------------------------- a correct plan
 
 
