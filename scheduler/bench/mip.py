@@ -24,28 +24,40 @@ there
   but a plan needing an off-grid start in a critical gap is out of reach (CP-SAT places to the
   minute). With the default 15-minute grid, sessions of 15-minute multiples pack back to back.
 
-Objective, lexicographic in three solves, each fixing the previous optimum (or, when a time
-limit stopped it, the best value found) as a constraint and warm-started from the previous
-plan, so the order is exact with no big-M weights:
+Courses (when the instance has any, see :mod:`scheduler.planning.courses`): one binary column
+``y[o]`` per course option ``o`` (a booked referral's course carried by its first session's
+therapist or a hold seat, from a start week), the same constraints as the optimiser's
+:func:`scheduler.planning.model.add_course_capacity`: ``y[o]`` at most the sum of the first
+session columns that allow it (none for a fixed referral whose course is pending: its first
+session is communicated), at most one per referral; per therapist and full week the new first
+sessions' minutes plus the weekly minutes of the courses carried at most the week's free
+minutes; per hold and week the courses at most the seats left.
+
+Objective, lexicographic in three solves (four with courses), each fixing the previous optimum
+(or, when a time limit stopped it, the best value found) as a constraint and warm-started from
+the previous plan, so the order is exact with no big-M weights:
 
 1. most referrals on time;
 2. least lateness: days past the deadline summed over booked referrals, plus
    :meth:`Problem.unassigned_penalty_days
    <scheduler.planning.problem.Problem.unassigned_penalty_days>`
    for each referral left unbooked (worse than any booking in the horizon);
-3. the blended tail with :class:`~scheduler.domain.ObjectiveWeights`: waiting days (from the
+3. (with courses) most courses that start, a pending fixed referral's course weighing
+   :func:`~scheduler.planning.courses.fixed_course_weight` (the optimiser's
+   :func:`~scheduler.planning.model.course_objective`);
+4. the blended tail with :class:`~scheduler.domain.ObjectiveWeights`: waiting days (from the
    earliest start), travel minutes (the therapist's home-visit driving both ways plus the
    citizen's round trip to the site), avanceret-approved therapists on basal work, and the
    busiest therapist's minutes of new work.
 
 Like the optimiser, HiGHS starts stage 1 from an earliest-deadline-first greedy plan
-(:func:`greedy_start`), and the stages share the time as the optimiser's do: 60%, 25% and 15%
-of the time left, time a stage does not use flowing on. The time limit covers model building
-and the HiGHS process's start; placing, repair and KPIs come after it. Sessions are then placed
-to the minute: back to back from the gap start in ordinary gaps, at the chosen grid start in
-critical ones. As in the optimiser, a referral left unbooked because its candidates were cut
-to the first `late_days` late days then gets the first free slot left in the horizon
-(:class:`scheduler.planning.greedy.FreeTime`).
+(:func:`greedy_start`; no course places), and the stages share the time: 60%, 25% and 15% of
+the time left (with courses 60%, 20%, 10% and 10%), time a stage does not use flowing on. The
+time limit covers model building and the HiGHS process's start; placing, repair and KPIs come
+after it. Sessions are then placed to the minute: back to back from the gap start in ordinary
+gaps, at the chosen grid start in critical ones. As in the optimiser, a referral left unbooked
+because its candidates were cut to the first `late_days` late days then gets the first free
+slot left in the horizon (:class:`scheduler.planning.greedy.FreeTime`).
 
 HiGHS runs in a separate Python process: OR-Tools bundles its own, different ``libhighs.so.1``,
 and whichever of the two is loaded first makes the other fail to import. The model is built
@@ -76,9 +88,17 @@ from scheduler.domain import (
     SolverStats,
 )
 from scheduler.planning.candidates import Candidate
+from scheduler.planning.courses import (
+    CourseOption,
+    Courses,
+    fixed_course_weight,
+    fixed_options,
+    options_for,
+)
 from scheduler.planning.greedy import FreeTime, book_leftovers, edf_order
 from scheduler.planning.plan import Placed, make_solution
 from scheduler.planning.problem import Problem, prepare
+from scheduler.rules.courses import week_start
 
 __all__ = ["MipModel", "build_mip", "greedy_start", "solve_mip"]
 
@@ -98,10 +118,14 @@ class _Column:
 
 @dataclass
 class MipModel:
-    """The MIP: columns with their meaning, rows in CSR form, and the three objectives."""
+    """The MIP: columns with their meaning, rows in CSR form, and the stage objectives.
+
+    Column order: the first sessions (`columns`), the course options (`course_columns`), then
+    the busiest therapist's minutes (the last, continuous)."""
 
     problem: Problem
     columns: list[_Column]
+    course_columns: list[CourseOption] = field(default_factory=list)
     row_start: list[int] = field(default_factory=list)
     row_index: list[int] = field(default_factory=list)
     row_value: list[float] = field(default_factory=list)
@@ -112,12 +136,38 @@ class MipModel:
     lateness: list[float] = field(default_factory=list)
     """Stage 2 (minimised, without its constant `lateness_offset`)."""
     lateness_offset: float = 0.0
+    courses: list[float] = field(default_factory=list)
+    """The courses stage (maximised; empty without course columns)."""
     tail: list[float] = field(default_factory=list)
-    """Stage 3 (minimised); the last column is the busiest therapist's minutes."""
+    """The last stage (minimised); the last column is the busiest therapist's minutes."""
 
     @property
     def num_cols(self) -> int:
-        return len(self.columns) + 1
+        return len(self.columns) + len(self.course_columns) + 1
+
+    def stages(self) -> list[tuple[str, list[float], bool, float]]:
+        """(stage name, cost per column, maximise?, share of the time) in priority order."""
+        if not self.course_columns:
+            return [
+                ("on_time", self.on_time, True, 0.6),
+                ("lateness", self.lateness, False, 0.25),
+                ("tail", self.tail, False, 0.15),
+            ]
+        return [
+            ("on_time", self.on_time, True, 0.6),
+            ("lateness", self.lateness, False, 0.2),
+            ("courses", self.courses, True, 0.1),
+            ("tail", self.tail, False, 0.1),
+        ]
+
+    def carried(self, chosen: list[int]) -> Courses:
+        """The course places among the `chosen` columns."""
+        first = len(self.columns)
+        return {
+            (o := self.course_columns[j - first]).referral: o
+            for j in chosen
+            if first <= j < first + len(self.course_columns)
+        }
 
     @property
     def num_rows(self) -> int:
@@ -154,8 +204,11 @@ def build_mip(
                     columns.append(_Column(cand, s))
             else:
                 columns.append(_Column(cand, None))
-    model = MipModel(problem=problem, columns=columns)
-    busiest = len(columns)
+    course_columns = _course_columns(problem, columns)
+    model = MipModel(
+        problem=problem, columns=columns, course_columns=[o for o, _ in course_columns]
+    )
+    busiest = len(columns) + len(course_columns)
 
     by_referral: dict[int, dict[int, float]] = defaultdict(dict)
     by_gap: dict[int, dict[int, float]] = defaultdict(dict)
@@ -206,6 +259,7 @@ def build_mip(
             free = rooms - sum(1 for s, e in load if s <= t < e)
             if len(terms) > max(free, 0):
                 model.add_row(terms, -inf, float(max(free, 0)))
+    _course_rows(model, [links for _, links in course_columns])
     # The busiest therapist's new minutes (a continuous column) bound every therapist's.
     for terms in by_therapist.values():
         row = dict(terms)
@@ -224,10 +278,82 @@ def build_mip(
             float(cand.lateness_days - problem.unassigned_penalty_days(cand.referral))
         )
         model.tail.append(float(cand.tail_cost(weights)))
+    heavy = float(fixed_course_weight(problem))
+    for option in model.course_columns:
+        model.on_time.append(0.0)
+        model.lateness.append(0.0)
+        model.tail.append(0.0)
+        model.courses.append(heavy if option.referral in problem.pending else 1.0)
     model.on_time.append(0.0)
     model.lateness.append(0.0)
     model.tail.append(float(weights.balance_minute))
+    if model.course_columns:
+        model.courses = [0.0] * len(columns) + model.courses + [0.0]
     return model
+
+
+def _course_columns(
+    problem: Problem, columns: list[_Column]
+) -> list[tuple[CourseOption, list[int] | None]]:
+    """Every course option, with the first-session columns that allow it (None for a pending
+    fixed referral's: its first session is communicated), as
+    :func:`scheduler.planning.model.add_course_capacity` links them."""
+    by_group: dict[tuple[int, int, date], list[int]] = defaultdict(list)
+    first: dict[tuple[int, int, date], Candidate] = {}
+    for j, col in enumerate(columns):
+        cand = col.cand
+        key = (cand.referral, problem.gaps[cand.gap].therapist, cand.day)
+        by_group[key].append(j)
+        first.setdefault(key, cand)
+    links: dict[CourseOption, list[int] | None] = {}
+    for r in problem.pending:
+        for option in fixed_options(problem, r):
+            links[option] = None
+    for key, cols in by_group.items():
+        for option in options_for(problem, key[0], first[key]):
+            linked = links.setdefault(option, [])
+            assert linked is not None
+            linked.extend(cols)
+    return list(links.items())
+
+
+def _course_rows(model: MipModel, links: list[list[int] | None]) -> None:
+    """The course rows: link, one place per referral, therapist weeks, hold seats."""
+    problem, inf = model.problem, math.inf
+    first = len(model.columns)
+    per_referral: dict[int, dict[int, float]] = defaultdict(dict)
+    therapist_week: dict[tuple[int, date], dict[int, float]] = defaultdict(dict)
+    hold_week: dict[tuple[int, date], dict[int, float]] = defaultdict(dict)
+    for i, (option, linked) in enumerate(zip(model.course_columns, links, strict=True)):
+        j = first + i
+        if linked is not None:
+            model.add_row({j: 1.0, **{k: -1.0 for k in linked}}, -inf, 0.0)
+        per_referral[option.referral][j] = 1.0
+        for week in option.weeks:
+            if option.therapist is not None:
+                therapist_week[(option.therapist, week)][j] = float(option.load)
+            else:
+                assert option.hold is not None
+                hold_week[(option.hold, week)][j] = 1.0
+    for terms in per_referral.values():
+        if len(terms) > 1:
+            model.add_row(terms, -inf, 1.0)
+    # First sessions of a week count against the same free minutes as the courses.
+    sessions: dict[tuple[int, date], dict[int, float]] = defaultdict(dict)
+    for j, col in enumerate(model.columns):
+        cand = col.cand
+        key = (problem.gaps[cand.gap].therapist, week_start(cand.day))
+        if key in therapist_week:
+            sessions[key][j] = float(cand.length)
+    for key, terms in therapist_week.items():
+        model.add_row(
+            {**terms, **sessions.get(key, {})}, -inf, float(problem.week_free.get(key, 0))
+        )
+    for (h, week), terms in hold_week.items():
+        hold = problem.holds[h][1]
+        left = max(0, hold.seats - hold.taken_in(week))
+        if len(terms) > left:
+            model.add_row(terms, -inf, float(left))
 
 
 @dataclass(frozen=True)
@@ -443,7 +569,8 @@ def _place(model: MipModel, chosen: list[int]) -> Placed:
     """Exact minutes: back to back from the gap start, or the chosen grid start."""
     placed: Placed = {}
     used: dict[int, int] = defaultdict(int)
-    for j in sorted(chosen, key=lambda j: (model.columns[j].cand.gap, j)):
+    sessions = [j for j in chosen if j < len(model.columns)]
+    for j in sorted(sessions, key=lambda j: (model.columns[j].cand.gap, j)):
         col = model.columns[j]
         gap = model.problem.gaps[col.cand.gap]
         if col.start is not None:
@@ -476,11 +603,7 @@ def solve_mip(
             row_value=model.row_value,
             row_lower=model.row_lower,
             row_upper=model.row_upper,
-            objectives=[
-                ("on_time", model.on_time, True, 0.6),
-                ("lateness", model.lateness, False, 0.25),
-                ("tail", model.tail, False, 0.15),
-            ],
+            objectives=model.stages(),
             start=greedy_start(model, step_minutes),
             deadline=_time.time() + max(0.1, time_limit_s - (_time.perf_counter() - began)),
             threads=threads,
@@ -499,20 +622,16 @@ def solve_mip(
     repaired = book_leftovers(problem, placed)
 
     # Per stage, as the CP-SAT loop reports it: proven, and on the full candidate set (late
-    # candidates cut to the first days make stages 2 and 3 partial).
+    # candidates cut to the first days make the later stages partial).
     for stage in stages:
         stage["proven"] = stage["status"] == "OPTIMAL"
         stage["full_candidates"] = stage["stage"] == "on_time" or not any(problem.cut)
     on_time_proven = bool(stages) and stages[0]["status"] == "OPTIMAL"
-    if any(c is not None for c in problem.courses):
-        # The MIP peer has no course places: they are allocated greedily afterwards.
-        stages.append(
-            {"stage": "courses", "status": "GREEDY", "proven": False, "full_candidates": False}
-        )
-    optimal = len(stages) == 3 and all(s["proven"] and s["full_candidates"] for s in stages)
+    planned = len(model.stages())
+    optimal = len(stages) == planned and all(s["proven"] and s["full_candidates"] for s in stages)
     if not stages or stages[0]["objective"] is None:
         status = "NO_SOLUTION"  # the plan is the greedy start's
-    elif on_time_proven and all(s["status"] == "OPTIMAL" for s in stages[:3]):
+    elif len(stages) == planned and all(s["status"] == "OPTIMAL" for s in stages):
         status = "OPTIMAL"
     else:
         status = "FEASIBLE"
@@ -540,4 +659,7 @@ def solve_mip(
             seed=seed,
             stages=[*stages, {"stage": "repair", "booked": repaired}],
         ),
+        # The MIP's course places where its courses stage ran (None: placed greedily); the
+        # repaired referrals get places greedily from what is left.
+        model.carried(result.chosen) if len(stages) > 2 and model.course_columns else None,
     )

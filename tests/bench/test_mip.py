@@ -6,7 +6,7 @@ discharge, bookable from the working day after receipt).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,8 @@ from scheduler.bench.generator import generate
 from scheduler.bench.mip import MipModel, build_mip, greedy_start, solve_mip
 from scheduler.domain import (
     Coordinates,
+    Course,
+    CourseForm,
     Instance,
     Outcome,
     Referral,
@@ -25,6 +27,12 @@ from scheduler.planning.problem import prepare
 from scheduler.planning.solve import solve
 from scheduler.verify.checker import check_solution
 from tests import builders
+from tests.planning.test_courses import WEEKS as COURSE_WEEKS
+from tests.planning.test_courses import busy_weeks
+from tests.planning.test_courses import hold as course_hold
+from tests.planning.test_courses import instance as course_instance
+from tests.planning.test_courses import referral as course_referral
+from tests.planning.test_courses import therapist as course_therapist
 
 PLANNING = date(2025, 3, 3)
 TUE, WED, THU = date(2025, 3, 4), date(2025, 3, 5), date(2025, 3, 6)
@@ -64,15 +72,60 @@ def test_mip_meets_the_deadline_first_come_first_served_misses() -> None:
     st = solution.stats
     assert (st.method, st.status, st.on_time_proven) == ("mip-highs", "OPTIMAL", True)
     assert st.on_time_bound == 2 and st.gap == 0.0
-    # The MIP peer has no course places: the policy's default courses are placed greedily, so
-    # the plan as a whole is not proven (the stages say which part is).
-    assert not st.proven_optimal
-    assert [s["stage"] for s in st.stages] == ["on_time", "lateness", "tail", "courses", "repair"]
-    assert [s.get("proven") for s in st.stages[:4]] == [True, True, True, False]
+    # The policy's default courses get the courses stage, as in CP-SAT; every stage proven on
+    # its full candidate set (no late candidate cut here) makes the plan proven.
+    assert [s["stage"] for s in st.stages] == ["on_time", "lateness", "courses", "tail", "repair"]
+    assert [s.get("proven") for s in st.stages[:4]] == [True, True, True, True]
+    assert st.proven_optimal
     no_courses = inst.model_copy(
         update={"policy": inst.policy.model_copy(update={"course_defaults": {}})}
     )
-    assert solve_mip(no_courses, time_limit_s=10).stats.proven_optimal
+    plain = solve_mip(no_courses, time_limit_s=10).stats
+    assert plain.proven_optimal
+    assert [s["stage"] for s in plain.stages] == ["on_time", "lateness", "tail", "repair"]
+
+
+def test_the_courses_stage_gives_the_same_course_count_as_cpsat_when_both_prove_it() -> None:
+    # T2 has room for one 2 x 60 min course a week after week 1, T1 none; the knee hold one
+    # seat. R1's first session with T2 is communicated (still to come): its course takes T2's
+    # place first. R2 and R3 are new (their courses wait), R4 takes the hold seat.
+    knee = Course(form=CourseForm.HOLD, hold_type="knee-hip", weeks=2)
+    inst = course_instance(
+        [course_therapist("T1"), course_therapist("T2")],
+        [
+            course_referral("R1"),
+            course_referral("R2"),
+            course_referral("R3"),
+            course_referral("R4", course=knee),
+        ],
+        [
+            builders.booking(
+                "first-R1",
+                "T2",
+                COURSE_WEEKS[0] + timedelta(days=1),
+                time(10),
+                time(11),
+                referral_id="R1",
+            ),
+            *busy_weeks("T1", COURSE_WEEKS[1:]),
+            *busy_weeks("T2", COURSE_WEEKS[1:], free_hours=3),
+        ],
+        holds=[course_hold(seats=1)],
+    )
+    mip = solve_mip(inst, time_limit_s=20)
+    cpsat = _cpsat(inst)
+    for solution in (mip, cpsat):
+        assert check_solution(inst, solution).ok
+    stage = {
+        s.stats.method: next(x for x in s.stats.stages if x["stage"] == "courses")
+        for s in (mip, cpsat)
+    }
+    assert stage["mip-highs"]["proven"] and stage["cp-sat"]["proven"]
+    assert stage["mip-highs"]["objective"] == stage["cp-sat"]["objective"]
+    assert mip.kpis.courses_started == cpsat.kpis.courses_started == 2
+    for solution in (mip, cpsat):
+        a = {x.referral_id: x for x in solution.assignments}
+        assert (a["R1"].course_therapist_id, a["R4"].course_hold_id) == ("T2", "knee1")
 
 
 def test_one_room_for_two_therapists_is_time_indexed_and_never_overbooked() -> None:
