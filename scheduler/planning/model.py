@@ -51,6 +51,7 @@ __all__ = [
     "add_gap_capacity",
     "add_one_session_per_referral",
     "add_room_capacity",
+    "build_course_model",
     "build_model",
     "course_objective",
 ]
@@ -404,5 +405,33 @@ def build_model(
         x=x,
         start=start,
         objectives=objectives,
+        y=y,
+    )
+
+
+def build_course_model(problem: Problem, plan: list[Key]) -> FirstSessionModel:
+    """The courses stage on a plan's first sessions: every first session of `plan` fixed (a
+    constant), so only the course places are decided (:func:`add_course_capacity` with those
+    sessions' minutes as constants), maximising :func:`course_objective`. Exact for those first
+    sessions and far smaller than the full model (a few options per booked referral instead
+    of options for every candidate): the solve loop's courses stage on very large weeks."""
+    model = cp_model.CpModel()
+    # Distinct fixed variables (CP-SAT shares one variable per constant, which the hints of
+    # the solve loop could not tell apart).
+    x = {key: model.new_int_var(1, 1, _name(problem, key)) for key in plan}
+    y = add_course_capacity(model, problem, x)
+    on_time = [var for key, var in x.items() if problem.candidates[key[0]][key[1]].on_time]
+    zero = cp_model.LinearExpr.sum([])
+    return FirstSessionModel(
+        problem=problem,
+        model=model,
+        x=x,
+        start={},
+        objectives=Objectives(
+            on_time=cp_model.LinearExpr.sum(on_time),
+            lateness=zero,
+            courses=course_objective(problem, y),
+            tail=zero,
+        ),
         y=y,
     )

@@ -63,6 +63,7 @@ from scheduler.planning.model import (
     FirstSessionModel,
     Key,
     add_course_capacity,
+    build_course_model,
     build_model,
     course_objective,
 )
@@ -533,6 +534,23 @@ def solve(
     return make_solution(problem, placed, stats, courses)
 
 
+_COURSES_ON_PLAN = 20_000
+"""First-session variables of the later stages above which the courses stage decides course
+places on stage 2's first sessions only (:func:`_courses_on_plan`)."""
+
+
+def _courses_on_plan(run: _Run, solver: cp_model.CpSolver, problem: Problem, plan: Plan) -> None:
+    """The courses stage of a very large week: the course places that fit the plan's first
+    sessions, optimised exactly on those (:func:`~scheduler.planning.model.build_course_model`;
+    not on the full candidate set). The full model with course places (100k variables at 1,000
+    referrals) found no plan in the seconds left; this one is a few options per referral. The
+    tail stage is left out: it could move first sessions away from their course places."""
+    fsm = build_course_model(problem, [(r, k) for r, (k, _) in plan.items()])
+    greedy = allocate(problem, _candidates(problem, plan))
+    if run.stage(solver, fsm, "courses", 1.0, _hint(plan), greedy, full_candidates=False):
+        run.final_courses = dict(run.courses)
+
+
 def _candidates(problem: Problem, plan: Plan) -> dict[int, Candidate]:
     return {r: problem.candidates[r][k] for r, (k, _) in plan.items()}
 
@@ -560,7 +578,10 @@ def _optimise(
                 for r, p in plan.items()
                 if r not in sure and problem.candidates[r][p[0]].on_time
             }
-            found = run.stage(solver, first, "on_time", 0.6, _hint(contested))
+            # On very large weeks the later stages keep on-time referrals at their slots and
+            # the courses stage is quick (_courses_on_plan): stage 1 gets more of the time.
+            share = 0.7 if len(first.x) > _COURSES_ON_PLAN else 0.6
+            found = run.stage(solver, first, "on_time", share, _hint(contested))
             if found and (run.on_time or 0) >= greedy_on_time:
                 chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
                 candidate = complete(problem, _place(first, chosen, run.starts), budget)
@@ -621,10 +642,14 @@ def _optimise(
         )
         if full.x and not run.stopped():
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
-            if run.stage(solver, full, "lateness", 0.6, _hint(best), None, later_full):
+            on_plan = len(full.x) > _COURSES_ON_PLAN
+            share = 0.9 if on_plan else 0.6  # the courses stage on the plan is quick
+            if run.stage(solver, full, "lateness", share, _hint(best), None, later_full):
                 best = _place(full, run.chosen, run.starts)
                 run.publish(problem, best)
-                if not run.stopped():
+                if not run.stopped() and on_plan:
+                    _courses_on_plan(run, solver, problem, best)
+                elif not run.stopped():
                     full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
                     full.y = add_course_capacity(full.model, problem, full.x)
                     full.objectives.courses = course_objective(problem, full.y)
@@ -646,6 +671,8 @@ def _optimise(
                                 best = _place(full, run.chosen, run.starts)
                                 run.final_courses = dict(run.courses)
                                 run.publish(problem, best)
+            elif on_plan and not run.stopped():
+                _courses_on_plan(run, solver, problem, best)
     except BudgetExpired:
         run.stopped()
     return best

@@ -480,3 +480,25 @@ def test_proposals_count_the_promised_courses_first() -> None:
     assert "the course would wait" in monday_why(told("R1", WEEK1[2]), FRIDAY)
     held = monday_why(told("R1", thursday), thursday - timedelta(days=3))
     assert "this therapist's weeks can carry the course from 2026-12-07" in held
+
+
+def test_very_large_weeks_place_courses_on_the_plans_first_sessions(monkeypatch: Any) -> None:
+    # Above the size limit the courses stage decides course places on stage 2's first
+    # sessions only (a small exact model), and says it did not search the full candidates.
+    import scheduler.planning.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "_COURSES_ON_PLAN", 0)
+    inst = instance(
+        [therapist("T1"), therapist("T2")],
+        [referral("R1"), referral("R2"), referral("R3")],
+        [told("R1", WEEK1[1]), *busy_weeks("T1", WEEKS[1:], free_hours=3)],
+    )
+    solution = run(inst)
+    stage = next(s for s in solution.stats.stages if s["stage"] == "courses")
+    assert stage["proven"] and not stage["full_candidates"]
+    assert "tail" not in [s["stage"] for s in solution.stats.stages]
+    a = by_id(solution)
+    assert (a["R1"].course_status, a["R1"].course_therapist_id) == (CourseStatus.STARTS, "T1")
+    assert solution.kpis.courses_started == sum(
+        x.course_status is CourseStatus.STARTS for x in a.values()
+    )

@@ -31,6 +31,12 @@ def test_stage_one_turns_symmetry_detection_off_and_cuts_presolve_on_large_model
     assert small["max_presolve_iterations"] > large["max_presolve_iterations"]
 
 
+def test_later_stages_cut_presolve_on_large_models_too() -> None:
+    assert stage_parameters("lateness", LARGE_STAGE1 + 1) == LARGE_STAGE1_SETTINGS
+    small = stage_parameters("lateness", LARGE_STAGE1)
+    assert small["max_presolve_iterations"] > LARGE_STAGE1_SETTINGS["max_presolve_iterations"]
+
+
 def test_settings_do_not_leak_from_one_stage_into_the_next() -> None:
     # The stages share one solver: every name a stage sets, the others set too.
     names = [set(stage_parameters(s, n)) for s, n in [("on_time", 10**6), ("lateness", 0)]]
