@@ -248,6 +248,10 @@ class CalendarIndex:
             return got
 
         removed: set[str] = set()
+        # The promised courses change only with a referral's first session or the referrals.
+        promises_kept = not (delta.referrals or delta.referrals_removed) and not any(
+            b.referral_id is not None for b in delta.bookings_added
+        )
         for i, bid in enumerate(delta.bookings_removed):
             if bid in removed:
                 problems.append((f"bookings_removed[{i}]", "removed twice"))
@@ -257,6 +261,7 @@ class CalendarIndex:
                 problems.append((f"bookings_removed[{i}]", "no booking with this id is held"))
                 continue
             removed.add(bid)
+            promises_kept = promises_kept and old.referral_id is None
             del day_bookings(old.start.date())[bid]
         for i, b in enumerate(delta.bookings_added):
             if b.id in bookings:
@@ -321,6 +326,7 @@ class CalendarIndex:
             _free={}
             if delta.therapists
             else {day: f for day, f in list(self._free.items()) if day not in touched},
+            _promised=list(self._promised) if promises_kept else [],
         )
 
 

@@ -29,12 +29,18 @@ from scheduler.domain import (
     Therapist,
 )
 from scheduler.domain.policy import PRESETS
+from scheduler.planning.calendar_index import CalendarDelta, index_calendar
 from scheduler.planning.courses import allocate, options_for
 from scheduler.planning.problem import prepare
-from scheduler.planning.propose import propose_slots
+from scheduler.planning.propose import propose_slots, rank_slots
 from scheduler.planning.solve import solve
 from scheduler.rules.commitments import holds_time
-from scheduler.rules.courses import full_weeks, start_weeks, weekly_free_minutes
+from scheduler.rules.courses import (
+    full_weeks,
+    promised_courses,
+    start_weeks,
+    weekly_free_minutes,
+)
 from scheduler.verify.checker import ViolationCode, check_solution
 from tests import builders
 
@@ -502,3 +508,27 @@ def test_very_large_weeks_place_courses_on_the_plans_first_sessions(monkeypatch:
     assert solution.kpis.courses_started == sum(
         x.course_status is CourseStatus.STARTS for x in a.values()
     )
+
+
+def test_a_held_calendar_counts_a_promise_added_by_a_delta() -> None:
+    # The held calendar (PutCalendar, then UpdateCalendar) answers as the plain calendars do:
+    # R1's first session communicated by an update takes T1's course place from R2's slots;
+    # an update that touches no first session keeps the promises worked out.
+    weeks = busy_weeks("T1", WEEKS[1:], free_hours=3) + busy_weeks("T2", WEEKS[1:])
+    inst = instance([therapist("T1"), therapist("T2")], [referral("R1"), referral("R2")], weeks)
+    index = index_calendar(inst)
+    r2 = inst.referrals[1]
+
+    def t1_monday(calendars: Any) -> str:
+        return next(
+            p.why
+            for p in rank_slots(calendars, r2, 40)
+            if p.therapist_id == "T1" and p.start.date() == WEEK1[0]
+        )
+
+    assert "can carry the course" in t1_monday(index.calendars())
+    promised = index.apply(CalendarDelta(bookings_added=[told("R1", WEEK1[2])]))
+    assert promised.promised() == tuple(promised_courses(promised.instance))
+    assert "the course would wait" in t1_monday(promised.calendars())
+    other = promised.apply(CalendarDelta(bookings_added=[booking("x", "T2", WEEK1[4], 8, 9)]))
+    assert other._promised and other.promised() == promised.promised()
