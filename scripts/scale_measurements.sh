@@ -7,8 +7,8 @@ set -u
 OUT=${1:-out/scale}
 S=${SCHEDULER:-.venv/bin/scheduler}
 mkdir -p "$OUT"
-gen() { [ -f "$OUT/$1.json" ] || $S generate --profile stress --seed 51 --load 0.85 \
-  --avanceret-share 0.35 --home-share 0.05 --receipt-days 5 "$@" -o "$OUT/$1.json" 2>/dev/null; }
+gen() { name=$1; shift; [ -f "$OUT/$name.json" ] || $S generate --profile stress --seed 51 \
+  --load 0.85 --avanceret-share 0.35 --home-share 0.05 --receipt-days 5 "$@" -o "$OUT/$name.json"; }
 want() { case ",${ONLY:-$1}," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 { want s1000 || want s1000-120; } && gen s1000 --referrals 1000
 want s3100 && gen s3100 --referrals 3100 --therapists 800 --sites 30
