@@ -23,7 +23,24 @@ for path in sys.argv[1:]:
     n = book_leftovers(p, placed)
     d = {
         "cands": [
-            [(c.gap, c.length, c.on_time, c.travel, c.specialist_on_basal) for c in cs]
+            [
+                (
+                    c.referral,
+                    c.gap,
+                    str(c.day),
+                    c.at_home,
+                    c.travel,
+                    c.length,
+                    c.on_time,
+                    c.lateness_days,
+                    c.wait_days,
+                    c.citizen_travel,
+                    c.specialist_on_basal,
+                    c.pinned_start,
+                    c.moves_tentative,
+                )
+                for c in cs
+            ]
             for cs in p.candidates
         ],
         "plan": sorted(plan.items()),
@@ -32,6 +49,8 @@ for path in sys.argv[1:]:
         "left": sorted((r, c.gap, st) for r, (c, st) in placed.items()),
         "unb": sorted(p.unbookable.items()),
         "crit": sorted(p.critical),
+        "cut": p.cut,
+        "tent": sorted(p.tentative),
     }
     h = hashlib.sha256(json.dumps(d, default=str).encode()).hexdigest()[:16]
     print(Path(path).name, sum(map(len, p.candidates)), len(plan), len(s), n, len(p.unbookable), h)
