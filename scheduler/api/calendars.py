@@ -20,17 +20,20 @@ from typing import TypeVar
 from google.type import date_pb2, datetime_pb2, timeofday_pb2
 
 from scheduler.api.convert import (
+    booking_from_proto,
     enum_to_proto,
     policy_from_proto,
+    referral_from_proto,
     site_from_proto,
     therapist_from_proto,
 )
 from scheduler.api.errors import LOCAL_TIME_ONLY, ConversionError, FieldViolation
-from scheduler.domain import BookingStatus, Site, Therapist
+from scheduler.domain import Booking, BookingStatus, Referral, Site, Therapist
 from scheduler.domain.inputs import id_tag
 from scheduler.domain.policy import Policy
 from scheduler.planning.propose import Calendars, Held, Shift
 from scheduler.rules.calendar import as_minutes
+from scheduler.rules.courses import courses_promised
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.verify.validation import (
     duplicate_id_message,
@@ -291,8 +294,10 @@ class _BookingDays:
 def calendars_from_proto(msg: pb.Instance, path: str = "instance") -> Calendars:
     """What a proposal reads of an instance message, read straight from the message.
 
-    Read and checked now: the planning date, the policy, the sites and every therapist's
-    identity (id, discipline, approvals, home visits, absences). Read when a proposal asks for a
+    Read and checked now: the planning date, the policy, the sites, every therapist's
+    identity (id, discipline, approvals, home visits, absences), and the referrals fixed by a
+    communicated booking with that booking (the courses they promise,
+    :attr:`~scheduler.planning.propose.Calendars.promised`). Read when a proposal asks for a
     day (``Calendars.shifts_on`` and ``bookings_on``): the roster entries on that day of the
     therapists it names, and the bookings on that day of those therapists or filling a room at
     the sites it names. Each record read is checked as the domain models check it, plus the
@@ -336,6 +341,7 @@ def calendars_from_proto(msg: pb.Instance, path: str = "instance") -> Calendars:
             therapists.append(therapist)
     therapist_ids = [t.id for t in therapists]
     out += _duplicates(therapist_ids, "therapists", path)
+    fixed = _fixed_referrals(msg, path, out)
     if out:
         raise ConversionError(out)
     assert planning is not None and policy is not None
@@ -346,4 +352,33 @@ def calendars_from_proto(msg: pb.Instance, path: str = "instance") -> Calendars:
         therapists=therapists,
         shifts_on=_RosterDays(msg, path, frozenset(site_ids)),
         bookings_on=_BookingDays(msg, path, frozenset(therapist_ids), frozenset(site_ids)),
+        promised=courses_promised(fixed, policy, planning),
     )
+
+
+def _fixed_referrals(
+    msg: pb.Instance, path: str, out: list[FieldViolation]
+) -> list[tuple[Referral, Booking]]:
+    """The referrals of the message fixed by a communicated booking, each with its last one
+    (:func:`scheduler.rules.commitments.fixing_bookings`): read and checked, for the courses
+    they promise. One pass over the bookings' status and referral fields; the rest is read
+    only for those bookings and referrals."""
+    position = {r.id: i for i, r in enumerate(msg.referrals)}
+    last: dict[str, int] = {}
+    communicated = {
+        s for s, status in _BOOKING_STATUS.items() if status is BookingStatus.COMMUNICATED
+    }
+    for i, b in enumerate(msg.bookings):
+        if b.status in communicated and b.HasField("referral_id") and b.referral_id in position:
+            last[b.referral_id] = i
+    fixed: list[tuple[Referral, Booking]] = []
+    for referral_id, i in last.items():
+        r = position[referral_id]
+        try:
+            referral = referral_from_proto(msg.referrals[r], f"{path}.referrals[{r}]")
+            booking = booking_from_proto(msg.bookings[i], f"{path}.bookings[{i}]")
+        except ConversionError as exc:
+            out.extend(exc.violations)
+            continue
+        fixed.append((referral, booking))
+    return fixed

@@ -21,10 +21,11 @@ One owner for each fact the planner, the checker and proposals share:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from scheduler.domain import Course, Hold, Instance, Referral
+from scheduler.domain import Booking, Course, Hold, Instance, Referral
 from scheduler.domain.policy import Policy
 from scheduler.rules.calendar import WorkingCalendar, as_minutes
 from scheduler.rules.commitments import fixing_bookings, horizon_window, staying_bookings
@@ -35,6 +36,7 @@ __all__ = [
     "course_for",
     "course_pending",
     "course_weeks",
+    "courses_promised",
     "full_weeks",
     "hold_fits",
     "promised_courses",
@@ -132,12 +134,24 @@ def promised_courses(instance: Instance) -> list[PromisedCourse]:
     (:func:`course_pending`), earliest first session first (then referral id). A referral with
     several communicated bookings counts its last one, as the planner does."""
     by_id = {r.id: r for r in instance.referrals}
+    fixing = fixing_bookings(instance)
+    return courses_promised(
+        [(by_id[rid], bookings[-1]) for rid, bookings in fixing.items()],
+        instance.policy,
+        instance.planning_date,
+    )
+
+
+def courses_promised(
+    fixed: Iterable[tuple[Referral, Booking]], policy: Policy, planning_date: date
+) -> list[PromisedCourse]:
+    """:func:`promised_courses` from each fixed referral and its (last) communicated first
+    session, for readers that do not hold a whole instance."""
     out: list[PromisedCourse] = []
-    for referral_id, bookings in fixing_bookings(instance).items():
-        booking, ref = bookings[-1], by_id[referral_id]
-        course = course_for(ref, instance.policy)
+    for ref, booking in fixed:
+        course = course_for(ref, policy)
         day = booking.start.date()
-        if course is not None and course_pending(day, instance.planning_date):
+        if course is not None and course_pending(day, planning_date):
             out.append(PromisedCourse(ref, course, day, booking.therapist_id))
     return sorted(out, key=lambda p: (p.first_day, p.referral.id))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from scheduler.api.calendars import calendars_from_proto
+from scheduler.api.convert import instance_to_proto
 from scheduler.bench.baseline import solve_edf
 from scheduler.domain import (
     Booking,
@@ -478,6 +480,10 @@ def test_proposals_count_the_promised_courses_first() -> None:
             [first, *weeks],
         )
         proposals = propose_slots(inst, "R2", 40)
+        # The calendars read straight from a request message count the same promises.
+        from_message = calendars_from_proto(instance_to_proto(inst))
+        assert from_message.promised == promised_courses(inst)
+        assert rank_slots(from_message, inst.referrals[1], 40) == proposals
         return next(
             p.why for p in proposals if p.therapist_id == "T1" and p.start.date() == WEEK1[0]
         )
