@@ -14,6 +14,7 @@ from collections.abc import Container
 
 from ortools.graph.python import max_flow
 
+from scheduler.planning.candidate_lists import gaps_and_lengths, on_time_count, scan
 from scheduler.planning.problem import Problem
 
 __all__ = ["on_time_flow_bound", "sure_on_time"]
@@ -37,11 +38,10 @@ def sure_on_time(problem: Problem) -> dict[int, int]:
     demand: dict[int, int] = defaultdict(int)
     users: dict[int, list[int]] = defaultdict(list)
     for r, cands in enumerate(problem.candidates):
-        for cand in cands:
-            if not cand.on_time:
-                break
-            demand[cand.gap] += cand.length
-            users[cand.gap].append(r)
+        gap_ids, lengths = gaps_and_lengths(cands, on_time_count(cands))
+        for g, length in zip(gap_ids, lengths, strict=True):
+            demand[g] += length
+            users[g].append(r)
     gaps, critical = problem.gaps, problem.critical
     sure: dict[int, int] = {}
     queue: list[tuple[int, int]] = [(0, r) for r, c in enumerate(problem.candidates) if c]
@@ -52,18 +52,15 @@ def sure_on_time(problem: Problem) -> dict[int, int]:
             continue
         del queued[r]
         cands = problem.candidates[r]
-        for k, cand in enumerate(cands):
-            if not cand.on_time:
-                break
-            if demand[cand.gap] <= gaps[cand.gap].length and cand.gap not in critical:
+        on_time = on_time_count(cands)
+        for k, g, _ in scan(cands, on_time):
+            if demand[g] <= gaps[g].length and g not in critical:
                 sure[r] = k
-                for other in cands:
-                    if not other.on_time:
-                        break
-                    if other is cand:
+                for other, other_gap, other_length in scan(cands, on_time):
+                    if other == k:
                         continue
-                    demand[other.gap] -= other.length
-                    for u in users[other.gap]:
+                    demand[other_gap] -= other_length
+                    for u in users[other_gap]:
                         if u in sure:
                             continue
                         when = pass_no if u > r else pass_no + 1
@@ -85,11 +82,11 @@ def on_time_flow_bound(problem: Problem, leave_out: Container[int] = ()) -> int:
     for r, cands in enumerate(problem.candidates):
         if r in leave_out:
             continue
-        for cand in cands:
-            if not cand.on_time:
-                break
-            shortest[cand.gap] = min(shortest.get(cand.gap, cand.length), cand.length)
-            arcs.append((r, cand.gap))
+        gap_ids, lengths = gaps_and_lengths(cands, on_time_count(cands))
+        for g, length in zip(gap_ids, lengths, strict=True):
+            if length < shortest.get(g, 1 << 30):
+                shortest[g] = length
+            arcs.append((r, g))
     if not arcs:
         return 0
     source, sink, first_referral = 0, 1, 2

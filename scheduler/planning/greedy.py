@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from scheduler.planning.budget import Budget
+from scheduler.planning.candidate_lists import fitting, on_time_count
 from scheduler.planning.candidates import Candidate, iter_candidates
 from scheduler.planning.free_time import Gap
 from scheduler.planning.plan import Placed
@@ -67,11 +68,13 @@ class FreeTime:
             key: list(spans) for key, spans in problem.room_load.items()
         }
         self._full: dict[tuple[int, date], list[tuple[int, int]]] = {}
-        self._used: dict[int, int] = defaultdict(int)
+        self.left = [g.end - g.start for g in problem.gaps]
+        """Per gap index: the minutes not yet taken (an upper bound on its longest free
+        stretch)."""
 
     def minutes_left(self, gap: Gap) -> int:
         """The gap's minutes not yet taken (an upper bound on its longest free stretch)."""
-        return gap.end - gap.start - self._used.get(gap.index, 0)
+        return self.left[gap.index]
 
     def _rooms_full(self, key: tuple[int, date]) -> list[tuple[int, int]]:
         """The stretches of a site-day where every room is taken (cached until a booking)."""
@@ -155,7 +158,7 @@ class FreeTime:
         gap = self.problem.gaps[cand.gap]
         span = (start, start + cand.length)
         self.in_gap[cand.gap].append(span)
-        self._used[cand.gap] += cand.length
+        self.left[cand.gap] -= cand.length
         if not cand.at_home:
             key = (gap.site, gap.day)
             self.rooms.setdefault(key, []).append(span)
@@ -186,9 +189,11 @@ def fill_edf(
     for r in edf_order(problem, plan):
         if budget is not None and budget.expired():
             return
-        for k, cand in enumerate(problem.candidates[r]):
-            if on_time_only and not cand.on_time:
-                break
+        cands = problem.candidates[r]
+        # A gap with fewer minutes left than the session cannot hold it: passed over before
+        # the candidate is made.
+        for k in fitting(cands, free.left, on_time_count(cands) if on_time_only else None):
+            cand = cands[k]
             start = free.earliest_start(cand)
             if start is not None:
                 free.book(cand, start)

@@ -26,7 +26,7 @@ avanceret-approved therapists on basal work, and the busiest therapist's load.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -358,6 +358,7 @@ def build_model(
     budget: Budget | None = None,
     *,
     courses: bool = True,
+    keys: Iterable[Key] | None = None,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
@@ -366,11 +367,17 @@ def build_model(
     helps that count, and leaving it out is always feasible, so the smaller model is exact.
     Raises :class:`~scheduler.planning.budget.BudgetExpired` once `budget` is spent.
     With `courses` False the model has no course places (stage 1: courses never constrain
-    first sessions, they only wait).
+    first sessions, they only wait). `keys`, when given, are the candidates instead of
+    `select` (a caller that knows them need not have every candidate made to be asked).
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
-    for r, cands in enumerate(problem.candidates):
+    if keys is not None:
+        for n, key in enumerate(keys):
+            if budget is not None and n % 4096 == 0:
+                budget.check()
+            x[key] = model.new_bool_var(_name(problem, key))
+    for r, cands in enumerate(problem.candidates if keys is None else ()):
         if budget is not None and r % 64 == 0:
             budget.check()
         for k, cand in enumerate(cands):

@@ -21,6 +21,7 @@ from scheduler.domain import (
     Solution,
     SolverStats,
 )
+from scheduler.planning.candidate_lists import on_time_count
 from scheduler.planning.candidates import Candidate, iter_candidates
 from scheduler.planning.courses import Courses, allocate, result_for
 from scheduler.planning.problem import Problem
@@ -79,7 +80,7 @@ def _late_reason(problem: Problem, referral: int, ld: LegalDates) -> Reason:
         return Reason.DEADLINE_BEFORE_PLANNING
     if ld.earliest_start > ld.deadline:
         return Reason.EARLIEST_START_AFTER_DEADLINE
-    if any(c.on_time for c in problem.candidates[referral]):
+    if on_time_count(problem.candidates[referral]):
         return Reason.DEADLINE_SLOTS_TAKEN
     inst = problem.instance
     if not inst.referrals[referral].unavailable_dates:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from scheduler.domain import Booking, BookingStatus, Course, Hold, Instance, Reason, Referral
 from scheduler.planning.budget import Budget
+from scheduler.planning.candidate_lists import CandidateList, CandidateLists
 from scheduler.planning.candidates import (
     Candidate,
-    candidates_for,
     latest_gap_days,
     qualification,
     time_order,
@@ -45,8 +46,10 @@ class Problem:
     fixed: dict[int, Booking]
     """Referrals whose first session is a communicated booking, by referral index."""
     gaps: list[Gap]
-    candidates: list[list[Candidate]]
-    """Per referral, its candidates (empty for fixed ones)."""
+    candidates: list[Sequence[Candidate]]
+    """Per referral, its candidates in time order, on-time ones first (empty for fixed ones):
+    a :class:`~scheduler.planning.candidate_lists.CandidateList` (gap indices, candidates made
+    on access)."""
     unbookable: dict[int, tuple[Reason, str]]
     """Referrals the scheduler takes with no candidate at all, and why."""
     rejected: dict[int, tuple[Reason, str]]
@@ -149,7 +152,8 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
     critical = set() if spent else critical_gaps(instance, gaps, room_load)
     in_time_order = sorted(gaps, key=time_order)
     by_class: dict[GapClass, QualifiedGaps] = {}
-    candidates: list[list[Candidate]] = []
+    candidates: list[Sequence[Candidate]] = []
+    lists = CandidateLists(instance, gaps)
     unbookable: dict[int, tuple[Reason, str]] = {}
     rejected: dict[int, tuple[Reason, str]] = {}
     t_index = {t.id: i for i, t in enumerate(instance.therapists)}
@@ -173,10 +177,8 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
             candidates.append([])
             unbookable[i] = NOT_PLANNED
             continue
-        qualified, in_order = _qualified_gaps(instance, ref, in_time_order, by_class)
-        cands = candidates_for(
-            instance, i, dates[i], in_order, late_days, ordered=True, qualified=qualified
-        )
+        _, in_order = _qualified_gaps(instance, ref, in_time_order, by_class)
+        cands = lists.make(i, dates[i], in_order, late_days)
         if (held := tentative_by_ref.get(ref.id)) is not None:
             cands = _keep_tentative(cands, held, gaps, t_index)
             if cands and cands[0].pinned_start is not None:
@@ -217,22 +219,25 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
         },
         tentative=tentative,
         cut=[
-            late_days is not None and len({c.day for c in cands if not c.on_time}) >= late_days
+            late_days is not None
+            and isinstance(cands, CandidateList)
+            and cands.late_days >= late_days
             for cands in candidates
         ],
     )
 
 
 def _keep_tentative(
-    cands: list[Candidate], booking: Booking, gaps: list[Gap], t_index: dict[str, int]
-) -> list[Candidate]:
+    cands: CandidateList, booking: Booking, gaps: list[Gap], t_index: dict[str, int]
+) -> CandidateList:
     """The candidates with, first, one that keeps an on-time tentative first session exactly
     where it is (same therapist, day, place and minute), the others marked as moving it.
     Unchanged when the tentative time is late or no longer fits (it may then move freely)."""
     day = booking.start.date()
     start = as_minutes(booking.start.time())
     end = as_minutes(booking.end.time())
-    for cand in cands:
+    for k in range(cands.on_time):
+        cand = cands[k]
         gap = gaps[cand.gap]
         lo, hi = start - cand.travel, end + cand.travel
         if (
@@ -244,6 +249,5 @@ def _keep_tentative(
             and gap.start <= lo
             and hi <= gap.end
         ):
-            kept = replace(cand, pinned_start=lo)
-            return [kept, *(replace(c, moves_tentative=True) for c in cands)]
+            return cands.keeping(k, lo)
     return cands

@@ -55,6 +55,7 @@ from ortools.sat.python import cp_model
 from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
 from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
 from scheduler.planning.budget import Budget, BudgetExpired
+from scheduler.planning.candidate_lists import on_time_count, scan
 from scheduler.planning.candidates import Candidate
 from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
@@ -119,10 +120,6 @@ def _gap(value: float | None, bound: float | None) -> float | None:
     if value is None or bound is None:
         return None
     return abs(bound - value) / max(1.0, abs(bound))
-
-
-Selection = Callable[[int, int, Candidate], bool]
-"""Which candidates (referral, index, candidate) a model gets."""
 
 
 def _hint(plan: Plan) -> dict[Key, int]:
@@ -288,7 +285,7 @@ _STAGE1_LIMIT = 60_000
 """On-time candidates above which stage 1 searches each referral's earliest ones only."""
 
 
-def _first_stage(problem: Problem, sure: dict[int, int], plan: Plan) -> tuple[Selection, bool]:
+def _first_stage(problem: Problem, sure: dict[int, int], plan: Plan) -> tuple[list[Key], bool]:
     """The candidates of stage 1, and whether that is a restriction.
 
     Exactly the on-time candidates of the referrals not on time for sure, unless there are more
@@ -297,46 +294,57 @@ def _first_stage(problem: Problem, sure: dict[int, int], plan: Plan) -> tuple[Se
     handle, but its bound holds for that model only, so the reported bound is the flow bound.
     """
     counts = {
-        r: sum(c.on_time for c in cands)
+        r: n
         for r, cands in enumerate(problem.candidates)
-        if r not in sure and cands and cands[0].on_time
+        if r not in sure and (n := on_time_count(cands))
     }
-    planned = {r: k for r, (k, _) in plan.items()}
     if sum(counts.values()) <= _STAGE1_LIMIT:
-        return (lambda r, k, cand: cand.on_time and r in counts), False
+        return [(r, k) for r, n in counts.items() for k in range(n)], False
+    planned = {r: k for r, (k, _) in plan.items()}
     keep = max(25, _STAGE1_LIMIT // max(1, len(counts)))
-    return (
-        lambda r, k, cand: cand.on_time and r in counts and (k < keep or planned.get(r) == k)
-    ), True
+    keys: list[Key] = []
+    for r, n in counts.items():
+        keys.extend((r, k) for k in range(min(n, keep)))
+        if keep <= (p := planned.get(r, -1)) < n:
+            keys.append((r, p))
+    return keys, True
 
 
 _FULL_MODEL_LIMIT = 60_000
 """Candidates above which stages 2 and 3 keep on-time referrals at their planned slot."""
 
 
-def _later_stages(problem: Problem, plan: Plan) -> Selection:
+def _later_stages(problem: Problem, plan: Plan) -> list[Key]:
     """The candidates of stages 2 and 3.
 
     Referrals on time in the plan stay among their on-time candidates (no trading one on-time
     start for another); the rest may take any candidate. On very large weeks (more than
     `_FULL_MODEL_LIMIT` candidates that way) an on-time referral keeps only its planned slot,
-    which bounds memory; only the late referrals then move.
+    which bounds memory; only the late referrals then move, and only into gaps the pinned
+    sessions leave time in (an exact cut: no other gap can take them).
     """
     on_time = {r: k for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
     size = sum(
-        sum(c.on_time for c in cands) if r in on_time else len(cands)
+        on_time_count(cands) if r in on_time else len(cands)
         for r, cands in enumerate(problem.candidates)
     )
-    pinned = size > _FULL_MODEL_LIMIT
-
-    def select(r: int, k: int, cand: Candidate) -> bool:
-        if r not in on_time:
-            return True
-        if pinned:
-            return k == on_time[r]
-        return cand.on_time
-
-    return select
+    keys: list[Key] = []
+    if size <= _FULL_MODEL_LIMIT:
+        for r, cands in enumerate(problem.candidates):
+            n = on_time_count(cands) if r in on_time else len(cands)
+            keys.extend((r, k) for k in range(n))
+        return keys
+    left = {g.index: g.length for g in problem.gaps}
+    for r, k in on_time.items():
+        cand = problem.candidates[r][k]
+        left[cand.gap] -= cand.length
+    for r, cands in enumerate(problem.candidates):
+        if r in on_time:
+            keys.append((r, on_time[r]))
+            continue
+        planned = plan.get(r, (-1, 0))[0]
+        keys.extend((r, k) for k, g, length in scan(cands) if left[g] >= length or k == planned)
+    return keys
 
 
 def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int]) -> Plan:
@@ -569,8 +577,9 @@ def _optimise(
         sure = sure_on_time(problem)
         budget.check()
         run.stage_offset = len(sure)
-        selection, restricted = _first_stage(problem, sure, plan)
-        first = build_model(problem, options.weights, selection, budget, courses=False)
+        keys, restricted = _first_stage(problem, sure, plan)
+        first = build_model(problem, options.weights, None, budget, courses=False, keys=keys)
+        del keys
         if first.x:
             greedy_on_time = run.on_time or 0
             contested = {
@@ -629,16 +638,17 @@ def _optimise(
         # Course places join the model after stage 2 (they never change stages 1-2), so a
         # search cut short early does not pay for building them.
         full = build_model(
-            problem, options.weights, _later_stages(problem, best), budget, courses=False
+            problem, options.weights, None, budget, courses=False, keys=_later_stages(problem, best)
         )
         size.update(
             variables=len(full.model.proto.variables),
             constraints=len(full.model.proto.constraints),
         )
         later_full = not any(problem.cut) and not any(
-            r in best and problem.candidates[r][best[r][0]].on_time and not c.on_time
+            r in best
+            and problem.candidates[r][best[r][0]].on_time
+            and on_time_count(cands) < len(cands)
             for r, cands in enumerate(problem.candidates)
-            for c in cands
         )
         if full.x and not run.stopped():
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
