@@ -67,13 +67,13 @@ def main() -> None:
         plan = complete(problem, {})
         sure = sure_on_time(problem)
         flow = len(sure) + on_time_flow_bound(problem, sure)
-        selection, _ = _first_stage(problem, sure, plan)
+        keys, _ = _first_stage(problem, sure, plan)
         contested = {
             r: p for r, p in plan.items() if r not in sure and problem.candidates[r][p[0]].on_time
         }
         greedy = len(sure) + len(contested)
         for name in names:
-            fsm = build_model(problem, ObjectiveWeights(), selection, courses=False)
+            fsm = build_model(problem, ObjectiveWeights(), None, courses=False, keys=keys)
             fsm.model.maximize(fsm.objectives.on_time)
             for key, var in fsm.x.items():
                 fsm.model.add_hint(var, _hint(contested).get(key, 0))

@@ -57,6 +57,7 @@ class CandidateList(Sequence[Candidate]):
         "_deadline",
         "_gaps",
         "_home",
+        "_made",
         "_minutes",
         "_specialist",
         "_travel",
@@ -95,6 +96,8 @@ class CandidateList(Sequence[Candidate]):
         self.late_days = late_days
         """Distinct days after the deadline among the candidates."""
         self.pinned_start = pinned_start
+        self._made: dict[int, Candidate] | None = None
+        """The candidates asked for by index so far (a model asks for each several times)."""
 
     def __len__(self) -> int:
         return len(self.gap_ids)
@@ -112,7 +115,13 @@ class CandidateList(Sequence[Candidate]):
             k += len(self.gap_ids)
         if not 0 <= k < len(self.gap_ids):
             raise IndexError("candidate index out of range")
-        return self._make(k)
+        made = self._made
+        if made is None:
+            made = self._made = {}
+        elif (cand := made.get(k)) is not None:
+            return cand
+        cand = made[k] = self._make(k)
+        return cand
 
     def __iter__(self) -> Iterator[Candidate]:
         for k in range(len(self.gap_ids)):
@@ -165,6 +174,7 @@ class CandidateList(Sequence[Candidate]):
         for name in CandidateList.__slots__:
             setattr(kept, name, getattr(self, name))
         kept.gap_ids = ids
+        kept._made = None
         kept.on_time = self.on_time + 1
         kept.pinned_start = start
         return kept
