@@ -55,10 +55,11 @@ from ortools.sat.python import cp_model
 from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
 from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
 from scheduler.planning.budget import Budget, BudgetExpired
-from scheduler.planning.candidate_lists import on_time_count, scan
+from scheduler.planning.candidate_lists import fitting, on_time_count
 from scheduler.planning.candidates import Candidate
 from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
+from scheduler.planning.heap import LongLived, long_lived
 from scheduler.planning.hint import HintReport, better, plan_from_hint
 from scheduler.planning.model import (
     FirstSessionModel,
@@ -314,14 +315,16 @@ _FULL_MODEL_LIMIT = 60_000
 """Candidates above which stages 2 and 3 keep on-time referrals at their planned slot."""
 
 
-def _later_stages(problem: Problem, plan: Plan) -> list[Key]:
-    """The candidates of stages 2 and 3.
+def _later_stages(problem: Problem, plan: Plan) -> tuple[list[Key], bool]:
+    """The candidates of stages 2 and 3, and whether that is a restriction.
 
     Referrals on time in the plan stay among their on-time candidates (no trading one on-time
     start for another); the rest may take any candidate. On very large weeks (more than
     `_FULL_MODEL_LIMIT` candidates that way) an on-time referral keeps only its planned slot,
-    which bounds memory; only the late referrals then move, and only into gaps the pinned
-    sessions leave time in (an exact cut: no other gap can take them).
+    and the others only candidates in gaps the pinned sessions leave time in (no other gap can
+    take them); if that is still more than the limit, each keeps its earliest such ones (as
+    many as fit the limit, at least 25) and its planned one. This bounds memory and model
+    building; the stages then search a restricted model.
     """
     on_time = {r: k for r, (k, _) in plan.items() if problem.candidates[r][k].on_time}
     size = sum(
@@ -333,18 +336,29 @@ def _later_stages(problem: Problem, plan: Plan) -> list[Key]:
         for r, cands in enumerate(problem.candidates):
             n = on_time_count(cands) if r in on_time else len(cands)
             keys.extend((r, k) for k in range(n))
-        return keys
-    left = {g.index: g.length for g in problem.gaps}
+        return keys, False
+    left = [g.length for g in problem.gaps]
     for r, k in on_time.items():
         cand = problem.candidates[r][k]
         left[cand.gap] -= cand.length
+    movable: dict[int, list[int]] = {}
     for r, cands in enumerate(problem.candidates):
+        if r not in on_time and cands:
+            planned = plan.get(r, (-1, 0))[0]
+            movable[r] = [k for k in fitting(cands, left) if k != planned]
+            if planned >= 0:
+                movable[r].append(planned)
+    if len(on_time) + sum(map(len, movable.values())) > _FULL_MODEL_LIMIT:
+        keep = max(25, (_FULL_MODEL_LIMIT - len(on_time)) // max(1, len(movable)))
+        for r, ks in movable.items():
+            planned = plan.get(r, (-1, 0))[0]
+            movable[r] = ks[:keep] + ([planned] if planned in ks[keep:] else [])
+    for r in range(len(problem.candidates)):
         if r in on_time:
             keys.append((r, on_time[r]))
-            continue
-        planned = plan.get(r, (-1, 0))[0]
-        keys.extend((r, k) for k, g, length in scan(cands) if left[g] >= length or k == planned)
-    return keys
+        elif r in movable:
+            keys.extend((r, k) for k in sorted(movable[r]))
+    return keys, True
 
 
 def _place(fsm: FirstSessionModel, chosen: dict[Key, int], starts: dict[Key, int]) -> Plan:
@@ -433,6 +447,20 @@ def solve(
     so far is returned, marked as not proven. When the budget is abandoned too (nobody will read
     the plan: the client has gone), :class:`BudgetExpired` is raised instead of making it.
     """
+    with long_lived() as heap:
+        return _solve(instance, options, on_progress, stop, budget, heap, hint, on_plan)
+
+
+def _solve(
+    instance: Instance,
+    options: SolveOptions | None,
+    on_progress: Callable[[Progress], None] | None,
+    stop: threading.Event | None,
+    budget: Budget | None,
+    heap: LongLived,
+    hint: Sequence[Assignment] | None,
+    on_plan: PlanFn | None,
+) -> Solution:
     options = options or SolveOptions()
     if budget is None:
         budget = Budget(options.time_limit_s, stop=stop)
@@ -458,6 +486,7 @@ def solve(
         on_plan=on_plan,
     )
     problem = prepare(instance, late_days=options.late_days, budget=budget)
+    heap.settle()  # the prepared problem lives as long as the solve
     run.fixed_on_time = sum(
         1 for r, b in problem.fixed.items() if b.start.date() <= problem.dates[r].deadline
     )
@@ -637,18 +666,22 @@ def _optimise(
             return best
         # Course places join the model after stage 2 (they never change stages 1-2), so a
         # search cut short early does not pay for building them.
-        full = build_model(
-            problem, options.weights, None, budget, courses=False, keys=_later_stages(problem, best)
-        )
+        keys, later_restricted = _later_stages(problem, best)
+        full = build_model(problem, options.weights, None, budget, courses=False, keys=keys)
+        del keys
         size.update(
             variables=len(full.model.proto.variables),
             constraints=len(full.model.proto.constraints),
         )
-        later_full = not any(problem.cut) and not any(
-            r in best
-            and problem.candidates[r][best[r][0]].on_time
-            and on_time_count(cands) < len(cands)
-            for r, cands in enumerate(problem.candidates)
+        later_full = (
+            not later_restricted
+            and not any(problem.cut)
+            and not any(
+                r in best
+                and problem.candidates[r][best[r][0]].on_time
+                and on_time_count(cands) < len(cands)
+                for r, cands in enumerate(problem.candidates)
+            )
         )
         if full.x and not run.stopped():
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
