@@ -73,6 +73,7 @@ from scheduler.planning.parameters import apply as apply_parameters
 from scheduler.planning.parameters import stage_parameters
 from scheduler.planning.plan import Placed, booked_assignments, make_solution
 from scheduler.planning.problem import Problem, prepare
+from scheduler.planning.stage1 import split as split_stage1
 
 __all__ = [
     "FINISH_SHARE_MAX",
@@ -605,9 +606,15 @@ def _optimise(
         # Stage 1 decides only the contested referrals: the others are on time for sure.
         sure = sure_on_time(problem)
         budget.check()
-        run.stage_offset = len(sure)
         keys, restricted = _first_stage(problem, sure, plan)
-        first = build_model(problem, options.weights, None, budget, courses=False, keys=keys)
+        # Independent parts the greedy plan already solves (by their flow bounds) keep it.
+        parts = split_stage1(problem, keys, sure, plan)
+        budget.check()
+        kept = {**{(r, k): 1 for r, k in sure.items()}, **_hint(parts.closed)}
+        run.stage_offset = len(sure) + len(parts.closed)
+        first = build_model(
+            problem, options.weights, None, budget, courses=False, keys=parts.open_keys
+        )
         del keys
         if first.x:
             greedy_on_time = run.on_time or 0
@@ -621,8 +628,9 @@ def _optimise(
             share = 0.7 if len(first.x) > _COURSES_ON_PLAN else 0.6
             found = run.stage(solver, first, "on_time", share, _hint(contested))
             if found and (run.on_time or 0) >= greedy_on_time:
-                chosen = {**run.chosen, **{(r, k): 1 for r, k in sure.items()}}
-                candidate = complete(problem, _place(first, chosen, run.starts), budget)
+                chosen = {**run.chosen, **kept}
+                starts = {**run.starts, **parts.closed_starts}
+                candidate = complete(problem, _place(first, chosen, starts), budget)
                 # A budget spent while completing must not lose bookings the greedy plan had;
                 # a hinted start with as many on time and fewer late days stays.
                 if run.hinted and not better(problem, candidate, best):
@@ -638,26 +646,32 @@ def _optimise(
                 run.on_time = greedy_on_time
                 run.objective = float(greedy_on_time)
         else:
-            # Every referral that can be on time is so for sure: stage 1 is solved.
-            run.on_time = run.on_time_bound = len(sure)
-            run.objective = run.bound = float(len(sure))
+            # Every referral that can be on time is so for sure or in a part the greedy plan
+            # solves: stage 1 is solved.
+            run.on_time = run.on_time_bound = run.stage_offset
+            run.objective = run.bound = float(run.stage_offset)
             run.stages.append({"stage": "on_time", "status": "OPTIMAL", "wall_time_s": 0.0})
             run.emit("on_time", run.on_time, run.on_time_bound, run.objective, run.bound)
-            sure_plan = _place(first, {(r, k): 1 for r, k in sure.items()}, {})
-            candidate = complete(problem, sure_plan, budget)
+            candidate = complete(problem, _place(first, kept, parts.closed_starts), budget)
             if not run.hinted or better(problem, candidate, best):
                 best = candidate
                 run.publish(problem, best)
         if run.stages and run.stages[-1]["stage"] == "on_time":
             run.stages[-1].update(
-                sure_on_time=len(sure), restricted=restricted, full_candidates=not restricted
+                sure_on_time=len(sure),
+                restricted=restricted,
+                full_candidates=not restricted,
+                parts=parts.parts,
+                solved_by_flow_bound=parts.closed_parts,
             )
         run.stage_offset = 0
         del first  # free the stage-1 model before building the full one
         if not run.stopped():
             # A flow bound CP-SAT may not have reached in its time (rooms and lengths
             # relaxed); the only valid one when stage 1 searched a restricted model.
-            relaxed = len(sure) + on_time_flow_bound(problem, sure)
+            relaxed = len(sure) + (
+                parts.flow if parts.flow is not None else on_time_flow_bound(problem, sure)
+            )
             if restricted or run.on_time_bound is None or run.on_time_bound > relaxed:
                 run.on_time_bound, run.bound = relaxed, float(relaxed)
         if run.on_time_bound != run.on_time:
