@@ -132,15 +132,29 @@ def _on_time(problem: Problem, plan: Plan) -> int:
     return sum(1 for r, (k, _) in plan.items() if problem.candidates[r][k].on_time)
 
 
+def _starts(plan: Plan) -> dict[Key, int]:
+    return {(r, k): start for r, (k, start) in plan.items()}
+
+
 def _apply_hint(
-    fsm: FirstSessionModel, chosen: dict[Key, int], courses: Courses | None = None
+    fsm: FirstSessionModel,
+    chosen: dict[Key, int],
+    courses: Courses | None = None,
+    starts: dict[Key, int] | None = None,
 ) -> None:
+    """Hint a plan: its candidates, course places and (in room-critical gaps) start minutes,
+    so the hint is complete and CP-SAT need not repair it (unchosen sessions' starts are
+    hinted at their earliest minute)."""
     fsm.model.clear_hints()  # type: ignore[no-untyped-call]
     for key, var in fsm.x.items():
         fsm.model.add_hint(var, chosen.get(key, 0))
     carried = set((courses or {}).values())
     for option, var in fsm.y.items():
         fsm.model.add_hint(var, int(option in carried))
+    starts = starts or {}
+    for key, var in fsm.start.items():
+        value = starts.get(key) if chosen.get(key) else None
+        fsm.model.add_hint(var, var.proto.domain[0] if value is None else value)
 
 
 _STATUS = {
@@ -232,6 +246,7 @@ class _Run:
         hint: dict[Key, int],
         course_hint: Courses | None = None,
         full_candidates: bool = True,
+        hint_starts: dict[Key, int] | None = None,
     ) -> bool:
         """Solve one stage; keep its plan if it found one; fix its objective for later
         stages. Returns whether a plan was found."""
@@ -244,7 +259,7 @@ class _Run:
             fsm.model.maximize(expr)
         else:
             fsm.model.minimize(expr)
-        _apply_hint(fsm, hint, course_hint)
+        _apply_hint(fsm, hint, course_hint, self.starts if hint_starts is None else hint_starts)
         apply_parameters(solver, stage_parameters(name, len(fsm.x)))
         solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
         callback = _Callback(self, fsm, name)
@@ -626,7 +641,9 @@ def _optimise(
             # On very large weeks the later stages keep on-time referrals at their slots and
             # the courses stage is quick (_courses_on_plan): stage 1 gets more of the time.
             share = 0.7 if len(first.x) > _COURSES_ON_PLAN else 0.6
-            found = run.stage(solver, first, "on_time", share, _hint(contested))
+            found = run.stage(
+                solver, first, "on_time", share, _hint(contested), hint_starts=_starts(contested)
+            )
             if found and (run.on_time or 0) >= greedy_on_time:
                 chosen = {**run.chosen, **kept}
                 starts = {**run.starts, **parts.closed_starts}
@@ -701,7 +718,9 @@ def _optimise(
             full.model.add(full.objectives.on_time >= (run.on_time or 0))
             on_plan = len(full.x) > _COURSES_ON_PLAN
             share = 0.9 if on_plan else 0.6  # the courses stage on the plan is quick
-            if run.stage(solver, full, "lateness", share, _hint(best), None, later_full):
+            if run.stage(
+                solver, full, "lateness", share, _hint(best), None, later_full, _starts(best)
+            ):
                 best = _place(full, run.chosen, run.starts)
                 run.publish(problem, best)
                 if not run.stopped() and on_plan:
