@@ -21,7 +21,7 @@ from scheduler.planning.greedy import complete
 from scheduler.planning.model import build_model
 from scheduler.planning.parameters import apply
 from scheduler.planning.problem import prepare
-from scheduler.planning.solve import _first_stage, _hint
+from scheduler.planning.solve import _apply_hint, _first_stage, _hint, _starts
 
 SETTINGS: dict[str, dict[str, int | float | bool]] = {
     "default": {},
@@ -35,6 +35,18 @@ SETTINGS: dict[str, dict[str, int | float | bool]] = {
         "symmetry_level": 0,
         "cp_model_probing_level": 0,
         "max_presolve_iterations": 1,
+    },
+    "light+interleave": {
+        "symmetry_level": 0,
+        "cp_model_probing_level": 0,
+        "max_presolve_iterations": 1,
+        "interleave_search": True,
+    },
+    "light+full1": {
+        "symmetry_level": 0,
+        "cp_model_probing_level": 0,
+        "max_presolve_iterations": 1,
+        "num_full_subsolvers": 1,
     },
 }
 
@@ -75,8 +87,7 @@ def main() -> None:
         for name in names:
             fsm = build_model(problem, ObjectiveWeights(), None, courses=False, keys=keys)
             fsm.model.maximize(fsm.objectives.on_time)
-            for key, var in fsm.x.items():
-                fsm.model.add_hint(var, _hint(contested).get(key, 0))
+            _apply_hint(fsm, _hint(contested), None, _starts(contested))
             solver = cp_model.CpSolver()
             solver.parameters.num_workers = args.workers
             solver.parameters.random_seed = 0
