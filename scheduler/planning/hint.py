@@ -21,6 +21,7 @@ from typing import Any
 
 from scheduler.domain import Assignment
 from scheduler.planning.budget import Budget
+from scheduler.planning.candidate_lists import scan
 from scheduler.planning.greedy import FreeTime, Plan, complete
 from scheduler.planning.problem import Problem
 from scheduler.rules.calendar import as_minutes
@@ -56,11 +57,14 @@ def _match(problem: Problem, r: int, a: Assignment, t: int, s: int) -> tuple[int
     assert a.start is not None
     day = a.start.date()
     session = as_minutes(a.start.time())
-    for k, cand in enumerate(problem.candidates[r]):
-        if cand.day != day or cand.at_home != a.at_home:
+    cands = problem.candidates[r]
+    for k, g, _ in scan(cands):
+        gap = problem.gaps[g]
+        # The gap first: a candidate is made only for the hinted therapist, site and day.
+        if gap.day != day or gap.therapist != t or gap.site != s:
             continue
-        gap = problem.gaps[cand.gap]
-        if gap.therapist != t or gap.site != s:
+        cand = cands[k]
+        if cand.at_home != a.at_home:
             continue
         start = session - cand.travel
         if not (gap.start <= start and start + cand.length <= gap.end):
