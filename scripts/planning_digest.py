@@ -1,5 +1,6 @@
-"""Print a digest of preparation, greedy plan, sure-on-time set, flow bound, leftovers and
-unbookable reasons per instance: run with two versions of the code to check they agree.
+"""Print a digest of preparation (every field of every candidate, the cut and kept-tentative
+referrals), greedy plan, sure-on-time set, flow bound, leftovers and unbookable reasons per
+instance: run with two versions of the code to check they agree.
 
 Usage: python scripts/planning_digest.py INSTANCE.json ... (PYTHONPATH=OTHER_CHECKOUT for the other)
 """
