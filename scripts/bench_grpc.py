@@ -90,6 +90,23 @@ def _start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the server did not start")
 
 
+_START: Any = None
+"""A barrier shared by one run's client processes (set by :func:`_join`)."""
+
+
+def _join(barrier: Any) -> None:
+    """Pool initializer: the clients of a run start their timed calls together."""
+    global _START
+    _START = barrier
+
+
+def _pool(n: int) -> Any:
+    """`n` client processes whose timed calls start together, after every one has started,
+    connected and made its untimed first call (so process start-up is not timed)."""
+    ctx = mp.get_context("spawn")
+    return ctx.Pool(n, initializer=_join, initargs=(ctx.Barrier(n),))
+
+
 def _client(
     args: tuple[str, bytes, list[str], list[bytes] | None, int, tuple[str, int] | None],
 ) -> list[float]:
@@ -122,6 +139,8 @@ def _client(
                 )
                 for i, rid in enumerate(referral_ids)
             ]
+        if _START is not None:
+            _START.wait(timeout=120)  # every client warmed up: time only the calls together
         latencies = []
         for request in requests:
             started = time.perf_counter()
@@ -149,6 +168,12 @@ def _variants(instance: Instance, count: int, salt: int) -> list[bytes]:
         changed = instance.model_copy(update={"bookings": [*instance.bookings, meeting]})
         out.append(instance_to_proto(changed).SerializeToString())
     return out
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _handler_ms(log_path: Path, skip: int) -> tuple[list[float], int]:
@@ -186,7 +211,7 @@ def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[
                 jobs.append((address, data, mine, variants, k, None))
             _, logged = _handler_ms(log_path, 0)
             started = time.perf_counter()
-            with mp.get_context("spawn").Pool(clients) as pool:
+            with _pool(clients) as pool:
                 per_client = pool.map(_client, jobs)
             wall = time.perf_counter() - started
             latencies = [x for xs in per_client for x in xs]
@@ -262,8 +287,10 @@ def bench_held(instance: Instance, clients: int, calls: int, k: int) -> dict[str
                 for c in range(n)
             ]
             _, logged = _handler_ms(log_path, 0)
-            with mp.get_context("spawn").Pool(n) as pool:
+            cpu_before = _cpu_s(proc.pid)
+            with _pool(n) as pool:
                 per_client = pool.map(_client, jobs)
+            server_cpu = _cpu_s(proc.pid) - cpu_before
             latencies = [x for xs in per_client for x in xs]
             time.sleep(0.5)
             handler, _ = _handler_ms(log_path, logged)
@@ -275,6 +302,9 @@ def bench_held(instance: Instance, clients: int, calls: int, k: int) -> dict[str
                 "max_ms": round(1000 * max(latencies), 1),
                 "server_handler": _summary(handler),
                 "server_handler_mean_ms": round(statistics.fmean(handler), 2),
+                # The server process's CPU (all threads: transport, interceptor, log, handler)
+                # per call, the untimed first calls included: what the load does not change.
+                "server_cpu_ms_per_call": round(1000 * server_cpu / (len(latencies) + n), 2),
             }
         return results
     finally:
@@ -287,6 +317,15 @@ class _Context:
 
     def code(self) -> None:
         return None
+
+    def time_remaining(self) -> None:
+        return None  # no deadline
+
+    def add_callback(self, callback: Any) -> bool:
+        return True  # a call that never ends early
+
+    def is_active(self) -> bool:
+        return True
 
 
 def bench_propose_alone(instance: Instance, k: int) -> dict[str, Any]:
