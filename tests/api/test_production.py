@@ -452,3 +452,31 @@ def test_sigterm_drains_stops_the_solve_which_answers_and_exits_within_grace(
     assert events[-1].solution.stats.status == "STOPPED"
     assert len(events[-1].solution.assignments) == len(hard.referrals)
     assert took < 0.5 + 3 + 5  # drain + grace, and a generous margin for a busy machine
+
+
+def test_log_lines_are_written_by_their_own_thread_and_flushed_at_the_end(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A call only queues its line; the writer thread makes the JSON, and flush_logging (which
+    # the server's exit runs) writes everything queued before the process ends.
+    from scheduler.api.server import configure_logging, flush_logging
+
+    logger = logging.getLogger("scheduler.test")
+    root = logging.getLogger("scheduler")
+    saved = (root.handlers[:], root.level, root.propagate)
+    try:
+        configure_logging()
+        for i in range(200):
+            logger.info("rpc", extra={"fields": {"request_id": f"r{i}", "code": "OK"}})
+        try:
+            raise ValueError("010101-1234")
+        except ValueError:
+            logger.exception("internal error", extra={"fields": {"request_id": "boom"}})
+        flush_logging()
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        flush_logging()
+        root.handlers[:], root.level, root.propagate = saved
+    assert [line["request_id"] for line in lines] == [*(f"r{i}" for i in range(200)), "boom"]
+    assert all(line["event"] in ("rpc", "internal error") for line in lines)
+    assert "010101-1234" not in json.dumps(lines)  # no traceback, no exception text
