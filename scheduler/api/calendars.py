@@ -369,7 +369,8 @@ def _fixed_referrals(
         s for s, status in _BOOKING_STATUS.items() if status is BookingStatus.COMMUNICATED
     }
     for i, b in enumerate(msg.bookings):
-        if b.status in communicated and b.HasField("referral_id") and b.referral_id in position:
+        # An unset referral id reads "", never a referral's id: one field read for most bookings.
+        if b.referral_id in position and b.status in communicated:
             last[b.referral_id] = i
     fixed: list[tuple[Referral, Booking]] = []
     for referral_id, i in last.items():

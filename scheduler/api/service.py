@@ -706,6 +706,18 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             stop.set()  # a no-op once the solve is done; stops it if the stream ended early
             worker.join()
 
+    def _job_operations(self, request_id: str) -> OperationsService:
+        """The job store's operations for a submit, after its request id's check: UNIMPLEMENTED
+        on a server without a store."""
+        if self.operations is None:
+            raise _status(
+                code_pb2.UNIMPLEMENTED,
+                "this server runs without a job store: start it with `scheduler serve --store`",
+            )
+        if len(request_id) > 128:
+            raise _invalid([FieldViolation("request_id", "at most 128 characters")])
+        return self.operations
+
     @_unary
     def SubmitOptimize(
         self,
@@ -713,13 +725,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         context: grpc.ServicerContext,
         fields: dict[str, Any],
     ) -> lro.Operation:
-        if self.operations is None:
-            raise _status(
-                code_pb2.UNIMPLEMENTED,
-                "this server runs without a job store: start it with `scheduler serve --store`",
-            )
-        if len(request.request_id) > 128:
-            raise _invalid([FieldViolation("request_id", "at most 128 characters")])
+        operations = self._job_operations(request.request_id)
         instance = self._valid_instance(
             request.instance, request.HasField("instance"), "instance", self._call_budget(context)
         )
@@ -731,7 +737,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
                 raise _invalid(exc.violations) from None
         fields.update(_counts(instance))
         try:
-            operation = self.operations.submit(instance, options, request.request_id)
+            operation = operations.submit(instance, options, request.request_id)
         except RequestConflictError as exc:
             raise _status(code_pb2.ALREADY_EXISTS, str(exc)) from None
         fields["operation"] = operation.name
@@ -744,20 +750,14 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         context: grpc.ServicerContext,
         fields: dict[str, Any],
     ) -> lro.Operation:
-        if self.operations is None:
-            raise _status(
-                code_pb2.UNIMPLEMENTED,
-                "this server runs without a job store: start it with `scheduler serve --store`",
-            )
-        if len(request.request_id) > 128:
-            raise _invalid([FieldViolation("request_id", "at most 128 characters")])
+        operations = self._job_operations(request.request_id)
         try:
             settings = simulation_settings_from_proto(request)
         except ConversionError as exc:
             raise _invalid(exc.violations) from None
         fields.update(profile=settings.profile, weeks=settings.weeks)
         try:
-            operation = self.operations.submit_simulation(settings, request.request_id)
+            operation = operations.submit_simulation(settings, request.request_id)
         except RequestConflictError as exc:
             raise _status(code_pb2.ALREADY_EXISTS, str(exc)) from None
         fields["operation"] = operation.name
