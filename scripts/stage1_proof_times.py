@@ -28,7 +28,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     print("load average", " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print("instance\tgreedy_s\tproven_s\ton_time\tbound\tstage1_s\tstage1\tparts\twall_s")
+    print(
+        "instance\tgreedy_s\timproved_s\tstage1_from_s\tproven_s\ton_time\tbound\tstage1_s"
+        "\tstage1\tparts\twall_s"
+    )
     for path in args.paths:
         instance = Instance.model_validate_json(path.read_text(encoding="utf-8"))
         for _ in range(args.repeat):
@@ -57,6 +60,8 @@ def main() -> None:
                 shown = "at end"  # closed by the flow bound after stage 1
             print(
                 f"{path.stem}\t{marks.get('greedy', float('nan')):.2f}\t"
+                f"{marks.get('improved', float('nan')):.2f}\t"
+                f"{marks.get('on_time', float('nan')):.2f}\t"
                 f"{shown}\t{st.objective}\t{st.on_time_bound}\t"
                 f"{first.get('wall_time_s', '-')}\t{first.get('status', '-')}\t"
                 f"{first.get('parts', 1)}\t{wall:.2f}",

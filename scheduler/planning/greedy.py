@@ -164,6 +164,17 @@ class FreeTime:
             self.rooms.setdefault(key, []).append(span)
             self._full.pop(key, None)
 
+    def release(self, cand: Candidate, start: int) -> None:
+        """Give back what :meth:`book` took for `cand` at `start`."""
+        gap = self.problem.gaps[cand.gap]
+        span = (start, start + cand.length)
+        self.in_gap[cand.gap].remove(span)
+        self.left[cand.gap] += cand.length
+        if not cand.at_home:
+            key = (gap.site, gap.day)
+            self.rooms[key].remove(span)
+            self._full.pop(key, None)
+
 
 def edf_order(problem: Problem, skip: Iterable[int] = ()) -> list[int]:
     """The referrals with candidates, not in `skip`, most urgent first: earliest deadline, then

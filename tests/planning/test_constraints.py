@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+import pytest
 from ortools.sat.python import cp_model
 
+from scheduler.bench.generator import generate
+from scheduler.domain import ObjectiveWeights
+from scheduler.planning import model as model_module
 from scheduler.planning.free_time import critical_gaps
+from scheduler.planning.greedy import complete
 from scheduler.planning.model import (
+    FirstSessionModel,
     Key,
     add_gap_capacity,
     add_one_session_per_referral,
     add_room_capacity,
+    build_model,
 )
 from scheduler.planning.problem import Problem, prepare
 from tests.builders import MONDAY, due_on, fill_day, free_hours, instance, site, therapist
@@ -109,3 +116,48 @@ def test_room_capacity_in_critical_gaps() -> None:
     add_room_capacity(model, roomy, x, critical_gaps(roomy.instance, roomy.gaps, roomy.room_load))
     _force(model, x, [(0, first_hour[0]), (1, first_hour[1])])
     assert _feasible(model)
+
+
+def _most_on_time(problem: Problem) -> int:
+    fsm = build_model(
+        problem,
+        ObjectiveWeights(),
+        lambda _r, _k, cand: cand.on_time,
+        courses=False,
+    )
+    fsm.model.maximize(fsm.objectives.on_time)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = 0
+    solver.parameters.max_time_in_seconds = 120
+    assert solver.solve(fsm.model) == cp_model.OPTIMAL
+    return round(solver.objective_value)
+
+
+def _certain_room_use(fsm: FirstSessionModel) -> int:
+    return sum(
+        1 for c in fsm.model.proto.constraints if c.name.startswith("rooms_certainly_in_use")
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_certain_room_use_cuts_off_no_plan_the_rooms_allow(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A week with two sites and few rooms: many room-critical gaps. The sums of sessions
+    # certain to hold a room are implied by the cumulative; they must not change the optimum,
+    # and every exact greedy plan (to the minute, rooms checked) satisfies them.
+    problem = prepare(generate("soenderborg", seed, referrals=40, therapists=12, sites=2, load=0.9))
+    fsm = build_model(problem, ObjectiveWeights(), courses=False)
+    assert _certain_room_use(fsm) > 0
+    plan = complete(problem, {})
+    for key, var in fsm.x.items():
+        fsm.model.add(var == int(plan.get(key[0], (-1, 0))[0] == key[1]))
+    for key, start in fsm.start.items():
+        if plan.get(key[0], (-1, 0))[0] == key[1]:
+            fsm.model.add(start == plan[key[0]][1])
+    assert _feasible(fsm.model)
+    with_them = _most_on_time(problem)
+    monkeypatch.setattr(model_module, "_add_certain_room_use", lambda *args: None)
+    assert _certain_room_use(build_model(problem, ObjectiveWeights(), courses=False)) == 0
+    assert _most_on_time(problem) == with_them

@@ -6,8 +6,8 @@ import pytest
 from ortools.sat.python import cp_model
 
 from scheduler.planning.parameters import (
-    LARGE_STAGE1,
-    LARGE_STAGE1_SETTINGS,
+    LARGE_MODEL,
+    LIGHT_PRESOLVE,
     apply,
     stage_parameters,
 )
@@ -24,17 +24,18 @@ def test_every_stage_setting_is_a_cp_sat_parameter(stage: str, variables: int) -
         assert getattr(solver.parameters, name) == value
 
 
-def test_stage_one_turns_symmetry_detection_off_and_cuts_presolve_on_large_models() -> None:
-    small, large = stage_parameters("on_time", 100), stage_parameters("on_time", LARGE_STAGE1 + 1)
-    assert small["symmetry_level"] == large["symmetry_level"] == 0
-    assert large == LARGE_STAGE1_SETTINGS
-    assert small["max_presolve_iterations"] > large["max_presolve_iterations"]
+def test_stage_one_turns_symmetry_detection_and_probing_off_at_every_size() -> None:
+    small, large = stage_parameters("on_time", 100), stage_parameters("on_time", LARGE_MODEL + 1)
+    assert small == large == LIGHT_PRESOLVE
+    assert small["symmetry_level"] == small["cp_model_probing_level"] == 0
+    assert small["max_presolve_iterations"] == 1
 
 
-def test_later_stages_cut_presolve_on_large_models_too() -> None:
-    assert stage_parameters("lateness", LARGE_STAGE1 + 1) == LARGE_STAGE1_SETTINGS
-    small = stage_parameters("lateness", LARGE_STAGE1)
-    assert small["max_presolve_iterations"] > LARGE_STAGE1_SETTINGS["max_presolve_iterations"]
+def test_later_stages_cut_presolve_on_large_models_only() -> None:
+    assert stage_parameters("lateness", LARGE_MODEL + 1) == LIGHT_PRESOLVE
+    small = stage_parameters("lateness", LARGE_MODEL)
+    assert small["symmetry_level"] == 0
+    assert small["max_presolve_iterations"] > LIGHT_PRESOLVE["max_presolve_iterations"]
 
 
 def test_settings_do_not_leak_from_one_stage_into_the_next() -> None:

@@ -1,0 +1,81 @@
+"""The start plan's improvement: best fit and ejection, exact to the minute."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from scheduler.bench.generator import generate
+from scheduler.planning.budget import Budget
+from scheduler.planning.greedy import FreeTime, complete
+from scheduler.planning.improve import most_on_time
+from scheduler.planning.problem import Problem, prepare
+from tests.builders import MONDAY, by_id, due_on, free_hours, instance, solve_checked
+
+TUE, WED = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+
+
+def _two_referrals_one_specialist():  # type: ignore[no-untyped-def]
+    # T1 (neuro) is free 09-10 on Monday, T2 (basal only) 09-10 on Tuesday. R-a (basal, due
+    # Tuesday) can take either; R-b (avanceret neuro, due Wednesday) only T1's Monday hour.
+    t1, b1 = free_hours("T1", {MONDAY: (time(9), time(10))}, specialties=["neuro"])
+    t2, b2 = free_hours("T2", {TUE: (time(9), time(10))})
+    refs = [
+        due_on("R-a", TUE),
+        due_on("R-b", WED, level="avanceret", specialty="neuro"),
+    ]
+    return instance([t1, t2], refs, b1 + b2)
+
+
+def _on_time(problem: Problem, plan: dict[int, tuple[int, int]]) -> int:
+    return sum(1 for r, (k, _) in plan.items() if problem.candidates[r][k].on_time)
+
+
+def _fits_exactly(problem: Problem, plan: dict[int, tuple[int, int]]) -> bool:
+    free = FreeTime(problem)
+    for r, (k, start) in plan.items():
+        cand = problem.candidates[r][k]
+        if not free.fits_at(cand, start):
+            return False
+        free.book(cand, start)
+    return True
+
+
+def test_ejection_moves_a_flexible_referral_for_one_with_a_single_slot() -> None:
+    problem = prepare(_two_referrals_one_specialist())
+    # Earliest deadline first gives R-a the Monday hour: R-b has no on-time slot left.
+    assert _on_time(problem, complete(problem, {})) == 1
+    plan = most_on_time(problem)
+    assert _on_time(problem, plan) == 2 == len(plan)
+    assert _fits_exactly(problem, plan)
+    day = {r: problem.candidates[r][k].day for r, (k, _) in plan.items()}
+    assert day == {0: TUE, 1: MONDAY}
+
+
+def test_the_solve_starts_from_the_improved_plan_and_the_checker_accepts_it() -> None:
+    solution = solve_checked(_two_referrals_one_specialist())
+    got = by_id(solution)
+    assert got["R-a"].start.date() == TUE
+    assert got["R-b"].start.date() == MONDAY
+
+
+@pytest.mark.parametrize(("seed", "load"), [(1, 0.9), (4, 0.95)])
+def test_on_generated_weeks_the_plan_is_exact_and_on_time(seed: int, load: float) -> None:
+    inst = generate("soenderborg", seed, referrals=60, therapists=12, sites=2, load=load)
+    problem = prepare(inst)
+    plan = most_on_time(problem)
+    assert plan
+    assert all(problem.candidates[r][k].on_time for r, (k, _) in plan.items())
+    assert _fits_exactly(problem, plan)
+    # Completed greedily it is a whole plan, and the solve's checker accepts what comes of it.
+    whole = complete(problem, plan)
+    assert _fits_exactly(problem, whole)
+    solve_checked(inst, time_limit=10)
+
+
+def test_a_spent_budget_or_no_seconds_stops_it_before_it_books() -> None:
+    problem = prepare(generate("soenderborg", 2, referrals=60, therapists=12, sites=2, load=0.9))
+    assert most_on_time(problem)
+    assert most_on_time(problem, Budget(0.0)) == {}
+    assert most_on_time(problem, seconds=-1.0) == {}
