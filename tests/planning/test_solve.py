@@ -12,7 +12,7 @@ from scheduler.planning.solve import Progress, solve
 from scheduler.verify.checker import check_solution
 from tests.builders import MONDAY, by_id, due_on, free_hours, instance, solve_checked
 
-WED, THU = MONDAY + timedelta(days=2), MONDAY + timedelta(days=3)
+WED, THU, FRI = (MONDAY + timedelta(days=d) for d in (2, 3, 4))
 
 
 def _contested():  # type: ignore[no-untyped-def]
@@ -87,6 +87,37 @@ def test_a_starved_solve_keeps_back_its_finishing_time_times_the_pace() -> None:
     assert check_solution(inst, solution).ok
     assert budget.pace == pytest.approx(4.0)
     assert budget.limit_s == pytest.approx(1000.0 - finish_reserve(inst, 1000.0, 4.0))
+
+
+def test_the_repair_runs_on_its_kept_back_time_after_the_search_budget_is_spent() -> None:
+    # One free hour on Monday, Thursday and Friday each for three referrals due Monday. With
+    # one late day each keeps Thursday only, so the third is booked by the repair (Friday).
+    # Once the greedy plan is made, the clock jumps to where the search's budget is spent but
+    # the repair's share of the kept-back time is not.
+    from scheduler.planning.budget import Budget
+    from scheduler.planning.solve import _answer_cpu_s, finish_reserve
+
+    hour = (time(9), time(10))
+    t, bookings = free_hours("T1", {MONDAY: hour, THU: hour, FRI: hour})
+    inst = instance([t], [due_on(f"R-{i}", MONDAY) for i in (1, 2, 3)], bookings)
+    wall, cpu = [0.0], [0.0]
+    budget = Budget(10.0, clock=lambda: wall[0], cpu_clock=lambda: cpu[0])
+    reserve, answer = finish_reserve(inst, 10.0), _answer_cpu_s(inst)
+    assert answer < reserve
+
+    def jump(progress: Progress) -> None:
+        wall[0] = 10.0 - (reserve + answer) / 2
+
+    options = SolveOptions(time_limit_s=10, late_days=1, workers=1)
+    solution = solve(inst, options, on_progress=jump, budget=budget)
+    assert check_solution(inst, solution).ok
+    assert [s["stage"] for s in solution.stats.stages] == ["repair"]  # no search ran
+    assert solution.stats.stages[-1]["booked"] == 1
+    assert {a.referral_id: a.start.date() for a in solution.assignments if a.start} == {
+        "R-1": MONDAY,
+        "R-2": THU,
+        "R-3": FRI,
+    }
 
 
 def test_an_abandoned_solve_makes_no_plan_and_a_stopped_one_still_does() -> None:
