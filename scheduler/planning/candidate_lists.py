@@ -109,6 +109,9 @@ class CandidateList(Sequence[Candidate]):
     def __getitem__(self, k: slice) -> list[Candidate]: ...
 
     def __getitem__(self, k: int | slice) -> Candidate | list[Candidate]:
+        made = self._made
+        if made is not None and type(k) is int and (cand := made.get(k)) is not None:
+            return cand  # asked for before: the models ask for each candidate several times
         if isinstance(k, slice):
             return [self._make(i) for i in range(*k.indices(len(self.gap_ids)))]
         if k < 0:

@@ -14,7 +14,8 @@ stress week CP-SAT needed most of a minute to add the referrals a better start h
    stay large enough for the sessions still to come.
 2. **Ejection**: a referral still not on time takes a slot from one that is, which moves to
    another of its on-time slots still free (an augmenting path of one step, as in bipartite
-   matching); repeated while a pass gains.
+   matching); repeated while a pass gains, a referral tried again only once the plan has
+   changed since it last failed.
 
 It never books a late slot (the caller completes the plan) and is an improvement heuristic,
 not a bound: what it finds is checked like every plan. Measured (docs/stage1-parameters.md):
@@ -133,12 +134,18 @@ def _eject(problem: Problem, free: FreeTime, plan: Plan, spent: Callable[[], boo
                 book(other, other_k, other_start)
         return False
 
+    # A referral that failed is tried again only after a later gain changed the plan.
     waiting = [r for r, cands in enumerate(problem.candidates) if on_time_count(cands)]
-    gained = True
-    while gained:
-        gained = False
+    failed_at: dict[int, int] = {}
+    gains, passes = 0, -1
+    while passes != gains:
+        passes = gains
         for n, r in enumerate(waiting):
             if n % 16 == 0 and spent():
                 return
-            if r not in plan and (place_directly(r) or place_by_ejecting(r)):
-                gained = True
+            if r in plan or failed_at.get(r) == gains:
+                continue
+            if place_directly(r) or place_by_ejecting(r):
+                gains += 1
+            else:
+                failed_at[r] = gains

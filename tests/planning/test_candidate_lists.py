@@ -66,6 +66,7 @@ def test_the_lists_hold_exactly_the_candidates_candidates_for_makes(late_days: i
         assert list(cands) == expected
         assert [cands[k] for k in range(len(cands))] == expected
         assert cands[-1:] == expected[-1:]
+        assert cands[-1] == expected[-1]  # once made, by its own index too
         assert cands == expected
         assert on_time_count(cands) == on_time_count(expected) == sum(c.on_time for c in expected)
         assert list(scan(cands)) == list(scan(expected))
