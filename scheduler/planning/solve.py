@@ -54,7 +54,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from scheduler.domain import Assignment, Instance, Solution, SolveOptions, SolverStats
+from scheduler.domain import Assignment, Instance, Reason, Solution, SolveOptions, SolverStats
 from scheduler.planning.bounds import on_time_flow_bound, sure_on_time
 from scheduler.planning.budget import Budget, BudgetExpired
 from scheduler.planning.candidate_lists import fitting, on_time_count
@@ -418,12 +418,12 @@ booking). Measured with ``scripts/bench_service.py --only finish`` and a profile
 ``prepare`` with a spent budget: København (340 referrals, 12,565 bookings) 0.04-0.15 s for
 the answer, a 1,000-referral stress week (31,668 bookings) 0.18 s, Vejen (300, 1,477)
 0.05 s; kept above the largest."""
-_REPAIR_CPU_S_PER_REFERRAL = 2e-4
-"""CPU seconds per referral of the repair (:func:`~scheduler.planning.greedy.book_leftovers`,
-the first free time anywhere in the horizon for referrals whose candidates were cut): 0.14 s
-on the 1,000-referral stress week, 226 of them booked. It runs on the kept-back time, after the
-search: on that week at a load of 3, a repair cut short by the search's budget left 105
-referrals unbooked that had free time."""
+_REPAIR_CPU_S_PER_REFERRAL = 5e-4
+"""CPU seconds per referral kept for the repair (:func:`~scheduler.planning.greedy.book_leftovers`,
+the first free time anywhere in the horizon for referrals whose candidates were cut): it took
+0.14 s on the 1,000-referral stress week (226 booked) on a quiet machine; kept at 3.5 times that,
+since a repair cut short leaves referrals unbooked that had free time (105 of that week, when it
+ran on the search's budget at a load of 3). It runs after the search, on the kept-back time."""
 FINISH_SHARE_MAX = 0.5
 """The most of the time limit kept back for finishing, however starved the process."""
 
@@ -570,6 +570,12 @@ def _solve(
     answer = min(budget.pace * _answer_cpu_s(instance), FINISH_SHARE_MAX * limit_s)
     repair_budget = Budget(limit_s - answer, stop=stop, clock=budget.clock, started=budget.started)
     repaired = book_leftovers(problem, placed, repair_budget)
+    repair_done = not repair_budget.expired()
+    if not repair_done:
+        # Say so where it shows: these may have had free time the repair did not reach.
+        for r, cands in enumerate(problem.candidates):
+            if cands and r not in placed:
+                problem.unbookable.setdefault(r, _NOT_REACHED)
     stages_proven = bool(run.stages) and all(
         s.get("proven", s.get("status") == "OPTIMAL") and s.get("full_candidates", True)
         for s in run.stages
@@ -594,7 +600,7 @@ def _solve(
         stages=[
             *([] if hinted is None else [hinted.as_stage()]),
             *run.stages,
-            {"stage": "repair", "booked": repaired},
+            {"stage": "repair", "booked": repaired, "finished": repair_done},
         ],
     )
     courses = run.final_courses
@@ -603,6 +609,13 @@ def _solve(
         # places greedily from what is left (make_solution re-checks every place).
         courses = {r: o for r, o in courses.items() if r in placed or r in problem.pending}
     return make_solution(problem, placed, stats, courses)
+
+
+_NOT_REACHED = (
+    Reason.NO_CAPACITY_IN_HORIZON,
+    "not booked: the time limit ended before the search for a free slot reached it",
+)
+"""The reason of a referral left unbooked by a repair the time limit cut short."""
 
 
 _COURSES_ON_PLAN = 20_000

@@ -112,12 +112,25 @@ def test_the_repair_runs_on_its_kept_back_time_after_the_search_budget_is_spent(
     solution = solve(inst, options, on_progress=jump, budget=budget)
     assert check_solution(inst, solution).ok
     assert [s["stage"] for s in solution.stats.stages] == ["repair"]  # no search ran
-    assert solution.stats.stages[-1]["booked"] == 1
+    assert solution.stats.stages[-1] == {"stage": "repair", "booked": 1, "finished": True}
     assert {a.referral_id: a.start.date() for a in solution.assignments if a.start} == {
         "R-1": MONDAY,
         "R-2": THU,
         "R-3": FRI,
     }
+    # Past the repair's share too: it is cut, and the unbooked referral's reason says so
+    # instead of claiming that every free slot is taken.
+    wall[0] = 0.0
+    late = Budget(10.0, clock=lambda: wall[0], cpu_clock=lambda: cpu[0])
+
+    def jump_further(progress: Progress) -> None:
+        wall[0] = 10.0 - answer / 2
+
+    solution = solve(inst, options, on_progress=jump_further, budget=late)
+    assert check_solution(inst, solution).ok
+    assert solution.stats.stages[-1] == {"stage": "repair", "booked": 0, "finished": False}
+    r3 = by_id(solution)["R-3"]
+    assert r3.start is None and "time limit ended" in r3.detail
 
 
 def test_an_abandoned_solve_makes_no_plan_and_a_stopped_one_still_does() -> None:
