@@ -19,7 +19,7 @@ stress week CP-SAT needed most of a minute to add the referrals a better start h
 
 It never books a late slot (the caller completes the plan) and is an improvement heuristic,
 not a bound: what it finds is checked like every plan. Measured (docs/stage1-parameters.md):
-on the 1,000-referral stress week 447 on time (EDF) -> 455 in about 2.3 s; on the København
+on the 1,000-referral stress week 447 on time (EDF) -> 455 in about 2.7 s; on the København
 weeks 0 to +2 in 0.01-0.25 s (koebenhavn-085: 190 -> 192, the optimum). Longest session
 first, tried too, was as good or one worse on all but one week, and slower.
 """

@@ -613,7 +613,7 @@ def _solve(
 
 _NOT_REACHED = (
     Reason.NO_CAPACITY_IN_HORIZON,
-    "not booked: the time limit ended before the search for a free slot reached it",
+    "not booked: the solve ended (time limit or stop) before the search for a free slot reached it",
 )
 """The reason of a referral left unbooked by a repair the time limit cut short."""
 
