@@ -3,8 +3,8 @@ within 2 s on the København weeks).
 
 Runs the real solve (in this process, after the instance is read: as the bench counts) and
 reports per instance the moment the on-time count first equals its bound (from the progress
-events), the greedy plan's moment, stage 1's own wall time and status, and the whole solve's
-wall time.
+events), the moments of the greedy plan, of the improved start plan (if any) and of stage 1's
+start, stage 1's own wall time and status, and the whole solve's wall time.
 
 Usage: python scripts/stage1_proof_times.py [--time-limit S] [--workers N] [--repeat N] FILE...
 """

@@ -220,12 +220,12 @@ def _add_certain_room_use(
     used_at = iter(profile)
     step = next(used_at, None)
     active: list[tuple[int, int, cp_model.IntVar]] = []
-    added = 0
+    next_span = 0
     last: tuple[frozenset[int], int] | None = None
     for moment in moments:
-        while added < len(spans) and spans[added][0] <= moment:
-            active.append(spans[added])
-            added += 1
+        while next_span < len(spans) and spans[next_span][0] <= moment:
+            active.append(spans[next_span])
+            next_span += 1
         active = [span for span in active if span[1] > moment]
         while step is not None and step[1] <= moment:
             step = next(used_at, None)
