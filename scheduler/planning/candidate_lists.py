@@ -14,7 +14,8 @@ index (days, not gaps, are walked in Python for site referrals that choose no si
 
 The hot loops (the greedy plan, the sure-on-time reduction, the flow bound, the counts the
 solve loop sizes its models by) read the gap and length of a candidate without making it:
-:func:`on_time_count` and :func:`scan`, which also accept a plain list of candidates.
+:func:`on_time_count`, :func:`scan` and :func:`placement`, which also accept a plain list of
+candidates.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "fitting",
     "gaps_and_lengths",
     "on_time_count",
+    "placement",
     "scan",
 ]
 
@@ -181,6 +183,20 @@ class CandidateList(Sequence[Candidate]):
         kept.on_time = self.on_time + 1
         kept.pinned_start = start
         return kept
+
+
+def placement(cands: Sequence[Candidate], k: int) -> tuple[int, int, bool, bool]:
+    """(gap, length, at home, keeps a tentative session) of candidate `k`, without making it."""
+    if isinstance(cands, CandidateList):
+        gap = cands.gap_ids[k]
+        length = cands._minutes
+        if cands._home:
+            travel = cands._travel[cands._gaps[gap].site]
+            assert travel is not None
+            length += 2 * travel[0]
+        return gap, length, cands._home, k == 0 and cands.pinned_start is not None
+    cand = cands[k]
+    return cand.gap, cand.length, cand.at_home, cand.pinned_start is not None
 
 
 def on_time_count(cands: Sequence[Candidate]) -> int:

@@ -53,21 +53,45 @@ def _full_spans(spans: list[tuple[int, int]], capacity: int) -> list[tuple[int, 
     return full
 
 
+def _respliced(
+    full: list[tuple[int, int]], lo: int, hi: int, inside: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """`full` (maximal stretches, time order) with its part in [lo, hi) replaced by `inside`
+    (the stretches there, within [lo, hi)), touching stretches joined again."""
+    pieces = [span for span in full if span[1] <= lo]
+    pieces += [(a, lo) for a, b in full if a < lo < b]
+    pieces += inside
+    pieces += [(hi, b) for a, b in full if a < hi < b]
+    pieces += [span for span in full if span[0] >= hi]
+    joined: list[tuple[int, int]] = []
+    for a, b in sorted(pieces):
+        if joined and joined[-1][1] >= a:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], b))
+        else:
+            joined.append((a, b))
+    return joined
+
+
 class FreeTime:
     """What has been booked so far on top of the staying bookings: per gap the therapist's new
     sessions, per site-day the rooms in use. Answers "the first free slot" exactly.
 
-    Per site-day the stretches where every room is taken are kept and recomputed only after a
-    booking there, so a query costs time in the spans that meet its gap, not in the day's
-    bookings."""
+    Per site-day the stretches where every room is taken are kept; a booking or release there
+    marks its span as changed, and the next query re-derives them only inside the changed
+    stretch (from the spans that meet it), so neither a query nor a change sorts the day's
+    bookings. (A trial move that books and releases the same span costs one small refresh.)"""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.in_gap: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        self.rooms: dict[tuple[int, date], list[tuple[int, int]]] = {
-            key: list(spans) for key, spans in problem.room_load.items()
-        }
+        self.new_rooms: dict[tuple[int, date], list[tuple[int, int]]] = {}
+        """Per site-day: the spans of the sessions booked here at the site (the staying
+        bookings' are the problem's `room_load`)."""
+        self._staying: dict[tuple[int, date], tuple[list[tuple[int, int]], list[int], int]] = {}
+        """Per site-day asked about: the staying spans by start, their starts, the longest."""
         self._full: dict[tuple[int, date], list[tuple[int, int]]] = {}
+        self._changed: dict[tuple[int, date], tuple[int, int]] = {}
+        """Per site-day with kept full stretches: the stretch that holds every change since."""
         self.left = [g.end - g.start for g in problem.gaps]
         """Per gap index: the minutes not yet taken (an upper bound on its longest free
         stretch)."""
@@ -76,13 +100,41 @@ class FreeTime:
         """The gap's minutes not yet taken (an upper bound on its longest free stretch)."""
         return self.left[gap.index]
 
+    def rooms_in_use(self, key: tuple[int, date]) -> list[tuple[int, int]]:
+        """Every span holding a room at site-day `key`: the staying bookings and the new."""
+        return self.problem.room_load.get(key, []) + self.new_rooms.get(key, [])
+
     def _rooms_full(self, key: tuple[int, date]) -> list[tuple[int, int]]:
         """The stretches of a site-day where every room is taken (cached until a booking)."""
         full = self._full.get(key)
+        capacity = self.problem.instance.sites[key[0]].rooms
         if full is None:
-            capacity = self.problem.instance.sites[key[0]].rooms
-            full = self._full[key] = _full_spans(self.rooms.get(key, []), capacity)
+            full = self._full[key] = _full_spans(self.rooms_in_use(key), capacity)
+        elif (changed := self._changed.pop(key, None)) is not None and capacity > 0:
+            # Outside the changed stretch the rooms in use are as they were; inside it they
+            # are the spans that meet it, clipped.
+            lo, hi = changed
+            clipped = [
+                (max(s, lo), min(e, hi))
+                for s, e in self._staying_meeting(key, lo, hi) + self.new_rooms.get(key, [])
+                if s < hi and lo < e
+            ]
+            full = self._full[key] = _respliced(full, lo, hi, _full_spans(clipped, capacity))
         return full
+
+    def _staying_meeting(self, key: tuple[int, date], lo: int, hi: int) -> list[tuple[int, int]]:
+        """The staying spans of site-day `key` that may meet [lo, hi) (a superset: those that
+        start from the longest one's length before `lo` until `hi`), found by bisection."""
+        known = self._staying.get(key)
+        if known is None:
+            spans = sorted(self.problem.room_load.get(key, []))
+            known = self._staying[key] = (
+                spans,
+                [s for s, _ in spans],
+                max((e - s for s, e in spans), default=0),
+            )
+        spans, starts, longest = known
+        return spans[bisect_left(starts, lo - longest) : bisect_left(starts, hi)]
 
     def earliest_start(self, cand: Candidate, grid: int | None = None) -> int | None:
         """The earliest minute `cand` can start its use of the gap (travel included), or None.
@@ -161,8 +213,8 @@ class FreeTime:
         self.left[cand.gap] -= cand.length
         if not cand.at_home:
             key = (gap.site, gap.day)
-            self.rooms.setdefault(key, []).append(span)
-            self._full.pop(key, None)
+            self.new_rooms.setdefault(key, []).append(span)
+            self._change(key, span)
 
     def release(self, cand: Candidate, start: int) -> None:
         """Give back what :meth:`book` took for `cand` at `start`."""
@@ -172,8 +224,16 @@ class FreeTime:
         self.left[cand.gap] += cand.length
         if not cand.at_home:
             key = (gap.site, gap.day)
-            self.rooms[key].remove(span)
-            self._full.pop(key, None)
+            self.new_rooms[key].remove(span)
+            self._change(key, span)
+
+    def _change(self, key: tuple[int, date], span: tuple[int, int]) -> None:
+        if key not in self._full:
+            return  # not asked for yet: made whole on the first query
+        known = self._changed.get(key)
+        self._changed[key] = (
+            span if known is None else (min(known[0], span[0]), max(known[1], span[1]))
+        )
 
 
 def edf_order(problem: Problem, skip: Iterable[int] = ()) -> list[int]:

@@ -38,10 +38,16 @@ from scheduler.planning.problem import Problem
 __all__ = ["most_on_time"]
 
 
-def most_on_time(problem: Problem, budget: Budget | None = None, seconds: float = 10.0) -> Plan:
+def most_on_time(
+    problem: Problem,
+    budget: Budget | None = None,
+    seconds: float = 10.0,
+    target: int | None = None,
+) -> Plan:
     """A plan of on-time first sessions only, with as many referrals as best fit and ejection
     reach in at most `seconds` (and within `budget`): the work stops early, keeping what it
-    has, never an infeasible plan."""
+    has, never an infeasible plan. Ejection also stops once `target` referrals are on time (a
+    bound no plan exceeds)."""
     deadline = time.monotonic() + seconds
 
     def spent() -> bool:
@@ -49,7 +55,8 @@ def most_on_time(problem: Problem, budget: Budget | None = None, seconds: float 
 
     free = FreeTime(problem)
     plan = _best_fit(problem, free, spent)
-    _eject(problem, free, plan, spent)
+    if target is None or len(plan) < target:
+        _eject(problem, free, plan, spent, target)
     return plan
 
 
@@ -85,7 +92,13 @@ def _best_fit(problem: Problem, free: FreeTime, spent: Callable[[], bool]) -> Pl
     return plan
 
 
-def _eject(problem: Problem, free: FreeTime, plan: Plan, spent: Callable[[], bool]) -> None:
+def _eject(
+    problem: Problem,
+    free: FreeTime,
+    plan: Plan,
+    spent: Callable[[], bool],
+    target: int | None = None,
+) -> None:
     in_gap: dict[int, list[int]] = defaultdict(list)
     for r, (k, _) in plan.items():
         in_gap[problem.candidates[r][k].gap].append(r)
@@ -147,5 +160,7 @@ def _eject(problem: Problem, free: FreeTime, plan: Plan, spent: Callable[[], boo
                 continue
             if place_directly(r) or place_by_ejecting(r):
                 gains += 1
+                if target is not None and len(plan) >= target:
+                    return
             else:
                 failed_at[r] = gains

@@ -26,11 +26,12 @@ avanceret-approved therapists on basal work, and the busiest therapist's load.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model_helper as cmh
 
 from scheduler.domain import ObjectiveWeights
 from scheduler.planning.budget import Budget
@@ -53,21 +54,46 @@ __all__ = [
     "add_room_capacity",
     "build_course_model",
     "build_model",
+    "candidates_of",
     "course_objective",
+    "set_objective",
 ]
 
 Key = tuple[int, int]
 """(referral index, candidate index within the referral's candidates)."""
 
 
-@dataclass
 class Objectives:
-    """Linear expressions of the objective's priorities, best value first."""
+    """Linear expressions of the objective's priorities, best value first.
 
-    on_time: cp_model.LinearExpr
-    lateness: cp_model.LinearExpr
-    courses: cp_model.LinearExpr
-    tail: cp_model.LinearExpr
+    Lateness and the tail are built when a stage first asks for them (stage 1 reads only the
+    on-time count; the tail's busiest-therapist variable and its rows join the model then).
+    """
+
+    def __init__(
+        self,
+        on_time: cp_model.LinearExpr,
+        courses: cp_model.LinearExpr,
+        lateness: Callable[[], cp_model.LinearExpr],
+        tail: Callable[[], cp_model.LinearExpr],
+    ) -> None:
+        self.on_time = on_time
+        self.courses = courses
+        self._make = {"lateness": lateness, "tail": tail}
+        self._made: dict[str, cp_model.LinearExpr] = {}
+
+    def _get(self, name: str) -> cp_model.LinearExpr:
+        if name not in self._made:
+            self._made[name] = self._make[name]()
+        return self._made[name]
+
+    @property
+    def lateness(self) -> cp_model.LinearExpr:
+        return self._get("lateness")
+
+    @property
+    def tail(self) -> cp_model.LinearExpr:
+        return self._get("tail")
 
 
 @dataclass
@@ -82,18 +108,31 @@ class FirstSessionModel:
     objectives: Objectives
     y: dict[CourseOption, cp_model.IntVar] = field(default_factory=dict)
     """Per course option: whether it carries its referral's course."""
+    cands: dict[Key, Candidate] = field(default_factory=dict)
+    """The candidate of every key of `x`, made once."""
 
     def candidate(self, key: Key) -> Candidate:
-        return self.problem.candidates[key[0]][key[1]]
+        cand = self.cands.get(key)
+        return self.problem.candidates[key[0]][key[1]] if cand is None else cand
 
 
-def _name(problem: Problem, key: Key) -> str:
-    cand = problem.candidates[key[0]][key[1]]
-    gap = problem.gaps[cand.gap]
-    ref = problem.instance.referrals[key[0]].id
-    therapist = problem.instance.therapists[gap.therapist].id
-    where = "home" if cand.at_home else problem.instance.sites[gap.site].id
-    return f"first_session(referral={ref}, therapist={therapist}, day={cand.day}, at={where})"
+def candidates_of(problem: Problem, keys: Iterable[Key]) -> dict[Key, Candidate]:
+    """The candidate of each key, made once (the builders below read each several times)."""
+    lists = problem.candidates
+    return {key: lists[key[0]][key[1]] for key in keys}
+
+
+def _name(problem: Problem, key: Key, cand: Candidate) -> str:
+    labels = problem.gap_labels
+    label = labels.get((cand.gap, cand.at_home))
+    if label is None:
+        gap = problem.gaps[cand.gap]
+        therapist = problem.instance.therapists[gap.therapist].id
+        where = "home" if cand.at_home else problem.instance.sites[gap.site].id
+        label = labels[(cand.gap, cand.at_home)] = (
+            f"therapist={therapist}, day={cand.day}, at={where})"
+        )
+    return f"first_session(referral={problem.instance.referrals[key[0]].id}, {label}"
 
 
 def add_one_session_per_referral(
@@ -110,25 +149,29 @@ def add_one_session_per_referral(
     return assigned
 
 
-def _by_gap(problem: Problem, keys: list[Key]) -> dict[int, list[Key]]:
+def _by_gap(cands: Mapping[Key, Candidate]) -> dict[int, list[Key]]:
     groups: dict[int, list[Key]] = defaultdict(list)
-    for key in keys:
-        groups[problem.candidates[key[0]][key[1]].gap].append(key)
+    for key, cand in cands.items():
+        groups[cand.gap].append(key)
     return groups
 
 
 def add_gap_capacity(
-    model: cp_model.CpModel, problem: Problem, x: dict[Key, cp_model.IntVar]
+    model: cp_model.CpModel,
+    problem: Problem,
+    x: dict[Key, cp_model.IntVar],
+    cands: Mapping[Key, Candidate] | None = None,
 ) -> None:
     """The sessions placed in one free gap must fit in it back to back.
 
     For one therapist and one contiguous stretch this is exact: any set whose lengths add up to
     at most the gap's length can be sequenced without overlap. Skipped where every candidate
-    together fits anyway.
+    together fits anyway. `cands`: the candidates of `x` (:func:`candidates_of`) if known.
     """
-    for g, keys in _by_gap(problem, list(x)).items():
+    cands = candidates_of(problem, x) if cands is None else cands
+    for g, keys in _by_gap(cands).items():
         gap = problem.gaps[g]
-        lengths = [problem.candidates[r][k].length for r, k in keys]
+        lengths = [cands[key].length for key in keys]
         if sum(lengths) > gap.length and len(keys) > 1:
             model.add(
                 cp_model.LinearExpr.weighted_sum([x[key] for key in keys], lengths) <= gap.length
@@ -140,6 +183,7 @@ def add_room_capacity(
     problem: Problem,
     x: dict[Key, cp_model.IntVar],
     critical: set[int],
+    cands: Mapping[Key, Candidate] | None = None,
 ) -> dict[Key, cp_model.IntVar]:
     """Where rooms could run out, place sessions to the minute and cap rooms in use.
 
@@ -152,24 +196,27 @@ def add_room_capacity(
 
     The cumulative's own linear relaxation is weak on full days; :func:`_add_certain_room_use`
     adds the moments where sessions are certain to hold a room wherever they start in their gap
-    (redundant: it only tightens the bound the search proves against).
+    (redundant: it only tightens the bound the search proves against). `cands`: the
+    candidates of `x` (:func:`candidates_of`) if known.
     """
+    cands = candidates_of(problem, x) if cands is None else cands
     start: dict[Key, cp_model.IntVar] = {}
     room_intervals: dict[tuple[int, date], list[cp_model.IntervalVar]] = defaultdict(list)
     certain: dict[tuple[int, date], list[tuple[int, int, cp_model.IntVar]]] = defaultdict(list)
-    for g, keys in _by_gap(problem, list(x)).items():
+    for g, keys in _by_gap(cands).items():
         gap = problem.gaps[g]
         if g not in critical:
             continue
         intervals = []
         for key in keys:
-            cand = problem.candidates[key[0]][key[1]]
+            cand = cands[key]
             lo, hi = gap.start, gap.end - cand.length
             if cand.pinned_start is not None:
                 lo = hi = cand.pinned_start
-            s = model.new_int_var(lo, hi, f"start_{_name(problem, key)}")
+            name = _name(problem, key, cand)
+            s = model.new_int_var(lo, hi, f"start_{name}")
             interval = model.new_optional_fixed_size_interval_var(
-                s, cand.length, x[key], f"session_{_name(problem, key)}"
+                s, cand.length, x[key], f"session_{name}"
             )
             start[key] = s
             intervals.append(interval)
@@ -242,7 +289,10 @@ def _add_certain_room_use(
 
 
 def add_course_capacity(
-    model: cp_model.CpModel, problem: Problem, x: dict[Key, cp_model.IntVar]
+    model: cp_model.CpModel,
+    problem: Problem,
+    x: dict[Key, cp_model.IntVar],
+    cands: Mapping[Key, Candidate] | None = None,
 ) -> dict[CourseOption, cp_model.IntVar]:
     """Course places for booked referrals, within therapists' weeks and holds' seats.
 
@@ -255,17 +305,18 @@ def add_course_capacity(
     place (all its options 0): it then waits, which the courses objective counts. A fixed
     referral whose course is pending (:attr:`Problem.pending`) gets its options without a link
     (its first session is a communicated booking; its minutes are already out of the week).
+    `cands`: the candidates of `x` (:func:`candidates_of`) if known.
     """
+    cands = candidates_of(problem, x) if cands is None else cands
     link: dict[CourseOption, list[cp_model.IntVar]] = defaultdict(list)
     for r in problem.pending:
         for option in fixed_options(problem, r):
             link[option] = []
     groups: dict[tuple[int, int, date], list[Key]] = defaultdict(list)
-    for key in x:
-        cand = problem.candidates[key[0]][key[1]]
+    for key, cand in cands.items():
         groups[(key[0], problem.gaps[cand.gap].therapist, cand.day)].append(key)
     for (r, _, _), keys in groups.items():
-        first = problem.candidates[keys[0][0]][keys[0][1]]
+        first = cands[keys[0]]
         for option in options_for(problem, r, first):
             link[option].extend(x[k] for k in keys)
     y: dict[CourseOption, cp_model.IntVar] = {}
@@ -303,7 +354,7 @@ def add_course_capacity(
         lambda: ([], [])
     )
     for key, var in x.items():
-        cand = problem.candidates[key[0]][key[1]]
+        cand = cands[key]
         week = cand.day - timedelta(days=cand.day.weekday())
         sessions[(problem.gaps[cand.gap].therapist, week)][0].append(var)
         sessions[(problem.gaps[cand.gap].therapist, week)][1].append(cand.length)
@@ -355,54 +406,57 @@ def _objectives(
     model: cp_model.CpModel,
     problem: Problem,
     x: dict[Key, cp_model.IntVar],
+    cands: Mapping[Key, Candidate],
     assigned: dict[int, cp_model.LinearExpr],
     weights: ObjectiveWeights,
     y: dict[CourseOption, cp_model.IntVar],
 ) -> Objectives:
-    on_time_vars: list[cp_model.IntVar] = []
-    late_vars: list[cp_model.IntVar] = []
-    late_coeffs: list[int] = []
-    tail_vars: list[cp_model.IntVar] = []
-    tail_coeffs: list[int] = []
-    load: dict[int, tuple[list[cp_model.IntVar], list[int]]] = defaultdict(lambda: ([], []))
-    for key, var in x.items():
-        cand = problem.candidates[key[0]][key[1]]
-        if cand.on_time:
-            on_time_vars.append(var)
-        elif cand.lateness_days:
-            late_vars.append(var)
-            late_coeffs.append(cand.lateness_days)
-        cost = cand.tail_cost(weights)
-        if cost:
-            tail_vars.append(var)
-            tail_coeffs.append(cost)
-        therapist = problem.gaps[cand.gap].therapist
-        load[therapist][0].append(var)
-        load[therapist][1].append(cand.length)
-    # Unbooked referrals are later than any booking in the horizon.
-    unbooked_penalty = sum(
-        problem.unassigned_penalty_days(r)
-        for r in range(len(problem.candidates))
-        if problem.candidates[r]
-    )
-    lateness = cp_model.LinearExpr.weighted_sum(late_vars, late_coeffs) + unbooked_penalty
-    lateness -= cp_model.LinearExpr.weighted_sum(
-        [assigned[r] for r in assigned], [problem.unassigned_penalty_days(r) for r in assigned]
-    )
-    tail = cp_model.LinearExpr.weighted_sum(tail_vars, tail_coeffs)
-    if weights.balance_minute and load:
-        top = max(sum(lengths) for _, lengths in load.values())
-        busiest = model.new_int_var(0, top, "busiest_therapist_new_minutes")
-        for therapist, (vars_, lengths) in load.items():
-            if sum(lengths) > 0:
-                model.add(cp_model.LinearExpr.weighted_sum(vars_, lengths) <= busiest).with_name(
-                    f"load(therapist={problem.instance.therapists[therapist].id})"
-                )
-        tail += weights.balance_minute * busiest
+    def lateness() -> cp_model.LinearExpr:
+        late = [(var, cands[key].lateness_days) for key, var in x.items()]
+        late = [(var, days) for var, days in late if days]
+        # Unbooked referrals are later than any booking in the horizon.
+        unbooked_penalty = sum(
+            problem.unassigned_penalty_days(r)
+            for r in range(len(problem.candidates))
+            if problem.candidates[r]
+        )
+        expr = (
+            cp_model.LinearExpr.weighted_sum([v for v, _ in late], [d for _, d in late])
+            + unbooked_penalty
+        )
+        return expr - cp_model.LinearExpr.weighted_sum(
+            [assigned[r] for r in assigned], [problem.unassigned_penalty_days(r) for r in assigned]
+        )
+
+    def tail() -> cp_model.LinearExpr:
+        tail_vars: list[cp_model.IntVar] = []
+        tail_coeffs: list[int] = []
+        load: dict[int, tuple[list[cp_model.IntVar], list[int]]] = defaultdict(lambda: ([], []))
+        for key, var in x.items():
+            cand = cands[key]
+            cost = cand.tail_cost(weights)
+            if cost:
+                tail_vars.append(var)
+                tail_coeffs.append(cost)
+            therapist = problem.gaps[cand.gap].therapist
+            load[therapist][0].append(var)
+            load[therapist][1].append(cand.length)
+        expr = cp_model.LinearExpr.weighted_sum(tail_vars, tail_coeffs)
+        if weights.balance_minute and load:
+            top = max(sum(lengths) for _, lengths in load.values())
+            busiest = model.new_int_var(0, top, "busiest_therapist_new_minutes")
+            for therapist, (vars_, lengths) in load.items():
+                if sum(lengths) > 0:
+                    model.add(
+                        cp_model.LinearExpr.weighted_sum(vars_, lengths) <= busiest
+                    ).with_name(f"load(therapist={problem.instance.therapists[therapist].id})")
+            expr += weights.balance_minute * busiest
+        return expr
+
     return Objectives(
-        on_time=cp_model.LinearExpr.sum(on_time_vars),
-        lateness=lateness,
+        on_time=cp_model.LinearExpr.sum([var for key, var in x.items() if cands[key].on_time]),
         courses=course_objective(problem, y),
+        lateness=lateness,
         tail=tail,
     )
 
@@ -428,40 +482,36 @@ def build_model(
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
+    made: dict[Key, Candidate] = {}
     if keys is not None:
+        lists = problem.candidates
         for n, key in enumerate(keys):
             if budget is not None and n % 4096 == 0:
                 budget.check()
-            x[key] = model.new_bool_var(_name(problem, key))
+            cand = made[key] = lists[key[0]][key[1]]
+            x[key] = model.new_bool_var(_name(problem, key, cand))
     for r, cands in enumerate(problem.candidates if keys is None else ()):
         if budget is not None and r % 64 == 0:
             budget.check()
         for k, cand in enumerate(cands):
             if select is None or select(r, k, cand):
-                x[(r, k)] = model.new_bool_var(_name(problem, (r, k)))
+                made[(r, k)] = cand
+                x[(r, k)] = model.new_bool_var(_name(problem, (r, k), cand))
     assigned = add_one_session_per_referral(model, problem, x)
     if budget is not None:
         budget.check()
-    add_gap_capacity(model, problem, x)
+    add_gap_capacity(model, problem, x, made)
     if budget is not None:
         budget.check()
-    site_gaps = [
-        problem.gaps[problem.candidates[r][k].gap]
-        for r, k in x
-        if not problem.candidates[r][k].at_home
-    ]
+    site_gaps = [problem.gaps[cand.gap] for cand in made.values() if not cand.at_home]
     critical = critical_gaps(problem.instance, site_gaps, problem.room_load)
     # A kept tentative session needs its exact minute: its gap gets start variables.
-    critical |= {
-        problem.candidates[r][k].gap
-        for r, k in x
-        if problem.candidates[r][k].pinned_start is not None
-    }
-    start = add_room_capacity(model, problem, x, critical)
+    critical |= {cand.gap for cand in made.values() if cand.pinned_start is not None}
+    start = add_room_capacity(model, problem, x, critical, made)
     if budget is not None:
         budget.check()
-    y = add_course_capacity(model, problem, x) if courses else {}
-    objectives = _objectives(model, problem, x, assigned, weights, y)
+    y = add_course_capacity(model, problem, x, made) if courses else {}
+    objectives = _objectives(model, problem, x, made, assigned, weights, y)
     return FirstSessionModel(
         problem=problem,
         model=model,
@@ -469,7 +519,23 @@ def build_model(
         start=start,
         objectives=objectives,
         y=y,
+        cands=made,
     )
+
+
+def set_objective(model: cp_model.CpModel, expr: cp_model.LinearExpr, maximize: bool) -> None:
+    """``model.maximize(expr)`` / ``model.minimize(expr)``, with the objective's variables and
+    coefficients written to the proto in bulk (CpModel appends them one at a time in Python:
+    about 50 ms for stage 1 of a København week). Same proto: minimise ``scaling_factor *
+    (sum + offset)`` with the signs flipped for a maximum."""
+    flat = cmh.FlatIntExpr(expr)
+    model.clear_objective()  # type: ignore[no-untyped-call]
+    objective = model.proto.objective
+    sign = -1 if maximize else 1
+    objective.vars.extend([var.index for var in flat.vars])
+    objective.coeffs.extend([sign * coeff for coeff in flat.coeffs])
+    objective.offset = sign * flat.offset
+    objective.scaling_factor = float(sign)
 
 
 def build_course_model(problem: Problem, plan: list[Key]) -> FirstSessionModel:
@@ -481,9 +547,10 @@ def build_course_model(problem: Problem, plan: list[Key]) -> FirstSessionModel:
     model = cp_model.CpModel()
     # Distinct fixed variables (CP-SAT shares one variable per constant, which the hints of
     # the solve loop could not tell apart).
-    x = {key: model.new_int_var(1, 1, _name(problem, key)) for key in plan}
-    y = add_course_capacity(model, problem, x)
-    on_time = [var for key, var in x.items() if problem.candidates[key[0]][key[1]].on_time]
+    made = candidates_of(problem, plan)
+    x = {key: model.new_int_var(1, 1, _name(problem, key, made[key])) for key in plan}
+    y = add_course_capacity(model, problem, x, made)
+    on_time = [var for key, var in x.items() if made[key].on_time]
     zero = cp_model.LinearExpr.sum([])
     return FirstSessionModel(
         problem=problem,
@@ -492,9 +559,10 @@ def build_course_model(problem: Problem, plan: list[Key]) -> FirstSessionModel:
         start={},
         objectives=Objectives(
             on_time=cp_model.LinearExpr.sum(on_time),
-            lateness=zero,
             courses=course_objective(problem, y),
-            tail=zero,
+            lateness=lambda: zero,
+            tail=lambda: zero,
         ),
         y=y,
+        cands=made,
     )

@@ -68,8 +68,6 @@ class Problem:
     """Every hold of every site, with its site index."""
     weeks: list[date] = field(default_factory=list)
     """Mondays of the full weeks of the horizon: the weeks courses are planned in."""
-    week_free: dict[tuple[int, date], int] = field(default_factory=dict)
-    """Per (therapist, full week): free minutes after the bookings that stay."""
     cut: list[bool] = field(default_factory=list)
     """Per referral: whether its late candidates may have been cut to the first late days."""
     tentative: dict[int, Booking] = field(default_factory=dict)
@@ -82,6 +80,23 @@ class Problem:
     before new referrals' (:mod:`scheduler.planning.courses`)."""
     course_options: dict[tuple[int, int, date], list[Any]] = field(default_factory=dict)
     """Memo of :func:`scheduler.planning.courses.options_for` by (referral, therapist, day)."""
+    gap_labels: dict[tuple[int, bool], str] = field(default_factory=dict, repr=False)
+    """Memo of the model's variable names' therapist, day and place, by (gap, at home)."""
+
+    _week_free: dict[tuple[int, date], int] | None = field(default=None, repr=False)
+
+    @property
+    def week_free(self) -> dict[tuple[int, date], int]:
+        """Per (therapist, full week): free minutes after the bookings that stay. Computed on
+        first use (courses and answers need it; stage 1 does not, so it is not in the way of
+        the first proof)."""
+        if self._week_free is None:
+            t_index = {t.id: i for i, t in enumerate(self.instance.therapists)}
+            self._week_free = {
+                (t_index[tid], monday): minutes
+                for (tid, monday), minutes in weekly_free_minutes(self.instance).items()
+            }
+        return self._week_free
 
     def gaps_for(self, referral: int) -> QualifiedGaps:
         """The therapists that may take the referral and their gaps, in time order."""
@@ -213,10 +228,6 @@ def prepare(instance: Instance, late_days: int | None = 5, budget: Budget | None
         pending=pending,
         holds=[(s_idx, h) for s_idx, site in enumerate(instance.sites) for h in site.holds],
         weeks=full_weeks(instance),
-        week_free={
-            (t_index[tid], monday): minutes
-            for (tid, monday), minutes in weekly_free_minutes(instance).items()
-        },
         tentative=tentative,
         cut=[
             late_days is not None

@@ -71,6 +71,7 @@ from scheduler.planning.model import (
     build_course_model,
     build_model,
     course_objective,
+    set_objective,
 )
 from scheduler.planning.parameters import apply as apply_parameters
 from scheduler.planning.parameters import stage_parameters
@@ -149,15 +150,18 @@ def _apply_hint(
     so the hint is complete and CP-SAT need not repair it (unchosen sessions' starts are
     hinted at their earliest minute)."""
     fsm.model.clear_hints()  # type: ignore[no-untyped-call]
-    for key, var in fsm.x.items():
-        fsm.model.add_hint(var, chosen.get(key, 0))
     carried = set((courses or {}).values())
-    for option, var in fsm.y.items():
-        fsm.model.add_hint(var, int(option in carried))
     starts = starts or {}
+    hinted = [(var.index, chosen.get(key, 0)) for key, var in fsm.x.items()]
+    hinted += [(var.index, int(option in carried)) for option, var in fsm.y.items()]
     for key, var in fsm.start.items():
         value = starts.get(key) if chosen.get(key) else None
-        fsm.model.add_hint(var, var.proto.domain[0] if value is None else value)
+        hinted.append((var.index, var.proto.domain[0] if value is None else value))
+    # Written to the proto in two appends (CpModel.add_hint costs microseconds per variable;
+    # every variable here is a positive reference, which is all add_hint would add).
+    hint = fsm.model.proto.solution_hint
+    hint.vars.extend([index for index, _ in hinted])
+    hint.values.extend([value for _, value in hinted])
 
 
 _STATUS = {
@@ -257,11 +261,7 @@ class _Run:
             return False
         # The stage starts: progress says which search runs now, before its first solution.
         self.emit(name, self.on_time, self.on_time_bound, None, None)
-        expr = getattr(fsm.objectives, name)
-        if name in ("on_time", "courses"):
-            fsm.model.maximize(expr)
-        else:
-            fsm.model.minimize(expr)
+        set_objective(fsm.model, getattr(fsm.objectives, name), name in ("on_time", "courses"))
         _apply_hint(fsm, hint, course_hint, self.starts if hint_starts is None else hint_starts)
         apply_parameters(solver, stage_parameters(name, len(fsm.x)))
         solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
@@ -553,9 +553,13 @@ def _solve(
         run.emit("hint" if run.hinted else "greedy", run.on_time, None, None, None)
         run.publish(problem, plan)
         if not run.stopped():
-            plan = _improve_start(run, problem, plan)
-        if not run.stopped():
-            plan = _optimise(run, solver, problem, plan, size)
+            # Stage 1 decides only the contested referrals: the others are on time for sure.
+            # With the flow bound over the contested ones, the most any plan has on time.
+            sure = sure_on_time(problem)
+            flow = on_time_flow_bound(problem, sure)
+            plan = _improve_start(run, problem, plan, len(sure) + flow)
+            if not run.stopped():
+                plan = _optimise(run, solver, problem, plan, size, sure, flow)
     except BudgetExpired:
         pass  # the best plan so far stands
     finally:
@@ -631,12 +635,17 @@ _IMPROVE_SHARE = 0.1
 """The most of the time left that the start plan's improvement may take."""
 
 
-def _improve_start(run: _Run, problem: Problem, plan: Plan) -> Plan:
+def _improve_start(run: _Run, problem: Problem, plan: Plan, bound: int) -> Plan:
     """The start plan, or a better one from best fit and ejection
     (:func:`~scheduler.planning.improve.most_on_time`, completed greedily): more on time, then
-    fewer late days. Stage 1's search starts from it."""
+    fewer late days. Stage 1's search starts from it. Not tried when the plan already has
+    `bound` referrals on time (no plan has more); the improvement stops once it reaches it."""
+    if _on_time(problem, plan) >= bound:
+        return plan
     improved = complete(
-        problem, most_on_time(problem, run.budget, _IMPROVE_SHARE * run.remaining()), run.budget
+        problem,
+        most_on_time(problem, run.budget, _IMPROVE_SHARE * run.remaining(), target=bound),
+        run.budget,
     )
     if run.budget.expired() or not quality(problem, improved) > quality(problem, plan):
         return plan
@@ -664,21 +673,26 @@ def _candidates(problem: Problem, plan: Plan) -> dict[int, Candidate]:
 
 
 def _optimise(
-    run: _Run, solver: cp_model.CpSolver, problem: Problem, plan: Plan, size: dict[str, int]
+    run: _Run,
+    solver: cp_model.CpSolver,
+    problem: Problem,
+    plan: Plan,
+    size: dict[str, int],
+    sure: dict[int, int],
+    flow: int,
 ) -> Plan:
-    """Stages 1–3 from the greedy `plan`; returns the best plan. Every step asks the budget;
-    once it is spent (model building raises :class:`BudgetExpired`) the plan reached so far is
-    returned."""
+    """Stages 1–3 from the greedy `plan`; returns the best plan. `sure`: the referrals on
+    time for sure (:func:`~scheduler.planning.bounds.sure_on_time`), `flow` the flow bound
+    over the others. Every step asks the budget; once it is spent (model building raises
+    :class:`BudgetExpired`) the plan reached so far is returned."""
     budget = run.budget
     options = run.options
     best = plan
     try:
-        # Stage 1 decides only the contested referrals: the others are on time for sure.
-        sure = sure_on_time(problem)
         budget.check()
         keys, restricted = _first_stage(problem, sure, plan)
         # Independent parts the greedy plan already solves (by their flow bounds) keep it.
-        parts = split_stage1(problem, keys, sure, plan)
+        parts = split_stage1(problem, keys, sure, plan, flow)
         budget.check()
         kept = {**{(r, k): 1 for r, k in sure.items()}, **_hint(parts.closed)}
         run.stage_offset = len(sure) + len(parts.closed)
@@ -741,9 +755,7 @@ def _optimise(
         if not run.stopped():
             # A flow bound CP-SAT may not have reached in its time (rooms and lengths
             # relaxed); the only valid one when stage 1 searched a restricted model.
-            relaxed = len(sure) + (
-                parts.flow if parts.flow is not None else on_time_flow_bound(problem, sure)
-            )
+            relaxed = len(sure) + flow
             if restricted or run.on_time_bound is None or run.on_time_bound > relaxed:
                 run.on_time_bound, run.bound = relaxed, float(relaxed)
         if run.on_time_bound != run.on_time:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from scheduler.planning.bounds import on_time_flow_bound
+from scheduler.planning.candidate_lists import placement
 from scheduler.planning.free_time import critical_gaps
 from scheduler.planning.problem import Problem
 
@@ -60,29 +61,29 @@ def _components(problem: Problem, keys: Sequence[Key]) -> tuple[list[list[Key]],
 
     by_gap: dict[int, list[int]] = defaultdict(list)
     demand: dict[int, int] = defaultdict(int)
-    count: dict[int, int] = defaultdict(int)
     site_gaps = []
+    site_keys: list[tuple[int, int]] = []  # (referral, gap) of candidates at a site
     pinned: set[int] = set()
+    lists = problem.candidates
     for r, k in keys:
         parent.setdefault(r, r)
-        cand = problem.candidates[r][k]
-        by_gap[cand.gap].append(r)
-        demand[cand.gap] += cand.length
-        count[cand.gap] += 1
-        if not cand.at_home:
-            site_gaps.append(problem.gaps[cand.gap])
-        if cand.pinned_start is not None:
-            pinned.add(cand.gap)
+        g, length, at_home, keeps = placement(lists[r], k)
+        by_gap[g].append(r)
+        demand[g] += length
+        if not at_home:
+            site_gaps.append(problem.gaps[g])
+            site_keys.append((r, g))
+        if keeps:
+            pinned.add(g)
     critical = critical_gaps(problem.instance, site_gaps, problem.room_load) | pinned
     rooms: dict[tuple[int, date], list[int]] = defaultdict(list)
     for g, members in by_gap.items():
         gap = problem.gaps[g]
-        if g in critical or (count[g] > 1 and demand[g] > gap.length):
+        if g in critical or (len(members) > 1 and demand[g] > gap.length):
             union(members)
-    for r, k in keys:
-        cand = problem.candidates[r][k]
-        if cand.gap in critical and not cand.at_home:
-            gap = problem.gaps[cand.gap]
+    for r, g in site_keys:
+        if g in critical:
+            gap = problem.gaps[g]
             rooms[(gap.site, gap.day)].append(r)
     for members in rooms.values():
         union(members)
@@ -124,16 +125,23 @@ class _Outside(Container[int]):
         return r not in self.inside
 
 
-def split(problem: Problem, keys: Sequence[Key], sure: Container[int], plan: Plan) -> Split:
+def split(
+    problem: Problem,
+    keys: Sequence[Key],
+    sure: Container[int],
+    plan: Plan,
+    flow: int | None = None,
+) -> Split:
     """Stage 1's candidates `keys` less the parts the greedy `plan` provably solves (its
     on-time count there equals the part's flow bound). `sure` are the referrals on time for
-    sure (not in `keys`)."""
+    sure (not in `keys`); `flow`, if known, the flow bound over the others."""
     contested = {
         r: entry
         for r, entry in plan.items()
         if r not in sure and problem.candidates[r][entry[0]].on_time
     }
-    flow = on_time_flow_bound(problem, sure)
+    if flow is None:
+        flow = on_time_flow_bound(problem, sure)
     if len(contested) >= flow:
         # The greedy plan reaches the bound over the whole week: nothing to search.
         parts, critical = _components(problem, keys)

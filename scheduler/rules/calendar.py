@@ -3,7 +3,9 @@ minutes of a day, the unit every free stretch and session is measured in.
 
 Public holidays come from the maintained `holidays` package (Nytårsdag, Skærtorsdag,
 Langfredag, 2. påskedag, Kristi Himmelfartsdag, 2. pinsedag, 1. and 2. juledag; Store Bededag
-only until 2023, when it was abolished). Grundlovsdag, 24 and 31 December are policy settings.
+only until 2023, when it was abolished); imported with this module, so the first plan of a
+process does not pay for loading the package's country tables. Grundlovsdag, 24 and 31
+December are policy settings.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-import holidays
+from holidays.countries.denmark import Denmark
 
 from scheduler.domain.policy import DayKind, Policy
 
@@ -30,7 +32,7 @@ def at_minutes(day: date, minutes: int) -> datetime:
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("DK", years=year).keys())
+    return frozenset(Denmark(years=year).keys())  # type: ignore[no-untyped-call]
 
 
 class WorkingCalendar:

@@ -23,6 +23,7 @@ from scheduler.planning.model import (
     add_one_session_per_referral,
     add_room_capacity,
     build_model,
+    set_objective,
 )
 from scheduler.planning.problem import Problem, prepare
 from tests.builders import MONDAY, due_on, fill_day, free_hours, instance, site, therapist
@@ -161,3 +162,20 @@ def test_certain_room_use_cuts_off_no_plan_the_rooms_allow(
     monkeypatch.setattr(model_module, "_add_certain_room_use", lambda *args: None)
     assert _certain_room_use(build_model(problem, ObjectiveWeights(), courses=False)) == 0
     assert _most_on_time(problem) == with_them
+
+
+def test_set_objective_writes_the_same_proto_as_maximize_and_minimize() -> None:
+    model = cp_model.CpModel()
+    xs = [model.new_bool_var(f"x{i}") for i in range(5)]
+    exprs = [
+        cp_model.LinearExpr.sum(xs),
+        cp_model.LinearExpr.weighted_sum(xs, [1, 2, 3, 4, 5]) + 7 - 2 * xs[0],
+        cp_model.LinearExpr.sum([]),
+        cp_model.LinearExpr.weighted_sum([], []) + 3,
+    ]
+    for expr in exprs:
+        for maximize in (True, False):
+            (model.maximize if maximize else model.minimize)(expr)
+            expected = str(model.proto.objective)
+            set_objective(model, expr, maximize)
+            assert str(model.proto.objective) == expected

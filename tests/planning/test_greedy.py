@@ -89,7 +89,7 @@ def _first_fit_by_minutes(free: FreeTime, cand: Candidate) -> int | None:
     gap = problem.gaps[cand.gap]
     rooms = problem.instance.sites[gap.site].rooms
     binding = not cand.at_home and cand.gap in problem.critical
-    spans = free.rooms.get((gap.site, gap.day), [])
+    spans = free.rooms_in_use((gap.site, gap.day))
     for start in range(gap.start, gap.end - cand.length + 1):
         end = start + cand.length
         if any(s < end and start < e for s, e in free.in_gap[cand.gap]):

@@ -53,6 +53,14 @@ def test_ejection_moves_a_flexible_referral_for_one_with_a_single_slot() -> None
     assert day == {0: TUE, 1: MONDAY}
 
 
+def test_ejection_stops_once_the_target_is_reached() -> None:
+    # The target is the flow bound in the solve loop: a plan that reaches it cannot gain, so
+    # no referral is moved for nothing. Here a target of 1 is reached by best fit alone.
+    problem = prepare(_two_referrals_one_specialist())
+    assert len(most_on_time(problem, target=1)) == 1
+    assert len(most_on_time(problem, target=2)) == 2
+
+
 def test_the_solve_starts_from_the_improved_plan_and_the_checker_accepts_it() -> None:
     solution = solve_checked(_two_referrals_one_specialist())
     got = by_id(solution)
@@ -79,3 +87,37 @@ def test_a_spent_budget_or_no_seconds_stops_it_before_it_books() -> None:
     assert most_on_time(problem)
     assert most_on_time(problem, Budget(0.0)) == {}
     assert most_on_time(problem, seconds=-1.0) == {}
+
+
+def test_room_stretches_kept_up_to_date_equal_the_ones_made_afresh() -> None:
+    # FreeTime re-derives the stretches where every room is taken only inside a changed span;
+    # after any sequence of bookings and releases they must equal those made from scratch.
+    import random
+
+    from scheduler.planning.greedy import _full_spans
+
+    problem = prepare(generate("koebenhavn", seed=3, load=0.9))
+    free = FreeTime(problem)
+    rng = random.Random(5)
+    booked: list[tuple[object, int]] = []
+    site_cands = [
+        cand
+        for cands in problem.candidates
+        for cand in list(cands)[:40]
+        if not cand.at_home and cand.gap in problem.critical
+    ]
+    assert site_cands
+    for _ in range(600):
+        if booked and rng.random() < 0.4:
+            cand, start = booked.pop(rng.randrange(len(booked)))
+            free.release(cand, start)  # type: ignore[arg-type]
+        else:
+            cand = rng.choice(site_cands)
+            start = free.earliest_start(cand)
+            if start is None:
+                continue
+            free.book(cand, start)
+            booked.append((cand, start))
+        for key in list(free._full):
+            rooms = problem.instance.sites[key[0]].rooms
+            assert free._rooms_full(key) == _full_spans(free.rooms_in_use(key), rooms)
