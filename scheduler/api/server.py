@@ -217,6 +217,13 @@ def configure_logging(level: int = logging.INFO) -> None:
     a third of their time there). :func:`flush_logging` writes out what is queued."""
     global _writer
     flush_logging()
+    # The JSON line has none of the caller's file, line, thread or process: skip gathering
+    # them for every record (the logging HOWTO's "Optimization"; a record per call otherwise
+    # walks the stack for its caller).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(JsonFormatter())
     lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()

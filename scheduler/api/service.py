@@ -103,7 +103,6 @@ from scheduler.planning.propose import (
     rank_slots,
 )
 from scheduler.planning.solve import Progress, finish_cpu_s, solve
-from scheduler.rules.calendar import WorkingCalendar
 from scheduler.rules.legal import legal_dates
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
@@ -793,14 +792,14 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             k=k,
         )
         referral, calendars = _proposal_inputs(request, referral_id)
+        ld = legal_dates(referral, calendars.policy, calendars.working_calendar())
         try:
-            proposals = rank_slots(calendars, referral, k)
+            proposals = rank_slots(calendars, referral, k, ld)
         except ConversionError as exc:  # an unreadable roster entry or booking on a day read
             raise _invalid(exc.violations) from None
         except ExcludedReferralError as exc:
             raise _invalid([FieldViolation("referral_id", str(exc))]) from None
         fields["proposals"] = len(proposals)
-        ld = legal_dates(referral, calendars.policy, WorkingCalendar(calendars.policy))
         return pb.ProposeSlotsResponse(
             proposals=[proposal_to_proto(p) for p in proposals], **legal_dates_to_proto(ld)
         )
@@ -822,12 +821,12 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             raise _not_held(exc, "calendar.version") from None
         referral = _held_proposal_inputs(request, referral_id, held)
         calendars = held.calendars()
+        ld = legal_dates(referral, calendars.policy, calendars.working_calendar())
         try:
-            proposals = rank_slots(calendars, referral, k)
+            proposals = rank_slots(calendars, referral, k, ld)
         except ExcludedReferralError as exc:
             raise _invalid([FieldViolation("referral_id", str(exc))]) from None
         fields["proposals"] = len(proposals)
-        ld = legal_dates(referral, calendars.policy, WorkingCalendar(calendars.policy))
         return pb.ProposeSlotsResponse(
             proposals=[proposal_to_proto(p) for p in proposals], **legal_dates_to_proto(ld)
         )

@@ -131,6 +131,8 @@ class CalendarIndex:
     )
     """The promised courses (:func:`~scheduler.rules.courses.promised_courses`), worked out
     when first asked (one pass over the bookings per index); a cache like `_free`."""
+    _calendars: list[Calendars] = field(default_factory=list, compare=False, repr=False)
+    """The :meth:`calendars` view, made when first asked; a cache like `_free`."""
 
     # ------------------------------------------------------------------ reading
 
@@ -178,13 +180,18 @@ class CalendarIndex:
 
     def calendars(self) -> Calendars:
         """What :func:`~scheduler.planning.propose.rank_slots` reads, from this index (with
-        each day's free time kept: :meth:`day_gaps`, :meth:`free_minutes`)."""
-        return replace(
-            self._plain(),
-            free_minutes=self.free_minutes,
-            day_gaps=self.day_gaps,
-            promised=self.promised(),
-        )
+        each day's free time kept: :meth:`day_gaps`, :meth:`free_minutes`); one object per
+        index, so what proposals work out alike is kept across them (``Calendars.memo``)."""
+        if not self._calendars:
+            self._calendars.append(
+                replace(
+                    self._plain(),
+                    free_minutes=self.free_minutes,
+                    day_gaps=self.day_gaps,
+                    promised=self.promised(),
+                )
+            )
+        return self._calendars[0]
 
     def _day_free(self, day: date) -> _FreeDay:
         got = self._free.get(day)

@@ -44,14 +44,16 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.domain import (
     Booking,
     BookingStatus,
+    Course,
     Instance,
     Level,
     Outcome,
@@ -61,6 +63,7 @@ from scheduler.domain import (
 )
 from scheduler.domain.inputs import quote_id
 from scheduler.domain.policy import Policy
+from scheduler.planning.candidates import qualification
 from scheduler.planning.free_time import free_stretches
 from scheduler.rules.calendar import WorkingCalendar, as_minutes, at_minutes
 from scheduler.rules.commitments import holds_time, planning_window
@@ -215,6 +218,50 @@ class Calendars:
     """The courses promised with communicated first sessions still to come
     (:func:`scheduler.rules.courses.promised_courses`), earliest first: they take therapist
     weeks and hold seats before the proposed referral's course (empty: none known)."""
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What every proposal on these calendars works out alike, kept for the next one (a
+    reader that keeps the calendars object keeps it): the working calendar and horizon, the
+    therapists qualified per kind of referral, course start weeks per day. A cache: a race
+    works a value out twice, with the same result."""
+
+    def working_calendar(self) -> WorkingCalendar:
+        got = self.memo.get("cal")
+        if got is None:
+            got = self.memo["cal"] = WorkingCalendar(self.policy)
+        return got
+
+    def horizon(self) -> list[date]:
+        """The working days a first session can be on (the planning horizon's)."""
+        got = self.memo.get("horizon")
+        if got is None:
+            window = planning_window(self.planning_date, self.policy.horizon_days)
+            got = self.memo["horizon"] = self.working_calendar().working_days(*window)
+        return got
+
+    def qualified(self, referral: Referral) -> frozenset[int]:
+        """The indices of the therapists who may take `referral`."""
+        key = ("qualified", *qualification(referral))
+        got = self.memo.get(key)
+        if got is None:
+            got = self.memo[key] = frozenset(
+                i for i, t in enumerate(self.therapists) if qualifies(t, referral)
+            )
+        return got
+
+    def therapist_index(self) -> dict[str, int]:
+        """Therapist id -> index."""
+        got = self.memo.get("therapist_index")
+        if got is None:
+            got = self.memo["therapist_index"] = {t.id: i for i, t in enumerate(self.therapists)}
+        return got
+
+    def start_weeks(self, day: date) -> list[date]:
+        """:func:`~scheduler.rules.courses.start_weeks` of a first session on `day`."""
+        key = ("start_weeks", day)
+        got = self.memo.get(key)
+        if got is None:
+            got = self.memo[key] = start_weeks(day, self.policy)
+        return got
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +276,25 @@ class DayGaps:
     """Free minutes per therapist index (the gaps' total)."""
     rooms: Mapping[int, _FullRooms]
     """Per site index read: the stretches when every room is taken."""
+    memo: dict[tuple[frozenset[int], str | None], list[tuple[int, int, int, int]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """:meth:`of` per therapists and site asked for (a held calendar keeps one view per day
+    for every referral without a tentative booking that day)."""
+
+    def of(
+        self, therapists: frozenset[int], site_id: str | None, sites: Sequence[Site]
+    ) -> list[tuple[int, int, int, int]]:
+        """The gaps of `therapists` (at `site_id` if given), in the gaps' order."""
+        key = (therapists, site_id)
+        got = self.memo.get(key)
+        if got is None:
+            got = self.memo[key] = [
+                g
+                for g in self.gaps
+                if g[1] in therapists and (site_id is None or sites[g[3]].id == site_id)
+            ]
+        return got
 
 
 def day_gaps(
@@ -368,13 +434,11 @@ class _Ranking:
         self.referral = referral
         self.site_index = {s.id: i for i, s in enumerate(calendars.sites)}
         self.basal = referral.level is Level.BASAL
-        self.qualified = frozenset(
-            i for i, t in enumerate(calendars.therapists) if qualifies(t, referral)
-        )
+        self.qualified = calendars.qualified(referral)
         self._travel: dict[int, int] = {}
         self.course = course_for(referral, calendars.policy)
         lo, hi = planning_window(calendars.planning_date, calendars.policy.horizon_days)
-        self.cal = WorkingCalendar(calendars.policy)
+        self.cal = calendars.working_calendar()
         first = week_start(lo) if lo.weekday() == 0 else week_start(lo) + timedelta(days=7)
         self.weeks = set()
         while first + timedelta(days=4) <= hi:
@@ -385,6 +449,7 @@ class _Ranking:
         self._seats: dict[date, str | None] = {}
         self._promised: tuple[dict[tuple[int, date], int], dict[tuple[str, date], int]] | None
         self._promised = None
+        self._carriers: dict[tuple[int, tuple[date, ...]], str | None] = {}
 
     def promised(self) -> tuple[dict[tuple[int, date], int], dict[tuple[str, date], int]]:
         """What the promised courses (:attr:`Calendars.promised`) take, placed greedily in
@@ -397,7 +462,7 @@ class _Ranking:
             return self._promised
         minutes: dict[tuple[int, date], int] = defaultdict(int)
         seats: dict[tuple[str, date], int] = defaultdict(int)
-        index = {t.id: i for i, t in enumerate(self.calendars.therapists)}
+        index = self.calendars.therapist_index()
         holds = [h for site in self.calendars.sites for h in site.holds]
         for p in self.calendars.promised:
             if p.referral.id == self.referral.id:
@@ -463,9 +528,16 @@ class _Ranking:
         course = self.course
         if course is None:
             return ""
-        starts = start_weeks(day, self.calendars.policy)
+        starts = self.calendars.start_weeks(day)
         if not any(s in self.weeks for s in starts):
             return ""
+        # The answer depends on the day only through its start weeks: one per week, mostly.
+        key = (t_idx, tuple(starts))
+        if key not in self._carriers:
+            self._carriers[key] = self._carrier(starts, t_idx, course)
+        return self._carriers[key]
+
+    def _carrier(self, starts: list[date], t_idx: int, course: Course) -> str | None:
         minutes = self.promised()[0]
         for s in starts:
             planned = self._planned(s)
@@ -535,12 +607,7 @@ class _Ranking:
             view = day_gaps(
                 self.calendars, day, self.qualified, {ref.id}, rooms=not ref.home_training
             )
-        qualified, chosen = self.qualified, ref.chosen_site_id
-        gaps = [
-            g
-            for g in view.gaps
-            if g[1] in qualified and (chosen is None or sites[g[3]].id == chosen)
-        ]
+        gaps = view.of(self.qualified, ref.chosen_site_id, sites)
         if not gaps:
             return []
         full = view.rooms
@@ -612,12 +679,6 @@ def _starts(
         yield head, start, therapist_id, place, site, carrier
 
 
-def _horizon(calendars: Calendars, cal: WorkingCalendar) -> list[date]:
-    """The working days a first session can be on (the planning horizon's working days)."""
-    window = planning_window(calendars.planning_date, calendars.policy.horizon_days)
-    return cal.working_days(*window)
-
-
 def _why(
     option: _Option, day: date, ld: LegalDates, first_day: date, basal: bool, result: Outcome
 ) -> str:
@@ -656,13 +717,17 @@ def _why(
     return "; ".join(parts)
 
 
-def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[SlotProposal]:
+def rank_slots(
+    calendars: Calendars, referral: Referral, k: int = 5, dates: LegalDates | None = None
+) -> list[SlotProposal]:
     """The best `k` first-session options for `referral` on `calendars`, best first.
 
     Every booking stays in place except the referral's own tentative first session (released).
-    `referral` need not be in the calendars' instance (a new referral). Raises
-    :class:`ExcludedReferralError` for a referral the policy sends elsewhere, and whatever
-    ``calendars.bookings_on`` raises. An empty list means no free slot in the planning horizon.
+    `referral` need not be in the calendars' instance (a new referral). `dates`: its legal
+    dates (:func:`~scheduler.rules.legal.legal_dates` under the calendars' policy), if the
+    caller has them. Raises :class:`ExcludedReferralError` for a referral the policy sends
+    elsewhere, and whatever ``calendars.bookings_on`` raises. An empty list means no free slot
+    in the planning horizon.
     """
     if k < 1:
         raise ProposalError(f"k must be at least 1, got {k}")
@@ -673,14 +738,13 @@ def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[Slo
             f"referral {referral.id!r} is not for this scheduler ({rejected[0].value}): "
             f"{rejected[1]}"
         )
-    cal = WorkingCalendar(policy)
-    ld = legal_dates(referral, policy, cal)
+    ld = dates or legal_dates(referral, policy, calendars.working_calendar())
     ranking = _Ranking(calendars, referral)
     unavailable = set(referral.unavailable_dates)
     proposals: list[SlotProposal] = []
     first_day: date | None = None
     minutes = referral.first_session_minutes
-    for day in _horizon(calendars, cal):
+    for day in calendars.horizon():
         if day < ld.earliest_start or day in unavailable:
             continue
         options = ranking.options_on(day, k - len(proposals))
@@ -690,8 +754,9 @@ def rank_slots(calendars: Calendars, referral: Referral, k: int = 5) -> list[Slo
         result = outcome(day, ld.deadline, ld.free_choice_right)
         for option in options:
             session = option.start + option.travel
+            # Made without re-validation: every value is computed here, of its field's type.
             proposals.append(
-                SlotProposal(
+                SlotProposal.model_construct(
                     rank=len(proposals) + 1,
                     therapist_id=option.therapist_id,
                     site_id=calendars.sites[option.site].id,
