@@ -80,9 +80,7 @@ def test_index_proposes_as_the_plain_index(week: Instance) -> None:
     for _ in range(2):  # the second round on what the first kept (Calendars.memo, day views)
         for referral in week.referrals:
             # A fresh plain view per referral: nothing carried over from another proposal.
-            assert rank_slots(held, referral, 8) == rank_slots(
-                index_calendars(week), referral, 8
-            )
+            assert rank_slots(held, referral, 8) == rank_slots(index_calendars(week), referral, 8)
     assert held.memo
 
 
