@@ -219,7 +219,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     flush_logging()
     # The JSON line has none of the caller's file, line, thread or process: skip gathering
     # them for every record (the logging HOWTO's "Optimization"; a record per call otherwise
-    # walks the stack for its caller).
+    # walks the stack for its caller). Process-wide: other handlers in this process see no
+    # caller either (the server's only handler is this one).
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False

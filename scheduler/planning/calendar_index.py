@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from scheduler.domain import Booking, BookingStatus, Instance, Referral, Therapist
 from scheduler.planning.propose import Calendars, DayGaps, Held, Shift, day_gaps
@@ -131,8 +132,8 @@ class CalendarIndex:
     )
     """The promised courses (:func:`~scheduler.rules.courses.promised_courses`), worked out
     when first asked (one pass over the bookings per index); a cache like `_free`."""
-    _calendars: list[Calendars] = field(default_factory=list, compare=False, repr=False)
-    """The :meth:`calendars` view, made when first asked; a cache like `_free`."""
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The memo of :meth:`calendars` (``Calendars.memo``); a cache like `_free`."""
 
     # ------------------------------------------------------------------ reading
 
@@ -180,18 +181,16 @@ class CalendarIndex:
 
     def calendars(self) -> Calendars:
         """What :func:`~scheduler.planning.propose.rank_slots` reads, from this index (with
-        each day's free time kept: :meth:`day_gaps`, :meth:`free_minutes`); one object per
-        index, so what proposals work out alike is kept across them (``Calendars.memo``)."""
-        if not self._calendars:
-            self._calendars.append(
-                replace(
-                    self._plain(),
-                    free_minutes=self.free_minutes,
-                    day_gaps=self.day_gaps,
-                    promised=self.promised(),
-                )
-            )
-        return self._calendars[0]
+        each day's free time kept: :meth:`day_gaps`, :meth:`free_minutes`), sharing one memo
+        per index, so what proposals work out alike is kept across them (``Calendars.memo``;
+        it holds values only, never the index: a dropped version is freed at once)."""
+        return replace(
+            self._plain(),
+            free_minutes=self.free_minutes,
+            day_gaps=self.day_gaps,
+            promised=self.promised(),
+            memo=self._memo,
+        )
 
     def _day_free(self, day: date) -> _FreeDay:
         got = self._free.get(day)

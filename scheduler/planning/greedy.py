@@ -78,8 +78,9 @@ class FreeTime:
 
     Per site-day the stretches where every room is taken are kept; a booking or release there
     marks its span as changed, and the next query re-derives them only inside the changed
-    stretch (from the spans that meet it), so neither a query nor a change sorts the day's
-    bookings. (A trial move that books and releases the same span costs one small refresh.)"""
+    stretch (from the spans that meet it, the staying ones found by bisection): the day's
+    bookings are sorted once, at its first query. (A trial move that books and releases the
+    same span costs one small refresh.)"""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem

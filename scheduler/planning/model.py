@@ -87,6 +87,11 @@ class Objectives:
             self._made[name] = self._make[name]()
         return self._made[name]
 
+    def build(self) -> None:
+        """Build every objective now (the tail's variable and rows join the model)."""
+        for name in self._make:
+            self._get(name)
+
     @property
     def lateness(self) -> cp_model.LinearExpr:
         return self._get("lateness")
@@ -469,6 +474,7 @@ def build_model(
     *,
     courses: bool = True,
     keys: Iterable[Key] | None = None,
+    all_objectives: bool = True,
 ) -> FirstSessionModel:
     """Build the CP-SAT model for a prepared problem (objectives are set by the solve loop).
 
@@ -479,6 +485,9 @@ def build_model(
     With `courses` False the model has no course places (stage 1: courses never constrain
     first sessions, they only wait). `keys`, when given, are the candidates instead of
     `select` (a caller that knows them need not have every candidate made to be asked).
+    With `all_objectives` False the lateness and tail objectives are built only when a stage
+    asks for them (stage 1 reads the on-time count alone; the tail adds a variable and a row
+    per therapist), else at once, so the model is complete as built.
     """
     model = cp_model.CpModel()
     x: dict[Key, cp_model.IntVar] = {}
@@ -512,6 +521,8 @@ def build_model(
         budget.check()
     y = add_course_capacity(model, problem, x, made) if courses else {}
     objectives = _objectives(model, problem, x, made, assigned, weights, y)
+    if all_objectives:
+        objectives.build()
     return FirstSessionModel(
         problem=problem,
         model=model,
@@ -524,10 +535,10 @@ def build_model(
 
 
 def set_objective(model: cp_model.CpModel, expr: cp_model.LinearExpr, maximize: bool) -> None:
-    """``model.maximize(expr)`` / ``model.minimize(expr)``, with the objective's variables and
-    coefficients written to the proto in bulk (CpModel appends them one at a time in Python:
-    about 50 ms for stage 1 of a København week). Same proto: minimise ``scaling_factor *
-    (sum + offset)`` with the signs flipped for a maximum."""
+    """``model.maximize(expr)`` / ``model.minimize(expr)``, with the objective's variables
+    (and a maximum's negated coefficients) written to the proto in bulk (CpModel appends them
+    one at a time in Python: about 50 ms for stage 1 of a København week). Same proto:
+    minimise ``scaling_factor * (sum + offset)`` with the signs flipped for a maximum."""
     flat = cmh.FlatIntExpr(expr)
     model.clear_objective()  # type: ignore[no-untyped-call]
     objective = model.proto.objective

@@ -80,10 +80,10 @@ class Problem:
     before new referrals' (:mod:`scheduler.planning.courses`)."""
     course_options: dict[tuple[int, int, date], list[Any]] = field(default_factory=dict)
     """Memo of :func:`scheduler.planning.courses.options_for` by (referral, therapist, day)."""
-    gap_labels: dict[tuple[int, bool], str] = field(default_factory=dict, repr=False)
+    gap_labels: dict[tuple[int, bool], str] = field(default_factory=dict, repr=False, compare=False)
     """Memo of the model's variable names' therapist, day and place, by (gap, at home)."""
 
-    _week_free: dict[tuple[int, date], int] | None = field(default=None, repr=False)
+    _week_free: dict[tuple[int, date], int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def week_free(self) -> dict[tuple[int, date], int]:

@@ -180,6 +180,11 @@ class Held:
         )
 
 
+MEMO_ENTRIES = 1024
+"""The most entries a :attr:`Calendars.memo` keeps (a horizon's start weeks and the kinds of
+referral a unit has take a few hundred)."""
+
+
 @dataclass(frozen=True)
 class Calendars:
     """What a proposal reads of an instance; rosters and bookings a day at a time.
@@ -220,48 +225,57 @@ class Calendars:
     weeks and hold seats before the proposed referral's course (empty: none known)."""
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """What every proposal on these calendars works out alike, kept for the next one (a
-    reader that keeps the calendars object keeps it): the working calendar and horizon, the
-    therapists qualified per kind of referral, course start weeks per day. A cache: a race
-    works a value out twice, with the same result."""
+    reader that keeps the calendars passes the same memo each time): the working calendar and
+    horizon, the therapists qualified per kind of referral, course start weeks per day, the
+    therapist index. It depends on the policy, planning date, therapists and sites: a copy
+    with other ones needs a new memo. At most :data:`MEMO_ENTRIES` entries (a referral's
+    specialty is the client's text: it cannot grow it without bound). A cache: a race works a
+    value out twice, with the same result."""
+
+    def _kept(self, key: Any, value: Any) -> Any:
+        if len(self.memo) < MEMO_ENTRIES:
+            self.memo[key] = value
+        return value
 
     def working_calendar(self) -> WorkingCalendar:
         got = self.memo.get("cal")
         if got is None:
-            got = self.memo["cal"] = WorkingCalendar(self.policy)
-        return got
+            got = self._kept("cal", WorkingCalendar(self.policy))
+        return got  # type: ignore[no-any-return]
 
     def horizon(self) -> list[date]:
         """The working days a first session can be on (the planning horizon's)."""
         got = self.memo.get("horizon")
         if got is None:
             window = planning_window(self.planning_date, self.policy.horizon_days)
-            got = self.memo["horizon"] = self.working_calendar().working_days(*window)
-        return got
+            got = self._kept("horizon", self.working_calendar().working_days(*window))
+        return got  # type: ignore[no-any-return]
 
     def qualified(self, referral: Referral) -> frozenset[int]:
         """The indices of the therapists who may take `referral`."""
         key = ("qualified", *qualification(referral))
         got = self.memo.get(key)
         if got is None:
-            got = self.memo[key] = frozenset(
-                i for i, t in enumerate(self.therapists) if qualifies(t, referral)
+            got = self._kept(
+                key,
+                frozenset(i for i, t in enumerate(self.therapists) if qualifies(t, referral)),
             )
-        return got
+        return got  # type: ignore[no-any-return]
 
     def therapist_index(self) -> dict[str, int]:
         """Therapist id -> index."""
         got = self.memo.get("therapist_index")
         if got is None:
-            got = self.memo["therapist_index"] = {t.id: i for i, t in enumerate(self.therapists)}
-        return got
+            got = self._kept("therapist_index", {t.id: i for i, t in enumerate(self.therapists)})
+        return got  # type: ignore[no-any-return]
 
     def start_weeks(self, day: date) -> list[date]:
         """:func:`~scheduler.rules.courses.start_weeks` of a first session on `day`."""
         key = ("start_weeks", day)
         got = self.memo.get(key)
         if got is None:
-            got = self.memo[key] = start_weeks(day, self.policy)
-        return got
+            got = self._kept(key, start_weeks(day, self.policy))
+        return got  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,7 +752,7 @@ def rank_slots(
             f"referral {referral.id!r} is not for this scheduler ({rejected[0].value}): "
             f"{rejected[1]}"
         )
-    ld = dates or legal_dates(referral, policy, calendars.working_calendar())
+    ld = dates if dates is not None else legal_dates(referral, policy, calendars.working_calendar())
     ranking = _Ranking(calendars, referral)
     unavailable = set(referral.unavailable_dates)
     proposals: list[SlotProposal] = []

@@ -638,10 +638,9 @@ _IMPROVE_SHARE = 0.1
 def _improve_start(run: _Run, problem: Problem, plan: Plan, bound: int) -> Plan:
     """The start plan, or a better one from best fit and ejection
     (:func:`~scheduler.planning.improve.most_on_time`, completed greedily): more on time, then
-    fewer late days. Stage 1's search starts from it. Not tried when the plan already has
-    `bound` referrals on time (no plan has more); the improvement stops once it reaches it."""
-    if _on_time(problem, plan) >= bound:
-        return plan
+    fewer late days. Stage 1's search starts from it. The ejection stops once `bound`
+    referrals are on time (no plan has more): a plan that starts there only gets best fit,
+    which may still have fewer late days."""
     improved = complete(
         problem,
         most_on_time(problem, run.budget, _IMPROVE_SHARE * run.remaining(), target=bound),
@@ -697,7 +696,13 @@ def _optimise(
         kept = {**{(r, k): 1 for r, k in sure.items()}, **_hint(parts.closed)}
         run.stage_offset = len(sure) + len(parts.closed)
         first = build_model(
-            problem, options.weights, None, budget, courses=False, keys=parts.open_keys
+            problem,
+            options.weights,
+            None,
+            budget,
+            courses=False,
+            keys=parts.open_keys,
+            all_objectives=False,
         )
         del keys
         if first.x:
@@ -794,7 +799,7 @@ def _optimise(
                     _courses_on_plan(run, solver, problem, best)
                 elif not run.stopped():
                     full.model.add(full.objectives.lateness <= round(run.stages[-1]["objective"]))
-                    full.y = add_course_capacity(full.model, problem, full.x)
+                    full.y = add_course_capacity(full.model, problem, full.x, full.cands)
                     full.objectives.courses = course_objective(problem, full.y)
                     budget.check()
                     greedy_courses = allocate(problem, _candidates(problem, best))

@@ -76,7 +76,7 @@ def _applied(instance: Instance, delta: CalendarDelta) -> Instance:
 def test_index_proposes_as_the_plain_index(week: Instance) -> None:
     index = index_calendar(week)
     held = index.calendars()
-    assert index.calendars() is held  # one view per index: what proposals share is kept
+    assert index.calendars().memo is held.memo  # one memo per index: proposals share it
     for _ in range(2):  # the second round on what the first kept (Calendars.memo, day views)
         for referral in week.referrals:
             # A fresh plain view per referral: nothing carried over from another proposal.
@@ -168,3 +168,38 @@ def test_free_minutes_kept_per_day_release_only_the_referrals_own_tentative_sess
     own = index.free_minutes(entry.date, everyone, referral)[0]
     other = index.free_minutes(entry.date, everyone, "R-someone-else")[0]
     assert own - other == 60
+
+
+def test_a_dropped_version_is_freed_at_once_after_proposals(week: Instance) -> None:
+    # The memo a held index keeps holds values only: no cycle keeps a dropped version alive
+    # until the cyclic collector runs.
+    import gc
+    import weakref
+
+    index = index_calendar(week)
+    for referral in week.referrals[:5]:
+        rank_slots(index.calendars(), referral, 3)
+    assert index.calendars().memo
+    gone = weakref.ref(index)
+    gc.disable()
+    try:
+        del index
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+def test_the_memo_is_bounded_whatever_specialties_clients_send(
+    week: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler.planning import propose
+
+    monkeypatch.setattr(propose, "MEMO_ENTRIES", 8)
+    calendars = index_calendar(week).calendars()
+    avanceret = next(r for r in week.referrals if r.level.value == "avanceret")
+    expected = rank_slots(calendars, avanceret, 3)
+    for n in range(20):
+        made_up = avanceret.model_copy(update={"specialty": f"made-up-{n}"})
+        rank_slots(calendars, made_up, 3)
+    assert len(calendars.memo) <= 8
+    assert rank_slots(calendars, avanceret, 3) == expected
