@@ -117,6 +117,8 @@ class FirstSessionModel:
     """The candidate of every key of `x`, made once."""
 
     def candidate(self, key: Key) -> Candidate:
+        """The candidate of `key`, in the model or not (a plan read back through the model
+        also has keys the model left out, e.g. stage 1's referrals on time for sure)."""
         cand = self.cands.get(key)
         return self.problem.candidates[key[0]][key[1]] if cand is None else cand
 

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -180,6 +180,8 @@ class Held:
         )
 
 
+_T = TypeVar("_T")
+
 MEMO_ENTRIES = 1024
 """The most entries a :attr:`Calendars.memo` keeps (a horizon's start weeks and the kinds of
 referral a unit has take a few hundred)."""
@@ -232,50 +234,43 @@ class Calendars:
     specialty is the client's text: it cannot grow it without bound). A cache: a race works a
     value out twice, with the same result."""
 
-    def _kept(self, key: Any, value: Any) -> Any:
-        if len(self.memo) < MEMO_ENTRIES:
-            self.memo[key] = value
-        return value
+    def _cached(self, key: Any, make: Callable[[], _T]) -> _T:
+        """The memo's value at `key`, made (and kept while the memo has room) if missing."""
+        got = self.memo.get(key)
+        if got is None:
+            got = make()
+            if len(self.memo) < MEMO_ENTRIES:
+                self.memo[key] = got
+        return got
 
     def working_calendar(self) -> WorkingCalendar:
-        got = self.memo.get("cal")
-        if got is None:
-            got = self._kept("cal", WorkingCalendar(self.policy))
-        return got  # type: ignore[no-any-return]
+        return self._cached("cal", lambda: WorkingCalendar(self.policy))
 
     def horizon(self) -> list[date]:
         """The working days a first session can be on (the planning horizon's)."""
-        got = self.memo.get("horizon")
-        if got is None:
-            window = planning_window(self.planning_date, self.policy.horizon_days)
-            got = self._kept("horizon", self.working_calendar().working_days(*window))
-        return got  # type: ignore[no-any-return]
+        return self._cached(
+            "horizon",
+            lambda: self.working_calendar().working_days(
+                *planning_window(self.planning_date, self.policy.horizon_days)
+            ),
+        )
 
     def qualified(self, referral: Referral) -> frozenset[int]:
         """The indices of the therapists who may take `referral`."""
-        key = ("qualified", *qualification(referral))
-        got = self.memo.get(key)
-        if got is None:
-            got = self._kept(
-                key,
-                frozenset(i for i, t in enumerate(self.therapists) if qualifies(t, referral)),
-            )
-        return got  # type: ignore[no-any-return]
+        return self._cached(
+            ("qualified", *qualification(referral)),
+            lambda: frozenset(i for i, t in enumerate(self.therapists) if qualifies(t, referral)),
+        )
 
     def therapist_index(self) -> dict[str, int]:
         """Therapist id -> index."""
-        got = self.memo.get("therapist_index")
-        if got is None:
-            got = self._kept("therapist_index", {t.id: i for i, t in enumerate(self.therapists)})
-        return got  # type: ignore[no-any-return]
+        return self._cached(
+            "therapist_index", lambda: {t.id: i for i, t in enumerate(self.therapists)}
+        )
 
     def start_weeks(self, day: date) -> list[date]:
         """:func:`~scheduler.rules.courses.start_weeks` of a first session on `day`."""
-        key = ("start_weeks", day)
-        got = self.memo.get(key)
-        if got is None:
-            got = self._kept(key, start_weeks(day, self.policy))
-        return got  # type: ignore[no-any-return]
+        return self._cached(("start_weeks", day), lambda: start_weeks(day, self.policy))
 
 
 @dataclass(frozen=True, slots=True)
