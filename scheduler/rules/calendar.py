@@ -30,6 +30,10 @@ def at_minutes(day: date, minutes: int) -> datetime:
     return datetime.combine(day, time(0)) + timedelta(minutes=minutes)
 
 
+_REMEMBERED_DAYS = 4096
+"""Days a :class:`WorkingCalendar` remembers (about eleven years)."""
+
+
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(Denmark(years=year).keys())  # type: ignore[no-untyped-call]
@@ -41,6 +45,9 @@ class WorkingCalendar:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._closed = frozenset(policy.closed_days)
+        self._working: dict[date, bool] = {}
+        """Days already asked about (ProposeSlots asks about the same few dozen days in every
+        call on a held calendar); bounded by :data:`_REMEMBERED_DAYS`."""
 
     def is_public_holiday(self, day: date) -> bool:
         if day in _public_holidays(day.year):
@@ -53,7 +60,13 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         """A weekday that is neither a public holiday nor one of the policy's closed days."""
-        return day.weekday() < 5 and not self.is_public_holiday(day) and day not in self._closed
+        known = self._working.get(day)
+        if known is not None:
+            return known
+        working = day.weekday() < 5 and not self.is_public_holiday(day) and day not in self._closed
+        if len(self._working) < _REMEMBERED_DAYS:
+            self._working[day] = working
+        return working
 
     def last_working_day_on_or_before(self, day: date) -> date:
         while not self.is_working_day(day):

@@ -541,3 +541,22 @@ def test_one_available_day_before_the_deadline_keeps_the_guarantee() -> None:
     assert citizen_delay(ref, LAW, cal) is None
     assert legal_deadline(ref, LAW, cal) == date(2026, 3, 11)
     assert free_choice_right(ref, LAW, cal)
+
+
+def test_a_calendar_answers_alike_from_its_memory_and_remembers_a_bounded_number_of_days() -> None:
+    # ProposeSlots asks one held calendar about the same days in every call: the answers it
+    # keeps are the ones it worked out (holidays and a policy's closed days included), and a
+    # caller asking about ever new days does not grow it without end.
+    policy = Policy(grundlovsdag_closed=True, closed_days=[date(2026, 3, 11)])
+    held = WorkingCalendar(policy)
+    days = [date(2025, 12, 1) + timedelta(days=i) for i in range(500)]
+    first = [held.is_working_day(d) for d in days]
+    again = [held.is_working_day(d) for d in days]
+    fresh = [WorkingCalendar(policy).is_working_day(d) for d in days]
+    assert first == again == fresh
+    assert not held.is_working_day(date(2026, 4, 3))  # Langfredag
+    assert not held.is_working_day(date(2026, 6, 5))  # Grundlovsdag, closed by the policy
+    assert not held.is_working_day(date(2026, 3, 11))  # a closed day
+    for i in range(10_000):
+        held.is_working_day(date(2000, 1, 1) + timedelta(days=i))
+    assert len(held._working) <= 4096
