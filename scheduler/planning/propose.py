@@ -42,7 +42,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -454,6 +454,7 @@ class _Ranking:
             self.weeks.add(first)
             first += timedelta(days=7)
         self._free: dict[date, dict[int, int]] = {}
+        self._week_days: dict[date, list[Mapping[int, int]]] = {}
         self._weeks_from: dict[date, list[date]] = {}
         self._seats: dict[date, str | None] = {}
         self._promised: tuple[dict[tuple[int, date], int], dict[tuple[str, date], int]] | None
@@ -500,35 +501,46 @@ class _Ranking:
                 continue
             load = p.course.weekly_minutes
             for _start, planned in runs:
-                if all(
-                    self.week_free(w).get(t_idx, 0) - minutes[(t_idx, w)] >= load for w in planned
-                ):
+                if all(self.week_free(w, t_idx) - minutes[(t_idx, w)] >= load for w in planned):
                     for w in planned:
                         minutes[(t_idx, w)] += load
                     break
         self._promised = (dict(minutes), dict(seats))
         return self._promised
 
-    def week_free(self, monday: date) -> dict[int, int]:
-        """Per qualified therapist: free minutes in the week from `monday` after the bookings
-        that hold time (read from the calendars once per week)."""
-        if monday in self._free:
-            return self._free[monday]
-        free: dict[int, int] = defaultdict(int)
+    def week_free(self, monday: date, t_idx: int) -> int:
+        """Free minutes of qualified therapist `t_idx` in the week from `monday` after the
+        bookings that hold time (each day's free minutes read from the calendars once per
+        week, each therapist's sum made when first asked: only the therapists a proposal
+        reaches are summed)."""
+        week = self._free.get(monday)
+        if week is None:
+            week = self._free[monday] = {}
+            self._week_days[monday] = self._days_free(monday)
+        got = week.get(t_idx)
+        if got is None:
+            got = week[t_idx] = (
+                sum(day.get(t_idx, 0) for day in self._week_days[monday])
+                if t_idx in self.qualified
+                else 0
+            )
+        return got
+
+    def _days_free(self, monday: date) -> list[Mapping[int, int]]:
+        """Per working day of the week from `monday`: free minutes per qualified therapist."""
+        days = []
         held = self.calendars.free_minutes
         for i in range(5):
             day = monday + timedelta(days=i)
             if not self.cal.is_working_day(day):
                 continue
             if held is not None:
-                minutes = held(day, self.qualified, self.referral.id)
+                days.append(held(day, self.qualified, self.referral.id))
             else:
-                minutes = day_free_minutes(self.calendars, day, self.qualified, {self.referral.id})
-            for t_idx in self.qualified:
-                if t_idx in minutes:
-                    free[t_idx] += minutes[t_idx]
-        self._free[monday] = dict(free)
-        return self._free[monday]
+                days.append(
+                    day_free_minutes(self.calendars, day, self.qualified, {self.referral.id})
+                )
+        return days
 
     def carrier(self, day: date, t_idx: int) -> str | None:
         """Who can carry the course of a first session on `day` with therapist `t_idx`:
@@ -556,8 +568,7 @@ class _Ranking:
             if seat is not None:
                 return seat
             if course.by_therapist and all(
-                self.week_free(w).get(t_idx, 0) - minutes.get((t_idx, w), 0)
-                >= course.weekly_minutes
+                self.week_free(w, t_idx) - minutes.get((t_idx, w), 0) >= course.weekly_minutes
                 for w in planned
             ):
                 return f"this therapist's weeks can carry the course from {s}"
@@ -620,72 +631,81 @@ class _Ranking:
         if not gaps:
             return []
         full = view.rooms
-        # Each gap offers its starts in time order with a fixed (course waits, specialist,
-        # travel): merged lazily in rank order (those, start, therapist id, then the gap's
-        # place), only the first `limit` options are worked out. A (therapist, start) offered
-        # by two gaps counts once, from the earlier gap, as if every option were listed (a
-        # therapist's valid roster entries do not overlap, so it does not happen).
+        # The options rank by (course waits, specialist, travel, start, therapist id, the gap's
+        # place). Best first, lazily: the heap holds one entry per gap keyed by a lower bound of
+        # its next option, a course that does not wait and the next start on the gap's
+        # 15-minute grid; an entry on top is made exact (its therapist's carrier worked out, its
+        # start moved past the minutes the site's rooms are full) and put back when that made
+        # it worse, else taken. So the carrier is worked out only for the therapists reached,
+        # and only the first `limit` options are made: the same options in the same order as
+        # listing every option of every gap and sorting them. A (therapist, start) offered by
+        # two gaps counts once, from the earlier gap (a therapist's valid roster entries do not
+        # overlap, so it does not happen).
         minutes = ref.first_session_minutes
+        home = ref.home_training
         carriers: dict[int, str | None] = {}
-        streams: list[Iterator[_Start]] = []
+        heap: list[_Entry] = []
         for place, (g_start, t_idx, g_end, site) in enumerate(gaps):
-            therapist = therapists[t_idx]
             travel = self.travel(site)
-            if minutes + 2 * travel > g_end - g_start:
+            last = g_end - minutes - 2 * travel  # the latest start that fits
+            if last < g_start:
                 continue
-            rooms = None if ref.home_training else full[site]
-            if t_idx not in carriers:
-                carriers[t_idx] = self.carrier(day, t_idx)
-            head = (carriers[t_idx] is None, self.basal and bool(therapist.specialties), travel)
-            streams.append(
-                _starts(
-                    head,
-                    therapist.id,
-                    place,
-                    site,
-                    carriers[t_idx],
-                    (g_start, g_end),
-                    minutes,
-                    rooms,
-                )
-            )
+            specialist = self.basal and bool(therapists[t_idx].specialties)
+            tid = therapists[t_idx].id
+            heap.append((False, specialist, travel, g_start, tid, place, t_idx, site, last, False))
+        heapq.heapify(heap)
         options: list[_Option] = []
         seen: set[tuple[str, int]] = set()
-        for (_, specialist, travel), start, tid, _place, site, carrier in heapq.merge(*streams):
+        while heap:
+            waits, specialist, travel, start, tid, place, t_idx, site, last, exact = heap[0]
+            if t_idx not in carriers:
+                carriers[t_idx] = self.carrier(day, t_idx)
+            if not waits and carriers[t_idx] is None:
+                heapq.heapreplace(
+                    heap, (True, specialist, travel, start, tid, place, t_idx, site, last, exact)
+                )
+                continue
+            if not exact:
+                free_at = _first_start(start, last, travel, minutes, None if home else full[site])
+                if free_at is None:
+                    heapq.heappop(heap)
+                else:
+                    heapq.heapreplace(
+                        heap,
+                        (waits, specialist, travel, free_at, tid, place, t_idx, site, last, True),
+                    )
+                continue
+            after = start + STEP_MINUTES
+            if after <= last:
+                entry = (waits, specialist, travel, after, tid, place, t_idx, site, last, False)
+                heapq.heapreplace(heap, entry)
+            else:
+                heapq.heappop(heap)
             if (tid, start) in seen:
                 continue
             seen.add((tid, start))
-            options.append(
-                _Option(specialist, travel, start, tid, site, ref.home_training, carrier)
-            )
+            options.append(_Option(specialist, travel, start, tid, site, home, carriers[t_idx]))
             if limit is not None and len(options) >= limit:
                 break
         return options
 
 
-_Start = tuple[tuple[bool, bool, int], int, str, int, int, "str | None"]
-"""An option as a gap offers it: ((course waits, specialist, travel), start, therapist id, the
-gap's place, site, carrier)."""
+_Entry = tuple[bool, bool, int, int, str, int, int, int, int, bool]
+"""A gap's next option in :meth:`_Ranking.options_on`'s heap: (course waits, specialist,
+travel, start, therapist id, the gap's place, therapist index, site, latest start, exact)."""
 
 
-def _starts(
-    head: tuple[bool, bool, int],
-    therapist_id: str,
-    place: int,
-    site: int,
-    carrier: str | None,
-    gap: tuple[int, int],
-    minutes: int,
-    rooms: _FullRooms | None,
-) -> Iterator[_Start]:
-    """The options of one free gap in time order: every :data:`STEP_MINUTES` while the session
-    (with travel both ways) fits, skipping starts when the site's rooms are full."""
-    travel = head[2]
-    for start in range(gap[0], gap[1] - minutes - 2 * travel + 1, STEP_MINUTES):
+def _first_start(
+    start: int, last: int, travel: int, minutes: int, rooms: _FullRooms | None
+) -> int | None:
+    """The first start from `start` to `last`, every :data:`STEP_MINUTES`, whose session (after
+    `travel`) finds a room free (`rooms` None: needs none), or None."""
+    while start <= last:
         session = start + travel
-        if rooms is not None and rooms.meets(session, session + minutes):
-            continue
-        yield head, start, therapist_id, place, site, carrier
+        if rooms is None or not rooms.meets(session, session + minutes):
+            return start
+        start += STEP_MINUTES
+    return None
 
 
 def _why(

@@ -535,3 +535,53 @@ def test_the_ranking_equals_brute_force_on_a_generated_week() -> None:
         proposals = propose_slots(instance, referral.id, 6, calendars)
         assert _seen(proposals) == _reference(instance, referral.id, 6), referral.id
         assert rank_slots(from_message, referral, 6) == proposals
+
+
+def test_a_days_options_come_best_first_as_listing_and_sorting_them_all_would_give() -> None:
+    # options_on takes the best options lazily (a heap of lower bounds, carriers worked out
+    # only for the therapists reached). Listing every option of every gap, with every
+    # therapist's carrier, and sorting must give the same options in the same order, on a
+    # København week whose courses sometimes wait, for every k.
+    from scheduler.planning.calendar_index import index_calendar
+    from scheduler.planning.propose import STEP_MINUTES, _Ranking
+
+    instance = generate("koebenhavn", seed=7, referrals=60)
+    calendars = index_calendar(instance).calendars()
+    waited = compared = 0
+    for referral in instance.referrals[::3]:
+        ranking = _Ranking(calendars, referral)
+        for day in list(calendars.horizon())[:6]:
+            view = calendars.day_gaps(day, referral.id) if calendars.day_gaps else None
+            assert view is not None
+            listed = []
+            for place, (g_start, t_idx, g_end, site) in enumerate(
+                view.of(ranking.qualified, referral.chosen_site_id, calendars.sites)
+            ):
+                travel = ranking.travel(site)
+                carrier = ranking.carrier(day, t_idx)
+                therapist = calendars.therapists[t_idx]
+                for start in range(
+                    g_start, g_end - referral.first_session_minutes - 2 * travel + 1, STEP_MINUTES
+                ):
+                    session = start + travel
+                    end = session + referral.first_session_minutes
+                    if not referral.home_training and view.rooms[site].meets(session, end):
+                        continue
+                    specialist = ranking.basal and bool(therapist.specialties)
+                    key = (carrier is None, specialist, travel, start, therapist.id, place)
+                    listed.append((key, (specialist, travel, start, therapist.id, site, carrier)))
+            listed.sort()
+            want, seen = [], set()
+            for _, option in listed:
+                if (option[3], option[2]) not in seen:
+                    seen.add((option[3], option[2]))
+                    want.append(option)
+            waited += sum(1 for option in want if option[5] is None)
+            for k in (1, 3, 10, None):
+                got = _Ranking(calendars, referral).options_on(day, k)
+                assert [
+                    (o.specialist, o.travel, o.start, o.therapist_id, o.site, o.carrier)
+                    for o in got
+                ] == want[:k], (referral.id, day, k)
+                compared += 1
+    assert compared > 50 and waited > 0
