@@ -76,7 +76,7 @@ def _client(args: tuple[str, int]) -> list[float]:
     with grpc.insecure_channel(address) as channel:
         call = channel.unary_unary(_METHOD)
         call(b"warm-up")
-        _START.wait(timeout=120)
+        _START.wait(timeout=120)  # with every client and the parent: the timed calls start
         latencies = []
         for _ in range(calls):
             started = time.perf_counter()
@@ -104,10 +104,14 @@ def main() -> int:
     server.start()
     try:
         address = f"127.0.0.1:{ports.get(timeout=60)}"
-        barrier = ctx.Barrier(args.clients)
+        # The parent joins the clients' barrier too, so the server's CPU is read once every
+        # client has started, connected and made its untimed first call.
+        barrier = ctx.Barrier(args.clients + 1)
         with ctx.Pool(args.clients, initializer=_join, initargs=(barrier,)) as pool:
+            running = pool.map_async(_client, [(address, args.calls)] * args.clients, chunksize=1)
+            barrier.wait(timeout=120)
             before = _cpu_s(server.pid)  # type: ignore[arg-type]
-            per_client = pool.map(_client, [(address, args.calls)] * args.clients)
+            per_client = running.get(timeout=600)
             cpu = _cpu_s(server.pid) - before  # type: ignore[arg-type]
     finally:
         server.kill()

@@ -210,27 +210,31 @@ class _Enqueue(logging.handlers.QueueHandler):
 
 LOG_BATCH_S = 0.05
 """Under load the writer thread wakes at most this often: lines queued meanwhile are written
-together, in one write. Woken for every line (``QueueListener``), it cost the server 0.3-0.4 ms
-of CPU per call with 10 clients calling ProposeSlots by reference, far more than making the
-line (about 35 us): GIL hand-overs with the gRPC threads and a write per line. Measured with
-the handler cut out (``scripts/bench_grpc.py``'s load, 2 December): 0.96-1.07 ms of server CPU
-per call with a writer woken per line, 0.62-0.68 ms with no log line at all, 0.66-0.82 ms
-batched."""
+together, in one write. Woken for every line (``QueueListener``), it cost the server more CPU
+per call with 10 clients calling ProposeSlots by reference than making the line (about 35 us):
+GIL hand-overs with the gRPC threads and a write per line. Measured once with the handler cut
+out (``scripts/bench_grpc.py``'s load, 2 December): 0.96-1.07 ms of server CPU per call with a
+writer woken per line, 0.62-0.68 ms with no log line at all, 0.66-0.82 ms batched. A process
+killed outright (SIGKILL) loses at most this much of its last lines; every normal end, and
+``exit_now``, writes them first (:func:`flush_logging`)."""
 
 _STOP = logging.makeLogRecord({"msg": "stop"})
 """Put after the last line to write: the writer thread ends there."""
 
 
 class _Writer:
-    """One thread that writes the queued log records through `handler`, in order. Idle, it
-    waits for a line; once one came, it waits :data:`LOG_BATCH_S` more (less once stopping)
-    and writes everything queued by then."""
+    """One thread that writes the queued log records through `handler`'s formatter to its
+    stream, in order. Idle, it waits for a line; once one came, it waits :data:`LOG_BATCH_S`
+    more (less once stopping) and writes everything queued by then in one write.
+
+    A line that cannot be made, or written, is dropped and counted: a fixed line says how many
+    (never the logging module's own report, which quotes the record's message and arguments)."""
 
     def __init__(
         self, lines: queue.SimpleQueue[logging.LogRecord], handler: logging.StreamHandler[Any]
     ) -> None:
         self._lines = lines
-        self._handler = handler
+        self.handler = handler
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
 
@@ -242,38 +246,75 @@ class _Writer:
         while True:
             batch = [lines.get()]
             self._stopping.wait(LOG_BATCH_S)
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    batch.append(lines.get_nowait())
+            batch += self._queued()
             stop = _STOP in batch
-            if stop:
-                del batch[batch.index(_STOP) :]
-            self._write(batch)
+            self._write([record for record in batch if record is not _STOP])
             if stop:
                 return
 
-    def _write(self, batch: list[logging.LogRecord]) -> None:
-        """The batch's lines in one write (a line that cannot be made is reported as the
-        logging module reports it, and skipped)."""
-        handler = self._handler
+    def _queued(self) -> list[logging.LogRecord]:
         out = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                out.append(self._lines.get_nowait())
+        return out
+
+    def _write(self, batch: list[logging.LogRecord]) -> None:
+        handler = self.handler
+        out = []
+        dropped = 0
         for record in batch:
             try:
                 out.append(handler.format(record) + "\n")
             except Exception:
-                handler.handleError(record)
-        if out:
-            try:
-                handler.stream.write("".join(out))
-                handler.flush()
-            except Exception:
-                handler.handleError(batch[-1])
+                dropped += 1
+        if out and not self._put("".join(out)):
+            # One line may be what failed: the others still go, one at a time.
+            dropped += sum(1 for line in out if not self._put(line))
+        if dropped:
+            self._put(_dropped_line(dropped))
+
+    def _put(self, text: str) -> bool:
+        try:
+            self.handler.stream.write(text)
+            self.handler.flush()
+        except Exception:
+            return False
+        return True
 
     def stop(self) -> None:
-        """Write what is queued, then end the thread."""
+        """Write what is queued, then end the thread (lines queued while it ended are written
+        here)."""
         self._stopping.set()
         self._lines.put(_STOP)
         self._thread.join()
+        self.drain()
+
+    def drain(self) -> None:
+        """Write, from the calling thread, the lines queued for a thread that has ended."""
+        self._write([record for record in self._queued() if record is not _STOP])
+
+
+class _JsonStream(logging.StreamHandler):  # type: ignore[type-arg]
+    """The JSON lines' stream. A line that cannot be made or written is dropped with a fixed
+    line saying so: the logging module's own report would quote the record's message and
+    arguments, which may hold what the JSON line leaves out."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.stream.write(_dropped_line(1))
+            self.flush()
+
+
+def _dropped_line(count: int) -> str:
+    entry = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "level": "error",
+        "logger": "scheduler.api.server",
+        "event": "log lines dropped",
+        "count": count,
+    }
+    return json.dumps(entry) + "\n"
 
 
 _writer: _Writer | None = None
@@ -294,7 +335,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    stream = logging.StreamHandler(sys.stderr)
+    stream = _JsonStream(sys.stderr)
     stream.setFormatter(JsonFormatter())
     lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _writer = _Writer(lines, stream)
@@ -307,11 +348,15 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def flush_logging() -> None:
-    """Write every queued log line and stop the writer thread (a no-op when none runs)."""
+    """Write every queued log line and stop the writer thread (a no-op when none runs); lines
+    logged after it are written at once, by the calling thread."""
     global _writer
     writer, _writer = _writer, None
     if writer is not None:
         writer.stop()
+        root = logging.getLogger("scheduler")
+        root.handlers[:] = [writer.handler if isinstance(h, _Enqueue) else h for h in root.handlers]
+        writer.drain()  # what was queued while the handlers changed
 
 
 @dataclass

@@ -508,3 +508,54 @@ def test_log_lines_queued_together_are_written_together() -> None:
     written = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["request_id"] for line in written] == [f"r{i}" for i in range(200)]
     assert stream.writes <= 20
+
+
+def test_a_log_line_that_cannot_be_made_or_written_is_dropped_and_counted_never_quoted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # One bad line must not take its batch with it, and what is reported says how many lines
+    # were dropped, never what they held (the logging module's own report quotes the message
+    # and its arguments).
+    from scheduler.api.server import JsonFormatter, _JsonStream, _Writer
+
+    class Refusing(io.StringIO):
+        def write(self, text: str) -> int:
+            if "refused" in text:
+                raise OSError("no space left")
+            return super().write(text)
+
+    stream = Refusing()
+    handler = _JsonStream(stream)
+    handler.setFormatter(JsonFormatter())
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    writer = _Writer(lines, handler)
+    writer.start()
+    lines.put(logging.makeLogRecord({"msg": "rpc", "fields": {"request_id": "a"}}))
+    lines.put(logging.makeLogRecord({"msg": "rpc", "fields": {"request_id": "refused"}}))
+    lines.put(logging.makeLogRecord({"msg": "bad %s %s", "args": ("010101-1234",)}))
+    lines.put(logging.makeLogRecord({"msg": "rpc", "fields": {"request_id": "b"}}))
+    writer.stop()
+    written = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line.get("request_id") for line in written if line["event"] == "rpc"] == ["a", "b"]
+    assert [line["count"] for line in written if line["event"] == "log lines dropped"] == [2]
+    assert "010101-1234" not in stream.getvalue() + capsys.readouterr().err
+
+
+def test_log_lines_after_the_flush_are_still_written(capsys: pytest.CaptureFixture[str]) -> None:
+    # After flush_logging (the server's exit) a line logged by a thread still running is
+    # written at once instead of being queued for a writer that has ended.
+    from scheduler.api.server import configure_logging, flush_logging
+
+    logger = logging.getLogger("scheduler.test")
+    root = logging.getLogger("scheduler")
+    saved = (root.handlers[:], root.level, root.propagate)
+    try:
+        configure_logging()
+        logger.info("rpc", extra={"fields": {"request_id": "before"}})
+        flush_logging()
+        logger.info("rpc", extra={"fields": {"request_id": "after"}})
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        flush_logging()
+        root.handlers[:], root.level, root.propagate = saved
+    assert [line["request_id"] for line in lines] == ["before", "after"]

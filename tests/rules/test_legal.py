@@ -557,6 +557,7 @@ def test_a_calendar_answers_alike_from_its_memory_and_remembers_a_bounded_number
     assert not held.is_working_day(date(2026, 4, 3))  # Langfredag
     assert not held.is_working_day(date(2026, 6, 5))  # Grundlovsdag, closed by the policy
     assert not held.is_working_day(date(2026, 3, 11))  # a closed day
+    assert held._working[date(2026, 4, 3)] is False  # answered from its memory
     for i in range(10_000):
         held.is_working_day(date(2000, 1, 1) + timedelta(days=i))
     assert len(held._working) <= 4096
