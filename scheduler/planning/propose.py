@@ -453,7 +453,7 @@ class _Ranking:
         while first + timedelta(days=4) <= hi:
             self.weeks.add(first)
             first += timedelta(days=7)
-        self._free: dict[date, dict[int, int]] = {}
+        self._free: dict[tuple[date, int], int] = {}
         self._week_days: dict[date, list[Mapping[int, int]]] = {}
         self._weeks_from: dict[date, list[date]] = {}
         self._seats: dict[date, str | None] = {}
@@ -513,17 +513,13 @@ class _Ranking:
         bookings that hold time (each day's free minutes read from the calendars once per
         week, each therapist's sum made when first asked: only the therapists a proposal
         reaches are summed)."""
-        week = self._free.get(monday)
-        if week is None:
-            week = self._free[monday] = {}
-            self._week_days[monday] = self._days_free(monday)
-        got = week.get(t_idx)
+        got = self._free.get((monday, t_idx))
         if got is None:
-            got = week[t_idx] = (
-                sum(day.get(t_idx, 0) for day in self._week_days[monday])
-                if t_idx in self.qualified
-                else 0
-            )
+            days = self._week_days.get(monday)
+            if days is None:
+                days = self._week_days[monday] = self._days_free(monday)
+            got = sum(day.get(t_idx, 0) for day in days) if t_idx in self.qualified else 0
+            self._free[(monday, t_idx)] = got
         return got
 
     def _days_free(self, monday: date) -> list[Mapping[int, int]]:
