@@ -356,8 +356,11 @@ def test_kill_9_during_a_solve_then_restart_finishes_the_job_once_from_its_check
     try:
         client = client_for(f"127.0.0.1:{first.port}")
         finished = client.wait(client.submit(tiny, FAST).name)
-        cancelled = client.submit(tiny, FAST.model_copy(update={"seed": 5}))
+        # Cancelled while it runs (a long limit, so it cannot have finished first).
+        cancelled = client.submit(hard, SolveOptions(time_limit_s=600, workers=1, seed=5))
+        client.until(cancelled.name, lambda o, m: m.state == pb.OptimizeOperationMetadata.RUNNING)
         client.ops.CancelOperation(lro.CancelOperationRequest(name=cancelled.name))
+        assert client.wait(cancelled.name).error.code == code_pb2.CANCELLED
         job = client.submit(hard, SolveOptions(time_limit_s=4, workers=1, seed=1))
         client.until(
             job.name,
