@@ -11,9 +11,9 @@ from scheduler.planning.budget import Budget
 from scheduler.planning.greedy import FreeTime, complete
 from scheduler.planning.improve import most_on_time
 from scheduler.planning.problem import Problem, prepare
-from tests.builders import MONDAY, by_id, due_on, free_hours, instance, solve_checked
+from tests.builders import MONDAY, by_id, due_on, free_hours, instance, site, solve_checked
 
-TUE, WED = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+TUE, WED, THU = (MONDAY + timedelta(days=n) for n in (1, 2, 3))
 
 
 def _two_referrals_one_specialist():  # type: ignore[no-untyped-def]
@@ -51,6 +51,45 @@ def test_ejection_moves_a_flexible_referral_for_one_with_a_single_slot() -> None
     assert _fits_exactly(problem, plan)
     day = {r: problem.candidates[r][k].day for r, (k, _) in plan.items()}
     assert day == {0: TUE, 1: MONDAY}
+
+
+def test_ejection_moves_a_session_in_another_gap_for_the_room_it_holds() -> None:
+    # One room. The OT therapist T2 is free 09-11 on Monday, the PT therapist T1 09-10 (their
+    # other bookings take no room). Best fit books R-a (OT, due Tuesday, so first) at 09:00,
+    # which leaves T1's hour with the minutes but no room for R-b (PT, due Wednesday). No
+    # session shares T1's gap: the room, held from T2's gap, is what has to move.
+    t1, b1 = free_hours("T1", {MONDAY: (time(9), time(10))})
+    t2, b2 = free_hours("T2", {MONDAY: (time(9), time(11))}, discipline="OT")
+    elsewhere = [b.model_copy(update={"site_id": None}) for b in b1 + b2]
+    refs = [due_on("R-a", TUE, discipline="OT"), due_on("R-b", WED)]
+    problem = prepare(instance([t1, t2], refs, elsewhere, sites=[site(rooms=1)]))
+    assert _on_time(problem, complete(problem, {})) == 1
+    plan = most_on_time(problem)
+    assert _on_time(problem, plan) == 2 == len(plan)
+    assert _fits_exactly(problem, plan)
+    assert {r: start for r, (_, start) in plan.items()} == {0: 10 * 60, 1: 9 * 60}
+
+
+def test_an_ejection_chain_moves_two_referrals_for_a_third() -> None:
+    # T1 (neuro) is free 09-10 on Monday, T2 09-10 on Tuesday, T3 09-11 on Wednesday. Best
+    # fit gives R-a (due Tuesday) Monday's hour and R-b (due Wednesday) Tuesday's; R-c
+    # (avanceret neuro, due Thursday) has only T1's hour. One move is not enough (R-a has no
+    # free on-time gap); the chain R-c -> Monday, R-a -> Tuesday, R-b -> Wednesday is.
+    t1, b1 = free_hours("T1", {MONDAY: (time(9), time(10))}, specialties=["neuro"])
+    t2, b2 = free_hours("T2", {TUE: (time(9), time(10))})
+    t3, b3 = free_hours("T3", {WED: (time(9), time(11))})
+    refs = [
+        due_on("R-a", TUE),
+        due_on("R-b", WED),
+        due_on("R-c", THU, level="avanceret", specialty="neuro"),
+    ]
+    problem = prepare(instance([t1, t2, t3], refs, b1 + b2 + b3))
+    assert _on_time(problem, complete(problem, {})) == 2
+    plan = most_on_time(problem)
+    assert _on_time(problem, plan) == 3 == len(plan)
+    assert _fits_exactly(problem, plan)
+    day = {r: problem.candidates[r][k].day for r, (k, _) in plan.items()}
+    assert day == {0: TUE, 1: WED, 2: MONDAY}
 
 
 def test_ejection_stops_once_the_target_is_reached() -> None:
