@@ -13,16 +13,26 @@ frees as before, and cyclic garbage among the frozen objects is collected after 
 A process that froze its own heap before (the server, :func:`scheduler.api.server.settle_heap`)
 manages freezing itself: there nothing is frozen or unfrozen here, since an unfreeze would
 also give back what the process froze.
+
+:func:`give_back_free_memory` hands the memory a finished stage freed back to the operating
+system. glibc's allocator keeps freed blocks in its arenas (CP-SAT's two workers each use
+their own), so a process's resident size only grows from stage to stage: on the
+3,100-referral week (`scheduler bench ... --time-limit 60`) the lateness stage started at
+about 760 MB, stage 1's search memory still held, and peaked at 990-1,040 MB; trimmed before
+each stage it starts at about 480 MB and peaked at 880-930 MB (2 December, quiet; a few
+milliseconds per call).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["LongLived", "long_lived"]
+__all__ = ["LongLived", "give_back_free_memory", "long_lived"]
 
 _lock = threading.Lock()
 _active = 0
@@ -59,3 +69,23 @@ def long_lived() -> Iterator[LongLived]:
             if _active == 0 and _owned:
                 gc.unfreeze()
                 _owned = False
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None on a C library without it (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+        return trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def give_back_free_memory() -> None:
+    """Return the C heap's free memory to the operating system (glibc's ``malloc_trim(0)``,
+    every arena); nothing where the C library has no such call."""
+    if _TRIM is not None:
+        _TRIM(0)

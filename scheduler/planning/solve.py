@@ -61,7 +61,7 @@ from scheduler.planning.candidate_lists import fitting, on_time_count
 from scheduler.planning.candidates import Candidate
 from scheduler.planning.courses import Courses, allocate
 from scheduler.planning.greedy import Plan, book_leftovers, complete
-from scheduler.planning.heap import LongLived, long_lived
+from scheduler.planning.heap import LongLived, give_back_free_memory, long_lived
 from scheduler.planning.hint import HintReport, better, plan_from_hint, quality
 from scheduler.planning.improve import most_on_time
 from scheduler.planning.model import (
@@ -264,6 +264,7 @@ class _Run:
         set_objective(fsm.model, getattr(fsm.objectives, name), name in ("on_time", "courses"))
         _apply_hint(fsm, hint, course_hint, self.starts if hint_starts is None else hint_starts)
         apply_parameters(solver, stage_parameters(name, len(fsm.x)))
+        give_back_free_memory()  # what the stage before freed (heap.py)
         solver.parameters.max_time_in_seconds = max(0.01, self.remaining() * share)
         callback = _Callback(self, fsm, name)
         status = solver.solve(fsm.model, callback)

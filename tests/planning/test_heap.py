@@ -1,10 +1,14 @@
 """Long-lived objects out of the cyclic GC's sight during a solve, never undoing a process's own
-freeze."""
+freeze; freed memory handed back to the system between stages."""
 
 from __future__ import annotations
 
 import gc
+import os
 
+import pytest
+
+from scheduler.planning import heap as heap_module
 from scheduler.planning.heap import long_lived
 
 
@@ -33,3 +37,22 @@ def test_a_solve_freezes_its_heap_and_gives_it_back_but_leaves_a_process_freeze_
         gc.unfreeze()
         if frozen_before:
             gc.freeze()
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(heap_module._TRIM is None, reason="the C library has no malloc_trim")
+def test_freed_memory_goes_back_to_the_system_when_asked() -> None:
+    # 100 MB in blocks of 4 kB (malloc'ed, under the mmap threshold), then one more block kept
+    # above them so that glibc cannot give the freed ones back by shrinking the heap's top.
+    blocks = [bytearray(4000) for _ in range(25_000)]
+    keep = bytearray(4000)
+    del blocks
+    before = _resident_mb()
+    heap_module.give_back_free_memory()
+    after = _resident_mb()
+    assert keep is not None
+    assert before - after > 50, (before, after)
