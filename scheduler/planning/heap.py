@@ -26,7 +26,6 @@ milliseconds per call).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import threading
 from collections.abc import Callable, Iterator
@@ -72,13 +71,15 @@ def long_lived() -> Iterator[LongLived]:
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None on a C library without it (musl, macOS)."""
+    """glibc's ``malloc_trim``, or None on a C library without it (musl, macOS, Windows)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
-        return trim
-    except (OSError, AttributeError):
+        found = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError, TypeError):
         return None
+    found.argtypes = [ctypes.c_size_t]
+    found.restype = ctypes.c_int
+    trim: Callable[[int], int] = found
+    return trim
 
 
 _TRIM = _malloc_trim()
@@ -86,6 +87,8 @@ _TRIM = _malloc_trim()
 
 def give_back_free_memory() -> None:
     """Return the C heap's free memory to the operating system (glibc's ``malloc_trim(0)``,
-    every arena); nothing where the C library has no such call."""
+    every arena); nothing where the C library has no such call. Safe beside other threads
+    (it takes each arena's lock in turn; the GIL is released meanwhile); pages a concurrent
+    solve frees and uses again may have to be faulted back in, which costs time only."""
     if _TRIM is not None:
         _TRIM(0)

@@ -13,13 +13,15 @@ stress week CP-SAT needed most of a minute to add the referrals a better start h
    slot that leaves its gap the fewest minutes (then the earliest), so that the rests of gaps
    stay large enough for the sessions still to come.
 2. **Ejection chains**: a referral still not on time takes a place from one that is, which is
-   placed again: directly, or, in a chain of two moves, by taking a place in turn (an
-   augmenting path, as in bipartite matching, each referral displaced at most once per
-   chain). A place is the minutes of a session in the same gap, or, in a gap where rooms can
-   run out and that has the minutes, the room held by an overlapping session at the same site
-   and day (which may move to another time in its own gap). Chains of one move first, then
-   of two, each repeated while a pass gains; a referral is tried again only once the plan has
-   changed since it last failed.
+   placed again: directly (at any on-time slot with room, possibly another time in its own
+   gap), or, in a chain of two moves, by taking a place in turn (an augmenting path, as in
+   bipartite matching). A place is the minutes of a session in the same gap, or, in a gap
+   where rooms can run out and that has the minutes, the room held by an overlapping session
+   at the same site and day. Each referral is displaced at most once per attempt (visited
+   marks kept across the whole search for one referral, as in Kuhn's algorithm: unmarking
+   after a failed branch found one referral more on one of four 1,000-referral weeks and took
+   2-8 times as long). Chains of one move first, then of two, each repeated while a pass
+   gains; a referral is tried again only once the plan has changed since it last failed.
 
 It never books a late slot (the caller completes the plan) and is an improvement heuristic,
 not a bound: what it finds is checked like every plan. Measured (docs/stage1-parameters.md,
@@ -45,8 +47,8 @@ __all__ = ["MAX_CHAIN", "most_on_time"]
 
 MAX_CHAIN = 2
 """Referrals displaced in one ejection chain at most (each placed again, the last one
-directly). Three gained one referral on one of the three 1,000-referral weeks measured, for
-about 0.5 s more on each (docs/stage1-parameters.md)."""
+directly). Three gained one referral on one of the four 1,000-referral weeks measured, for
+0.4-2.2 s more on each (docs/stage1-parameters.md, "Ejection chains")."""
 
 
 def most_on_time(
@@ -122,7 +124,9 @@ def _eject(
     directly or (in a longer chain) by displacing another. A place is taken from one of two
     kinds of neighbour: a session in the same gap (its minutes), or, where rooms can run out,
     a session at the same site and day that overlaps the gap (its room). Each referral is
-    displaced at most once per chain (as the visited marks of an augmenting-path search)."""
+    tried as the one displaced at most once per attempt to place a referral (`seen`, kept
+    across the attempt's branches: a referral with a tentative session, which has two
+    candidates in that gap, tries a neighbour with the first only)."""
     cands_of = problem.candidates
     critical = problem.critical
     in_gap: dict[int, list[int]] = defaultdict(list)
