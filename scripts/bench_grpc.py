@@ -16,7 +16,9 @@ with its own channel, calling back to back for different referrals. Two cases:
 Inline, the server keeps nothing between calls, so both cases cost it the same; they are kept apart
 to show that. A third case, *held calendar* (:func:`bench_held`), uploads the calendar once
 (PutCalendar, timed) and then calls ProposeSlots by reference ``{calendar_id, version}``, with 1
-client and with N; it also times UpdateCalendar (one booking removed and one added). Per case the
+client and with N; it also times UpdateCalendar (one booking removed and one added). With
+``--servers N`` it runs N server processes, each holding the calendar, the clients spread over
+them (several calendars' load on several processes). Per case the
 report gives the clients' latencies and the server's own handler time from its log (``duration_ms``:
 from the parsed request to the answer, waiting for the interpreter included; each client's untimed
 first call is among them). *alone* is the cost of one call in one thread with nothing else running:
@@ -232,68 +234,86 @@ def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[
         proc.wait(timeout=30)
 
 
-def bench_held(instance: Instance, clients: int, calls: int, k: int) -> dict[str, Any]:
+def bench_held(
+    instance: Instance, clients: int, calls: int, k: int, servers: int = 1
+) -> dict[str, Any]:
     """ProposeSlots by reference on a held calendar: PutCalendar once, then 1 client and
-    `clients` clients calling by reference; UpdateCalendar timed (one booking out, one in)."""
+    `clients` clients calling by reference; UpdateCalendar timed (one booking out, one in).
+
+    With `servers` > 1, that many independent server processes, each holding the calendar,
+    client c calling server c mod `servers`: the load of several calendars (units or
+    municipalities) spread over processes, as a proxy with calendar-id affinity would
+    (docs/grpc.md, "Several server processes?"). Server CPU is summed over them."""
     import grpc
 
-    log_path = Path(tempfile.mkdtemp(prefix="bench-grpc-held-")) / "server.log"
-    proc, address = _start_server(log_path)
+    logs = [
+        Path(tempfile.mkdtemp(prefix="bench-grpc-held-")) / "server.log" for _ in range(servers)
+    ]
+    started_servers = [_start_server(log_path) for log_path in logs]
     try:
         msg = instance_to_proto(instance)
         data = msg.SerializeToString()
         ids = [r.id for r in instance.referrals]
-        results: dict[str, Any] = {"request_bytes_inline": len(data)}
-        with grpc.insecure_channel(address, options=_OPTIONS) as channel:
-            stub = scheduler_pb2_grpc.SchedulerStub(channel)
-            started = time.perf_counter()
-            put = stub.PutCalendar(
-                pb.PutCalendarRequest(calendar_id="bench", instance=msg), timeout=120
-            )
-            results["put_calendar_ms"] = round(1000 * (time.perf_counter() - started), 1)
-            version = put.version
-            update_ms = []
-            for i in range(5):
-                old = msg.bookings[i]
-                moved = pb.Booking()
-                moved.CopyFrom(old)  # removed and added again: its day re-indexed
+        results: dict[str, Any] = {"request_bytes_inline": len(data), "servers": servers}
+        refs = []
+        for n, (_, address) in enumerate(started_servers):
+            with grpc.insecure_channel(address, options=_OPTIONS) as channel:
+                stub = scheduler_pb2_grpc.SchedulerStub(channel)
                 started = time.perf_counter()
-                version = stub.UpdateCalendar(
-                    pb.UpdateCalendarRequest(
-                        calendar_id="bench",
-                        base_version=version,
-                        bookings_removed=[old.id],
-                        bookings_added=[moved],
-                    ),
-                    timeout=120,
-                ).version
-                update_ms.append(1000 * (time.perf_counter() - started))
-            results["update_calendar_ms"] = _summary(update_ms)
-            request = pb.ProposeSlotsRequest(
-                calendar=pb.CalendarRef(calendar_id="bench", version=version), referral_id=ids[0]
-            )
-            results["request_bytes_by_reference"] = request.ByteSize()
-        ref = ("bench", version)
+                put = stub.PutCalendar(
+                    pb.PutCalendarRequest(calendar_id="bench", instance=msg), timeout=120
+                )
+                put_ms = round(1000 * (time.perf_counter() - started), 1)
+                version = put.version
+                update_ms = []
+                for i in range(5 if n == 0 else 0):
+                    old = msg.bookings[i]
+                    moved = pb.Booking()
+                    moved.CopyFrom(old)  # removed and added again: its day re-indexed
+                    started = time.perf_counter()
+                    version = stub.UpdateCalendar(
+                        pb.UpdateCalendarRequest(
+                            calendar_id="bench",
+                            base_version=version,
+                            bookings_removed=[old.id],
+                            bookings_added=[moved],
+                        ),
+                        timeout=120,
+                    ).version
+                    update_ms.append(1000 * (time.perf_counter() - started))
+                if n == 0:
+                    results["put_calendar_ms"] = put_ms
+                    results["update_calendar_ms"] = _summary(update_ms)
+                    request = pb.ProposeSlotsRequest(
+                        calendar=pb.CalendarRef(calendar_id="bench", version=version),
+                        referral_id=ids[0],
+                    )
+                    results["request_bytes_by_reference"] = request.ByteSize()
+            refs.append((address, ("bench", version)))
         for n in sorted({1, clients}):
             jobs = [
                 (
-                    address,
+                    refs[c % servers][0],
                     data,
                     [ids[(c * calls + i) % len(ids)] for i in range(calls)],
                     None,
                     k,
-                    ref,
+                    refs[c % servers][1],
                 )
                 for c in range(n)
             ]
-            _, logged = _handler_ms(log_path, 0)
-            cpu_before = _cpu_s(proc.pid)
+            logged = [_handler_ms(log_path, 0)[1] for log_path in logs]
+            cpu_before = sum(_cpu_s(proc.pid) for proc, _ in started_servers)
             with _pool(n) as pool:
                 per_client = pool.map(_client, jobs)
-            server_cpu = _cpu_s(proc.pid) - cpu_before
+            server_cpu = sum(_cpu_s(proc.pid) for proc, _ in started_servers) - cpu_before
             latencies = [x for xs in per_client for x in xs]
             time.sleep(0.5)
-            handler, _ = _handler_ms(log_path, logged)
+            handler = [
+                ms
+                for log_path, skip in zip(logs, logged, strict=True)
+                for ms in _handler_ms(log_path, skip)[0]
+            ]
             results[f"{n} client(s)"] = {
                 "calls": len(latencies),
                 "p50_ms": round(1000 * _percentile(latencies, 50), 2),
@@ -302,14 +322,16 @@ def bench_held(instance: Instance, clients: int, calls: int, k: int) -> dict[str
                 "max_ms": round(1000 * max(latencies), 1),
                 "server_handler": _summary(handler),
                 "server_handler_mean_ms": round(statistics.fmean(handler), 2),
-                # The server process's CPU (all threads: transport, interceptor, log, handler)
+                # The servers' CPU (all threads: transport, interceptor, log, handler)
                 # per call, the untimed first calls included: what the load does not change.
                 "server_cpu_ms_per_call": round(1000 * server_cpu / (len(latencies) + n), 2),
             }
         return results
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc, _ in started_servers:
+            proc.terminate()
+        for proc, _ in started_servers:
+            proc.wait(timeout=30)
 
 
 class _Context:
@@ -442,6 +464,13 @@ def main() -> int:
     parser.add_argument("--skip-optimize", action="store_true")
     parser.add_argument("--skip-propose", action="store_true", help="skip the inline cases")
     parser.add_argument("--skip-held", action="store_true", help="skip the held-calendar case")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="server processes in the held-calendar case, each holding the calendar (client c "
+        "calls server c mod N)",
+    )
     args = parser.parse_args()
     instance = generate(args.profile, seed=args.seed)
     report: dict[str, Any] = {
@@ -471,7 +500,7 @@ def main() -> int:
             "clients": args.clients,
             "k": args.k,
             "alone": bench_held_alone(instance, args.k),
-            **bench_held(instance, args.clients, args.calls, args.k),
+            **bench_held(instance, args.clients, args.calls, args.k, args.servers),
         }
     if not args.skip_optimize:
         options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=1)
