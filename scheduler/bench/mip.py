@@ -482,9 +482,10 @@ def _solve_stages(
 
 
 def greedy_start(model: MipModel, step_minutes: int = 15) -> list[float]:
-    """A feasible plan to start HiGHS from, as the optimiser starts CP-SAT: earliest deadline
-    first, each referral into its first free slot among the model's columns (rooms checked;
-    in room-critical gaps only on the grid)."""
+    """A feasible plan to start HiGHS from, the optimiser's first plan before its improvement:
+    earliest deadline first, each referral into its first free slot among the model's columns
+    (rooms checked; in room-critical gaps only on the grid, which the improved plan's starts
+    need not be on)."""
     problem = model.problem
     column: dict[tuple[Candidate, int | None], int] = {
         (col.cand, col.start): j for j, col in enumerate(model.columns)
