@@ -52,13 +52,14 @@ the previous plan, so the order is exact with no big-M weights:
 
 HiGHS starts stage 1 from an earliest-deadline-first greedy plan (:func:`greedy_start`; no
 course places), as the optimiser did before its start plan was improved by best fit and
-ejection chains (:mod:`scheduler.planning.improve`, not given to the MIP), and the stages
-share the time: 60%, 25% and 15% of the time left (with courses 60%, 20%, 10% and 10%), time
-a stage does not use flowing on. The time limit covers model building and the HiGHS process's
-start; placing, repair and KPIs come after it. Sessions are then placed to the minute: back to back from the gap start in ordinary
-gaps, at the chosen grid start in critical ones. As in the optimiser, a referral left unbooked
-because its candidates were cut to the first `late_days` late days then gets the first free
-slot left in the horizon (:class:`scheduler.planning.greedy.FreeTime`).
+ejection chains (:mod:`scheduler.planning.improve`, not given to the MIP), and the stages share
+the time: 60%, 25% and 15% of the time left (with courses 60%, 20%, 10% and 10%), time a stage
+does not use flowing on. The time limit covers model building and the HiGHS process's start;
+placing, repair and KPIs come after it. Sessions are then placed to the minute: back to back
+from the gap start in ordinary gaps, at the chosen grid start in critical ones. As in the
+optimiser, a referral left unbooked because its candidates were cut to the first `late_days`
+late days then gets the first free slot left in the horizon
+(:class:`scheduler.planning.greedy.FreeTime`).
 
 HiGHS runs in a separate Python process: OR-Tools bundles its own, different ``libhighs.so.1``,
 and whichever of the two is loaded first makes the other fail to import. The model is built
