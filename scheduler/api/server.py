@@ -460,12 +460,20 @@ def start_server(
             (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
     where = f"{config.host}:{config.port}"
-    if config.tls is not None:
-        bound = server.add_secure_port(where, config.tls.credentials())
-    else:
-        bound = server.add_insecure_port(where)
+    try:
+        if config.tls is not None:
+            bound = server.add_secure_port(where, config.tls.credentials())
+        else:
+            bound = server.add_insecure_port(where)
+    except RuntimeError:  # grpcio raises where older versions returned 0
+        bound = 0
     if bound == 0:
-        raise OSError(f"cannot listen on {where}")
+        if owned is not None:
+            owned.close()
+        raise OSError(
+            f"cannot listen on {where}: the port is in use (another server?) or the address "
+            "is not this machine's"
+        )
     metrics_port = None
     if config.metrics_port is not None:
         metrics_port = metrics.serve(config.metrics_port, config.metrics_host)

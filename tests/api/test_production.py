@@ -456,6 +456,25 @@ def test_sigterm_drains_stops_the_solve_which_answers_and_exits_within_grace(
     assert took < 0.5 + 3 + 5  # drain + grace, and a generous margin for a busy machine
 
 
+def test_a_port_in_use_is_a_clear_error_not_a_bug_report(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    first = start_server(port=0)
+    try:
+        with pytest.raises(OSError, match="in use"):
+            start_server(port=first.port, store=str(tmp_path / "jobs.db"))
+        command = [sys.executable, "-m", "scheduler", "serve", "--port", str(first.port)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        first.stop(0)
+    assert done.returncode == 1
+    assert f"cannot serve: cannot listen on 127.0.0.1:{first.port}: the port is in use" in (
+        done.stderr
+    )
+    assert "this is a bug" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_log_lines_are_written_by_their_own_thread_and_flushed_at_the_end(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
