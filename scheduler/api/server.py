@@ -247,9 +247,8 @@ class _Writer:
             batch = [lines.get()]
             self._stopping.wait(LOG_BATCH_S)
             batch += self._queued()
-            stop = _STOP in batch
-            self._write([record for record in batch if record is not _STOP])
-            if stop:
+            self._write(batch)
+            if _STOP in batch:
                 return
 
     def _queued(self) -> list[logging.LogRecord]:
@@ -260,10 +259,13 @@ class _Writer:
         return out
 
     def _write(self, batch: list[logging.LogRecord]) -> None:
+        """The batch's lines (the stop marker left out) in one write."""
         handler = self.handler
         out = []
         dropped = 0
         for record in batch:
+            if record is _STOP:
+                continue
             try:
                 out.append(handler.format(record) + "\n")
             except Exception:
@@ -292,7 +294,7 @@ class _Writer:
 
     def drain(self) -> None:
         """Write, from the calling thread, the lines queued for a thread that has ended."""
-        self._write([record for record in self._queued() if record is not _STOP])
+        self._write(self._queued())
 
 
 class _JsonStream(logging.StreamHandler):  # type: ignore[type-arg]
