@@ -2,4 +2,5 @@
 
 from scheduler.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when `scheduler serve --processes` spawns a server process
+    raise SystemExit(main())

@@ -19,8 +19,19 @@ proposal parses nothing. :class:`HeldCalendars` is that store:
   (``scheduler_held_calendars``, ``scheduler_held_calendar_versions``,
   ``scheduler_held_bookings``, ``scheduler_held_calendar_evictions_total``) and each eviction is
   logged (the calendar's pseudonymous id only).
-- Held calendars are **in memory only**: a restart loses them; clients upload again on
-  NOT_FOUND. Each server process holds its own (see docs/grpc.md on several processes).
+- **Shared, with a store.** Without one, held calendars are in memory only: a restart loses
+  them (clients upload again on NOT_FOUND) and each server process holds its own. With a
+  :class:`~scheduler.jobs.store.CalendarJournal` (the job store of ``scheduler serve --store``)
+  every upload and update is written to it before it is answered, versions are allocated there
+  and an update is written only if its base is still the current version there: the store
+  serialises a calendar's updates across processes. A process that is asked for a version it
+  does not hold rebuilds it from the store (the latest full copy and the updates after it, or
+  only the updates after a version it holds) and holds it from then on; so several processes
+  behind one port (``scheduler serve --processes N``), and a restarted one, answer for every
+  calendar any of them was given. Every ``snapshot_every`` updates a full copy is written, so a
+  rebuild never replays a long chain; the store keeps what rebuilds the latest
+  ``versions_kept`` versions, and calendars not changed for ``retention_s`` are deleted from it
+  (checked at most once a minute, on a write).
 """
 
 from __future__ import annotations
@@ -29,19 +40,24 @@ import logging
 import threading
 import time
 import uuid
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from scheduler.api.metrics import Metrics
 from scheduler.domain.inputs import id_tag, quote_id
+from scheduler.jobs.store import CalendarJournal, StaleCalendarError
 from scheduler.planning.calendar_index import CalendarIndex
 
 __all__ = [
     "DEFAULT_MAX_CALENDARS",
+    "DEFAULT_SNAPSHOT_EVERY",
     "DEFAULT_VERSIONS_KEPT",
     "CalendarNotFoundError",
     "HeldCalendars",
+    "Replay",
     "VersionNotHeldError",
 ]
 
@@ -52,6 +68,10 @@ DEFAULT_MAX_CALENDARS = 16
 kept about 0.7 MB (see docs/grpc.md)."""
 DEFAULT_VERSIONS_KEPT = 4
 """Versions kept per calendar by default (the current one and the three before it)."""
+DEFAULT_SNAPSHOT_EVERY = 32
+"""Updates after which a full copy of the calendar is written to the store."""
+_PURGE_EVERY_S = 60.0
+_STRIPES = 64
 
 
 class CalendarNotFoundError(LookupError):
@@ -85,6 +105,22 @@ class VersionNotHeldError(LookupError):
         )
 
 
+class Replay(Protocol):
+    """How the store's records become held calendars and back (the service's conversions)."""
+
+    def full(self, payload: bytes) -> CalendarIndex:
+        """The calendar of an upload or a snapshot."""
+        ...
+
+    def update(self, base: CalendarIndex, payload: bytes) -> CalendarIndex:
+        """`base` changed by a stored update."""
+        ...
+
+    def snapshot(self, index: CalendarIndex) -> bytes:
+        """A full copy of a calendar, as an upload."""
+        ...
+
+
 @dataclass
 class _Entry:
     """One held calendar: its versions, oldest first, and the lock its updates take."""
@@ -105,15 +141,31 @@ class HeldCalendars:
         max_calendars: int = DEFAULT_MAX_CALENDARS,
         versions_kept: int = DEFAULT_VERSIONS_KEPT,
         metrics: Metrics | None = None,
+        *,
+        journal: CalendarJournal | None = None,
+        replay: Replay | None = None,
+        retention_s: float = 7 * 86400.0,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_calendars < 1 or versions_kept < 1:
-            raise ValueError("max_calendars and versions_kept must be at least 1")
+        if max_calendars < 1 or versions_kept < 1 or snapshot_every < 1:
+            raise ValueError("max_calendars, versions_kept and snapshot_every must be at least 1")
+        if (journal is None) != (replay is None):
+            raise ValueError("a journal needs a replay, and a replay a journal")
         self.max_calendars = max_calendars
         self.versions_kept = versions_kept
+        self.journal = journal
+        """The store the calendars are shared through; None: this process's memory only."""
+        self._replay = replay
+        self.retention_s = retention_s
+        self.snapshot_every = snapshot_every
+        self._clock = clock
         self._metrics = metrics
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._next_version = time.time_ns() // 1000
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+        self._last_purge = -float("inf")
 
     # ------------------------------------------------------------------ reading
 
@@ -128,17 +180,22 @@ class HeldCalendars:
             return list(entry.versions) if entry is not None else []
 
     def get(self, calendar_id: str, version: int) -> CalendarIndex:
-        """The calendar at `version` (marks it recently used). Raises
-        :class:`CalendarNotFoundError` or :class:`VersionNotHeldError`."""
+        """The calendar at `version` (marks it recently used), rebuilt from the journal if this
+        process does not hold it. Raises :class:`CalendarNotFoundError` or
+        :class:`VersionNotHeldError`."""
         with self._lock:
             entry = self._entries.get(calendar_id)
-            if entry is None:
-                raise CalendarNotFoundError(calendar_id)
-            self._entries.move_to_end(calendar_id)
-            index = entry.versions.get(version)
-            if index is None:
+            if entry is not None:
+                self._entries.move_to_end(calendar_id)
+                index = entry.versions.get(version)
+                if index is not None:
+                    return index
+            if self.journal is None:
+                if entry is None:
+                    raise CalendarNotFoundError(calendar_id)
                 raise VersionNotHeldError(calendar_id, version, entry.current, update=False)
-            return index
+        with self._stripe(calendar_id):
+            return self._load(calendar_id, version, update=False)
 
     # ------------------------------------------------------------------ changing
 
@@ -147,10 +204,23 @@ class HeldCalendars:
         """A fresh calendar id for an upload that names none."""
         return f"cal-{uuid.uuid4().hex[:24]}"
 
-    def put(self, calendar_id: str, index: CalendarIndex) -> int:
+    def put(self, calendar_id: str, index: CalendarIndex, payload: bytes | None = None) -> int:
         """Hold `index` as the newest version of `calendar_id` (a new calendar, or a full
         replacement of a held one, after any update in progress on it); evicts the least
-        recently used calendars beyond the maximum. Returns the version."""
+        recently used calendars beyond the maximum. With a journal, `payload` (the upload, as
+        :meth:`Replay.full` reads it) is written to it first. Returns the version."""
+        if self.journal is not None:
+            if payload is None:
+                raise ValueError("a calendar held through a journal needs its payload")
+            with self._stripe(calendar_id):
+                now = self._clock()
+                version = self.journal.calendar_put(
+                    calendar_id, payload, now=now, keep=self.versions_kept
+                )
+                evicted = self._hold(calendar_id, [(version, index)])
+            self._evicted(evicted)
+            self._maybe_purge(now)
+            return version
         while True:
             with self._lock:
                 entry = self._entries.get(calendar_id)
@@ -170,12 +240,18 @@ class HeldCalendars:
         calendar_id: str,
         base_version: int,
         change: Callable[[CalendarIndex], CalendarIndex],
+        payload: bytes | None = None,
     ) -> int:
         """Make the next version of a calendar with `change` applied to `base_version`, which
         must be the current one; updates of one calendar run one at a time (`change` may raise:
-        nothing is held then). Returns the new version. Raises :class:`CalendarNotFoundError`
-        (also when the calendar is evicted while `change` runs) or
-        :class:`VersionNotHeldError` for a stale base."""
+        nothing is held then). With a journal, `payload` (the update, as :meth:`Replay.update`
+        reads it) is written to it, if the base is still the current version there. Returns the
+        new version. Raises :class:`CalendarNotFoundError` (also when the calendar is evicted
+        while `change` runs) or :class:`VersionNotHeldError` for a stale base."""
+        if self.journal is not None:
+            if payload is None:
+                raise ValueError("a calendar held through a journal needs its payload")
+            return self._update_journal(calendar_id, base_version, change, payload)
         with self._lock:
             entry = self._entries.get(calendar_id)
         if entry is None:
@@ -196,6 +272,114 @@ class HeldCalendars:
         self._evicted(evicted)
         return version
 
+    def _update_journal(
+        self,
+        calendar_id: str,
+        base_version: int,
+        change: Callable[[CalendarIndex], CalendarIndex],
+        payload: bytes,
+    ) -> int:
+        assert self.journal is not None and self._replay is not None
+        with self._stripe(calendar_id):
+            with self._lock:
+                entry = self._entries.get(calendar_id)
+                base = None if entry is None else entry.versions.get(base_version)
+            if base is None:
+                base = self._load(calendar_id, base_version, update=True)
+            changed = change(base)
+            now = self._clock()
+            try:
+                version, updates = self.journal.calendar_update(
+                    calendar_id, base_version, payload, now=now, keep=self.versions_kept
+                )
+            except StaleCalendarError as exc:
+                if exc.current == 0:
+                    raise CalendarNotFoundError(calendar_id) from None
+                raise VersionNotHeldError(
+                    calendar_id, base_version, exc.current, update=True
+                ) from None
+            if updates >= self.snapshot_every:
+                self.journal.calendar_snapshot(calendar_id, version, self._replay.snapshot(changed))
+            evicted = self._hold(calendar_id, [(version, changed)])
+        self._evicted(evicted)
+        self._maybe_purge(now)
+        return version
+
+    # ------------------------------------------------------------------ the journal
+
+    def _stripe(self, calendar_id: str) -> threading.Lock:
+        """The lock one process's loads and writes of a calendar take (one of a fixed few)."""
+        return self._stripes[zlib.crc32(calendar_id.encode()) % _STRIPES]
+
+    def _load(self, calendar_id: str, version: int, *, update: bool) -> CalendarIndex:
+        """Under the calendar's stripe: the calendar at `version`, held here or rebuilt from
+        the journal (and held from then on)."""
+        assert self.journal is not None and self._replay is not None
+        with self._lock:
+            entry = self._entries.get(calendar_id)
+            held = None
+            if entry is not None:
+                index = entry.versions.get(version)
+                if index is not None:
+                    return index  # another call rebuilt it meanwhile
+                older = [v for v in entry.versions if v < version]
+                held = max(older) if older else None
+        chain = self.journal.calendar_chain(calendar_id, version, held)
+        if not chain.rows:
+            if chain.current == 0:
+                raise CalendarNotFoundError(calendar_id)
+            raise VersionNotHeldError(calendar_id, version, chain.current, update=update)
+        first = chain.rows[0]
+        if first.full:
+            index = self._replay.full(first.payload)
+            rebuilt = [(first.version, index)]
+            rows = chain.rows[1:]
+        else:  # the updates after the version held here
+            assert entry is not None and held is not None
+            index = entry.versions[held]
+            rebuilt = []
+            rows = chain.rows
+        for row in rows:
+            index = self._replay.update(index, row.payload)
+            rebuilt.append((row.version, index))
+        if self._metrics is not None:
+            self._metrics.held_rebuilds.inc()
+        log.info(
+            "held calendar rebuilt from the store",
+            extra={
+                "fields": {
+                    "calendar_id": id_tag(calendar_id),
+                    "version": version,
+                    "updates_replayed": len(rows),
+                    "from_full_copy": first.full,
+                }
+            },
+        )
+        self._evicted(self._hold(calendar_id, rebuilt[-self.versions_kept :]))
+        return index
+
+    def _hold(self, calendar_id: str, indexes: list[tuple[int, CalendarIndex]]) -> list[str]:
+        """Hold versions allocated by the journal (in any order); returns the ids evicted."""
+        with self._lock:
+            entry = self._entries.get(calendar_id)
+            if entry is None:
+                entry = _Entry(OrderedDict())
+            merged = dict(entry.versions)
+            merged.update(indexes)
+            entry.versions = OrderedDict(sorted(merged.items())[-self.versions_kept :])
+            return self._place(calendar_id, entry)
+
+    def _maybe_purge(self, now: float) -> None:
+        """Delete the calendars the journal has held unchanged past the retention."""
+        assert self.journal is not None
+        with self._lock:
+            if now - self._last_purge < _PURGE_EVERY_S:
+                return
+            self._last_purge = now
+        purged = self.journal.calendar_purge(now - self.retention_s)
+        if purged:
+            log.info("held calendars purged from the store", extra={"fields": {"purged": purged}})
+
     def _insert(
         self, calendar_id: str, entry: _Entry, index: CalendarIndex
     ) -> tuple[int, list[str]]:
@@ -207,6 +391,11 @@ class HeldCalendars:
         entry.versions[version] = index
         while len(entry.versions) > self.versions_kept:
             entry.versions.popitem(last=False)
+        return version, self._place(calendar_id, entry)
+
+    def _place(self, calendar_id: str, entry: _Entry) -> list[str]:
+        """Under the store's lock: hold `entry` as the most recently used calendar and evict
+        the least recently used ones beyond the maximum; returns their ids."""
         self._entries[calendar_id] = entry
         self._entries.move_to_end(calendar_id)
         evicted: list[str] = []
@@ -214,7 +403,7 @@ class HeldCalendars:
             old_id, _ = self._entries.popitem(last=False)
             evicted.append(old_id)
         self._report()
-        return version, evicted
+        return evicted
 
     def _evicted(self, evicted: list[str]) -> None:
         """Log and count evictions (outside the store's lock)."""

@@ -86,6 +86,12 @@ class Metrics:
             "Held calendars evicted (least recently used) to stay within the maximum.",
             registry=self.registry,
         )
+        self.held_rebuilds = Counter(
+            "scheduler_held_calendar_rebuilds",
+            "Calendar versions this process rebuilt from the store (uploaded or updated through "
+            "another process, or before a restart).",
+            registry=self.registry,
+        )
         self._http: Any = None
 
     def observe_call(self, method: str, code: str, seconds: float) -> None:

@@ -44,7 +44,7 @@ from scheduler.api.held_calendars import (
 )
 from scheduler.api.metrics import Metrics
 from scheduler.api.operations import OPERATIONS_SERVICE_NAME, OperationsService
-from scheduler.api.service import SchedulerService, SolveFn
+from scheduler.api.service import SchedulerService, SolveFn, StoredCalendars
 from scheduler.jobs.runner import DEFAULT_LEASE_S, DEFAULT_RETENTION_S, JobRunner
 from scheduler.jobs.store import JobStore, open_store
 from scheduler.planning.solve import solve
@@ -135,17 +135,22 @@ class ServerConfig:
     store: str | None = None
     """The job store: a SQLite file path or a PostgreSQL URL (see
     :func:`scheduler.jobs.store.open_store`); None: no SubmitOptimize, SubmitSimulate or
-    Operations."""
+    Operations, and held calendars in this process's memory only."""
     job_slots: int = 1
     """Jobs of the store run at once by this server."""
     lease_s: float = DEFAULT_LEASE_S
     retention_s: float = DEFAULT_RETENTION_S
-    """Finished jobs are deleted this long after they finished."""
+    """Finished jobs are deleted this long after they finished, and calendars in the store
+    this long after their last upload or update."""
     held_calendars: int = DEFAULT_MAX_CALENDARS
     """Calendars held for ProposeSlots by reference; the least recently used is evicted
     beyond it (:mod:`scheduler.api.held_calendars`)."""
     calendar_versions: int = DEFAULT_VERSIONS_KEPT
     """Versions kept per held calendar."""
+    reuse_port: bool = False
+    """Let other processes listen on the same port (SO_REUSEPORT; the kernel spreads
+    connections over them): for ``scheduler serve --processes N``, whose processes share one
+    store."""
 
 
 def read_tokens(path: Path | None, environ: dict[str, str] | None = None) -> tuple[str, ...]:
@@ -434,7 +439,10 @@ def start_server(
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.so_reuseport", 0),
+        # Several processes on one port only when asked (`scheduler serve --processes N`, whose
+        # processes share calendars and jobs through the store): otherwise a second server
+        # started by mistake on the same port is an error, not a silent split.
+        ("grpc.so_reuseport", 1 if config.reuse_port else 0),
     ]
     server = grpc.server(
         futures.ThreadPoolExecutor(
@@ -443,7 +451,14 @@ def start_server(
         interceptors=[guard],
         options=options,
     )
-    held = HeldCalendars(config.held_calendars, config.calendar_versions, metrics)
+    held = HeldCalendars(
+        config.held_calendars,
+        config.calendar_versions,
+        metrics,
+        journal=store,
+        replay=StoredCalendars() if store is not None else None,
+        retention_s=config.retention_s,
+    )
     service = SchedulerService(solve_fn=config.solve_fn, metrics=metrics, held=held)
     scheduler_pb2_grpc.add_SchedulerServicer_to_server(service, server)  # type: ignore[no-untyped-call]
     runner: JobRunner | None = None

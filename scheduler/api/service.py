@@ -61,6 +61,7 @@ from scheduler.api.calendars import calendars_from_proto
 from scheduler.api.convert import (
     booking_from_proto,
     instance_from_proto,
+    instance_to_proto,
     kpis_to_proto,
     legal_dates_to_proto,
     options_from_proto,
@@ -88,7 +89,7 @@ from scheduler.api.held_calendars import (
 from scheduler.api.metrics import Metrics
 from scheduler.domain import Instance, Referral, Solution, SolveOptions
 from scheduler.domain.inputs import id_tag, quotable_id, quote_id
-from scheduler.jobs.store import RequestConflictError
+from scheduler.jobs.store import RequestConflictError, StoreError
 from scheduler.planning.budget import Budget, BudgetExpired
 from scheduler.planning.calendar_index import (
     CalendarDelta,
@@ -120,6 +121,7 @@ __all__ = [
     "MAX_K",
     "SchedulerService",
     "SolveFn",
+    "StoredCalendars",
     "answer_margin",
     "solve_budget",
 ]
@@ -372,6 +374,21 @@ def _delta_from_proto(request: pb.UpdateCalendarRequest) -> CalendarDelta:
     )
 
 
+class StoredCalendars:
+    """:class:`scheduler.api.held_calendars.Replay` for the service: a journal's upload is the
+    PutCalendar request's instance message and an update the UpdateCalendar request, both
+    checked before they were written."""
+
+    def full(self, payload: bytes) -> CalendarIndex:
+        return index_calendar(instance_from_proto(pb.Instance.FromString(payload), "calendar"))
+
+    def update(self, base: CalendarIndex, payload: bytes) -> CalendarIndex:
+        return base.apply(_delta_from_proto(pb.UpdateCalendarRequest.FromString(payload)))
+
+    def snapshot(self, index: CalendarIndex) -> bytes:
+        return instance_to_proto(index.instance).SerializeToString()
+
+
 def _counts(instance: Instance) -> dict[str, int]:
     """What the log may say about an instance: counts only."""
     return {
@@ -438,6 +455,12 @@ def _unary(
             return method(self, request, context, _fields())
         except _Rejected as rejected:
             context.abort_with_status(rpc_status.to_status(rejected.status))
+        except StoreError as exc:
+            log.warning(
+                "store unavailable",
+                extra={"fields": {"method": method.__name__, "error_type": type(exc).__name__}},
+            )
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the store is unavailable: retry later")
         except Exception as exc:
             if _aborted(context):
                 raise  # an abort already carrying its status
@@ -853,7 +876,8 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             request.instance, request.HasField("instance"), "instance", self._call_budget(context)
         )
         calendar_id = calendar_id or self.held.new_id()
-        version = self.held.put(calendar_id, index_calendar(instance))
+        payload = request.instance.SerializeToString() if self.held.journal is not None else None
+        version = self.held.put(calendar_id, index_calendar(instance), payload)
         fields.update(_counts(instance))
         fields.update(calendar_id=calendar_id, version=version, held_calendars=len(self.held))
         return pb.PutCalendarResponse(calendar_id=calendar_id, version=version)
@@ -891,7 +915,12 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             return changed
 
         try:
-            version = self.held.update(request.calendar_id, request.base_version, change)
+            version = self.held.update(
+                request.calendar_id,
+                request.base_version,
+                change,
+                request.SerializeToString() if self.held.journal is not None else None,
+            )
         except (CalendarNotFoundError, VersionNotHeldError) as exc:
             raise _not_held(exc, "base_version") from None
         fields["version"] = version

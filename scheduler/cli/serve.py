@@ -9,6 +9,9 @@ With `--store` (an SQLite file, or a ``postgresql://`` URL) the server also serv
 SubmitOptimize, SubmitSimulate and google.longrunning.Operations, and runs the stored jobs: a
 job whose server was killed is run again once its lease (`--lease`) expires (a solve from the
 best plan its lost attempt had stored); finished jobs are deleted after `--retention-days`.
+The store is also the journal of the held calendars (PutCalendar, UpdateCalendar): a restarted
+server answers for them, and so does every process of `--processes N` (N servers on one port;
+see scheduler.api.processes).
 """
 
 from __future__ import annotations
@@ -113,7 +116,22 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--job-slots", type=int, default=1, metavar="N", help="stored jobs solved at once (1)"
+        "--job-slots",
+        type=int,
+        default=1,
+        metavar="N",
+        help="stored jobs solved at once, per process (1)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help=(
+            "server processes listening on the one port, sharing held calendars and jobs "
+            "through --store (which N > 1 needs); process i serves metrics on "
+            "--metrics-port + i (default 1)"
+        ),
     )
     parser.add_argument(
         "--lease",
@@ -169,34 +187,40 @@ def run(args: argparse.Namespace) -> int:
     if args.job_slots < 1 or args.lease <= 0 or args.retention_days < 0:
         print("--job-slots must be >= 1, --lease > 0, --retention-days >= 0", file=sys.stderr)
         return 2
+    from scheduler.api.processes import processes_problem, serve_processes
     from scheduler.jobs.store import StoreError
 
     tls = None
     if args.tls_cert is not None:
         tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_client_ca)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        max_concurrent_solves=args.max_concurrent_solves,
+        max_concurrent_calls=args.max_concurrent_calls,
+        tls=tls,
+        tokens=tokens,
+        reflection=not args.no_reflection,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        drain_s=args.drain,
+        grace_s=args.grace,
+        store=args.store,
+        job_slots=args.job_slots,
+        lease_s=args.lease,
+        retention_s=args.retention_days * 86400.0,
+        held_calendars=args.held_calendars,
+        calendar_versions=args.calendar_versions,
+    )
+    problem = processes_problem(config, args.processes)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     configure_logging()
     try:
-        return serve(
-            ServerConfig(
-                host=args.host,
-                port=args.port,
-                max_concurrent_solves=args.max_concurrent_solves,
-                max_concurrent_calls=args.max_concurrent_calls,
-                tls=tls,
-                tokens=tokens,
-                reflection=not args.no_reflection,
-                metrics_port=args.metrics_port,
-                metrics_host=args.metrics_host,
-                drain_s=args.drain,
-                grace_s=args.grace,
-                store=args.store,
-                job_slots=args.job_slots,
-                lease_s=args.lease,
-                retention_s=args.retention_days * 86400.0,
-                held_calendars=args.held_calendars,
-                calendar_versions=args.calendar_versions,
-            )
-        )
+        if args.processes > 1:
+            return serve_processes(config, args.processes)
+        return serve(config)
     except (OSError, StoreError) as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 1

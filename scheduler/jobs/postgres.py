@@ -31,6 +31,7 @@ class PostgresJobStore(SqlJobStore):
 
     placeholder = "%s"
     lock_clause = " FOR UPDATE SKIP LOCKED"
+    row_lock_clause = " FOR UPDATE"
 
     def __init__(self, url: str) -> None:
         self._url = url

@@ -17,7 +17,17 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from scheduler.jobs.store import KINDS, Job, JobState, Page, RequestConflictError, StoreError
+from scheduler.jobs.store import (
+    KINDS,
+    CalendarChain,
+    CalendarRow,
+    Job,
+    JobState,
+    Page,
+    RequestConflictError,
+    StaleCalendarError,
+    StoreError,
+)
 
 __all__ = ["MIGRATIONS", "Cursor", "SqlJobStore", "request_hash"]
 
@@ -57,6 +67,28 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE jobs ADD COLUMN checkpoint_json TEXT",
             # What the job runs: 'optimize' (SubmitOptimize) or 'simulate' (SubmitSimulate).
             "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'optimize'",
+        ),
+    ),
+    (
+        3,
+        (
+            # The held calendars' journal (scheduler.api.held_calendars): each calendar's
+            # current version, and the uploads and updates that rebuild its latest versions.
+            """CREATE TABLE calendars (
+                calendar_id TEXT PRIMARY KEY,
+                current_version BIGINT NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX calendars_updated ON calendars (updated_at)",
+            """CREATE TABLE calendar_versions (
+                calendar_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                base_version BIGINT,
+                payload BYTEA NOT NULL,
+                snapshot BYTEA,
+                created_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (calendar_id, version)
+            )""",
         ),
     ),
 )
@@ -140,6 +172,9 @@ class SqlJobStore(ABC):
     placeholder = "?"
     lock_clause = ""
     """Appended to the claim's SELECT: PostgreSQL's ``FOR UPDATE SKIP LOCKED``."""
+    row_lock_clause = ""
+    """Appended to a SELECT of the row a transaction will change: PostgreSQL's ``FOR UPDATE``
+    (SQLite's write transactions hold the whole file)."""
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Cursor]:
@@ -387,6 +422,170 @@ class SqlJobStore(ABC):
                 "AND finished_at < ?",
                 (finished_before,),
             )
+            return int(cur.rowcount)
+
+    # ------------------------------------------------------------------ CalendarJournal
+
+    def _calendar_head(self, cur: Cursor, calendar_id: str) -> int:
+        """The calendar's current version (0: none), its row locked for this transaction."""
+        self._run(
+            cur,
+            "SELECT current_version FROM calendars WHERE calendar_id = ?" + self.row_lock_clause,
+            (calendar_id,),
+        )
+        row = cur.fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _last_full(self, cur: Cursor, calendar_id: str, upto: int) -> int | None:
+        """The newest version up to `upto` stored as a full copy."""
+        self._run(
+            cur,
+            "SELECT MAX(version) FROM calendar_versions WHERE calendar_id = ? AND version <= ? "
+            "AND (base_version IS NULL OR snapshot IS NOT NULL)",
+            (calendar_id, upto),
+        )
+        row = cur.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def _write_version(
+        self,
+        cur: Cursor,
+        calendar_id: str,
+        current: int,
+        base_version: int | None,
+        payload: bytes,
+        now: float,
+        keep: int,
+    ) -> int:
+        """Store the calendar's next version (after `current`; its row exists and is locked) and
+        drop what no longer rebuilds one of its latest `keep` versions. A version is the time in
+        microseconds, or one more than the current version if the clock is behind it."""
+        if keep < 1:
+            raise ValueError("keep must be at least 1")
+        version = max(int(now * 1_000_000), current + 1)
+        self._run(
+            cur,
+            "UPDATE calendars SET current_version = ?, updated_at = ? WHERE calendar_id = ?",
+            (version, now, calendar_id),
+        )
+        self._run(
+            cur,
+            "INSERT INTO calendar_versions (calendar_id, version, base_version, payload, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            (calendar_id, version, base_version, payload, now),
+        )
+        self._compact(cur, calendar_id, keep)
+        return version
+
+    def _compact(self, cur: Cursor, calendar_id: str, keep: int) -> None:
+        """Drop the versions older than the full copy the oldest of the latest `keep` needs."""
+        self._run(
+            cur,
+            "SELECT version FROM calendar_versions WHERE calendar_id = ? "
+            "ORDER BY version DESC LIMIT 1 OFFSET ?",
+            (calendar_id, keep - 1),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return
+        start = self._last_full(cur, calendar_id, int(row[0]))
+        if start is not None:
+            self._run(
+                cur,
+                "DELETE FROM calendar_versions WHERE calendar_id = ? AND version < ?",
+                (calendar_id, start),
+            )
+
+    def calendar_put(self, calendar_id: str, payload: bytes, *, now: float, keep: int) -> int:
+        with self._transaction() as cur:
+            # The row first (two first uploads at once: the second waits for the first), then
+            # its lock.
+            self._run(
+                cur,
+                "INSERT INTO calendars (calendar_id, current_version, updated_at) VALUES (?, 0, ?) "
+                "ON CONFLICT (calendar_id) DO NOTHING",
+                (calendar_id, now),
+            )
+            current = self._calendar_head(cur, calendar_id)
+            return self._write_version(cur, calendar_id, current, None, payload, now, keep)
+
+    def calendar_update(
+        self, calendar_id: str, base_version: int, payload: bytes, *, now: float, keep: int
+    ) -> tuple[int, int]:
+        with self._transaction() as cur:
+            current = self._calendar_head(cur, calendar_id)
+            if not current or current != base_version:
+                raise StaleCalendarError(calendar_id, base_version, current)
+            version = self._write_version(
+                cur, calendar_id, current, base_version, payload, now, keep
+            )
+            start = self._last_full(cur, calendar_id, version)
+            self._run(
+                cur,
+                "SELECT COUNT(*) FROM calendar_versions WHERE calendar_id = ? AND version > ?",
+                (calendar_id, start if start is not None else 0),
+            )
+            return version, int(cur.fetchone()[0])
+
+    def calendar_snapshot(self, calendar_id: str, version: int, payload: bytes) -> bool:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE calendar_versions SET snapshot = ? WHERE calendar_id = ? AND version = ?",
+                (payload, calendar_id, version),
+            )
+            return bool(cur.rowcount == 1)
+
+    def calendar_chain(self, calendar_id: str, version: int, held: int | None) -> CalendarChain:
+        with self._transaction() as cur:
+            self._run(
+                cur, "SELECT current_version FROM calendars WHERE calendar_id = ?", (calendar_id,)
+            )
+            row = cur.fetchone()
+            current = 0 if row is None else int(row[0])
+            start = self._last_full(cur, calendar_id, version) if current else None
+            if start is None:
+                return CalendarChain(current, [])
+            self._run(
+                cur,
+                "SELECT 1 FROM calendar_versions WHERE calendar_id = ? AND version = ?",
+                (calendar_id, version),
+            )
+            if cur.fetchone() is None:
+                return CalendarChain(current, [])
+            if held is not None and start <= held < version:
+                self._run(
+                    cur,
+                    "SELECT version, base_version, payload FROM calendar_versions "
+                    "WHERE calendar_id = ? AND version > ? AND version <= ? ORDER BY version",
+                    (calendar_id, held, version),
+                )
+                rows = [CalendarRow(int(v), int(b), bytes(p), False) for v, b, p in cur.fetchall()]
+                return CalendarChain(current, rows)
+            self._run(
+                cur,
+                "SELECT version, base_version, payload, snapshot FROM calendar_versions "
+                "WHERE calendar_id = ? AND version >= ? AND version <= ? ORDER BY version",
+                (calendar_id, start, version),
+            )
+            rows = []
+            for i, (v, b, p, snap) in enumerate(cur.fetchall()):
+                if i == 0:
+                    full = bytes(p) if b is None else bytes(snap)
+                    rows.append(CalendarRow(int(v), None if b is None else int(b), full, True))
+                else:
+                    rows.append(CalendarRow(int(v), int(b), bytes(p), False))
+            return CalendarChain(current, rows)
+
+    def calendar_purge(self, updated_before: float) -> int:
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "DELETE FROM calendar_versions WHERE calendar_id IN "
+                "(SELECT calendar_id FROM calendars WHERE updated_at < ?)",
+                (updated_before,),
+            )
+            self._run(cur, "DELETE FROM calendars WHERE updated_at < ?", (updated_before,))
             return int(cur.rowcount)
 
     def count(self) -> dict[str, int]:

@@ -15,6 +15,10 @@ Two implementations share the SQL (:mod:`scheduler.jobs.sql`): SQLite, a file fo
 (:mod:`scheduler.jobs.sqlite`), and PostgreSQL, for several servers sharing one store
 (:mod:`scheduler.jobs.postgres`). :func:`open_store` picks one from a path or a URL.
 
+The same store is the journal of the calendars held for ProposeSlots by reference
+(:class:`CalendarJournal`, used by :mod:`scheduler.api.held_calendars`): each upload and update,
+so that several server processes, and a restarted one, answer for the same calendars.
+
 The store holds pseudonymous ids only, like the instance itself: no name, address or location.
 """
 
@@ -27,11 +31,15 @@ from typing import Protocol
 __all__ = [
     "DONE_STATES",
     "KINDS",
+    "CalendarChain",
+    "CalendarJournal",
+    "CalendarRow",
     "Job",
     "JobState",
     "JobStore",
     "Page",
     "RequestConflictError",
+    "StaleCalendarError",
     "StoreError",
     "open_store",
 ]
@@ -64,6 +72,18 @@ class RequestConflictError(ValueError):
         )
         self.request_id = request_id
         self.job_id = job_id
+
+
+class StaleCalendarError(LookupError):
+    """A calendar update whose base is not the calendar's current version (another update came
+    first), or of a calendar the store does not hold; `current` is the current version (0: no
+    such calendar)."""
+
+    def __init__(self, calendar_id: str, base_version: int, current: int) -> None:
+        super().__init__(f"base version {base_version} is not the current version {current}")
+        self.calendar_id = calendar_id
+        self.base_version = base_version
+        self.current = current
 
 
 KINDS = ("optimize", "simulate")
@@ -113,9 +133,72 @@ class Page:
     next_token: str
 
 
-class JobStore(Protocol):
-    """What the service and the runners need of a store. Every method is thread-safe and one
-    transaction; `now` is the caller's clock (seconds since the epoch)."""
+@dataclass(frozen=True)
+class CalendarRow:
+    """One stored version of a held calendar: a full copy (`full`: the upload's instance
+    message, or a snapshot written after several updates) or the update that made it from
+    `base_version` (an UpdateCalendarRequest message)."""
+
+    version: int
+    base_version: int | None
+    """The version the update was made on; None for an upload."""
+    payload: bytes
+    full: bool
+
+
+@dataclass(frozen=True)
+class CalendarChain:
+    """What rebuilds one version of a calendar: a full copy and the updates after it, in order
+    (or, when the reader holds a version on the way, only the updates after that one)."""
+
+    current: int
+    """The calendar's current version; 0 if the store holds no calendar with this id."""
+    rows: list[CalendarRow]
+    """Empty if the version asked for is not stored (never made, or dropped as too old)."""
+
+
+class CalendarJournal(Protocol):
+    """The held calendars of :mod:`scheduler.api.held_calendars` as a journal several server
+    processes share: every upload and update, the version it made, and which version each
+    update was made on. Versions are allocated here, in the transaction that writes them, so
+    they are unique per calendar across processes and restarts; an update is written only if
+    its base is still the current version (compare-and-set), so of two updates on one base one
+    wins and none is lost. Each write keeps what rebuilds the latest `keep` versions and drops
+    the rest. Every method is thread-safe and one transaction; `now` is seconds since the
+    epoch."""
+
+    def calendar_put(self, calendar_id: str, payload: bytes, *, now: float, keep: int) -> int:
+        """Store an upload (a full copy) as the calendar's newest version; returns it."""
+        ...
+
+    def calendar_update(
+        self, calendar_id: str, base_version: int, payload: bytes, *, now: float, keep: int
+    ) -> tuple[int, int]:
+        """Store an update made on `base_version`; returns the new version and how many updates
+        now follow the calendar's latest full copy. Raises :class:`StaleCalendarError` when
+        `base_version` is not the current version (nothing is written)."""
+        ...
+
+    def calendar_snapshot(self, calendar_id: str, version: int, payload: bytes) -> bool:
+        """Store a full copy of a version written as an update, so that rebuilding later
+        versions starts from it; False if the version is no longer stored."""
+        ...
+
+    def calendar_chain(self, calendar_id: str, version: int, held: int | None) -> CalendarChain:
+        """The rows that rebuild `version`: from its latest full copy, or, if the reader holds
+        version `held` (older than `version`, not older than that full copy), only the updates
+        after `held`."""
+        ...
+
+    def calendar_purge(self, updated_before: float) -> int:
+        """Delete the calendars not uploaded or updated since that time; returns how many."""
+        ...
+
+
+class JobStore(CalendarJournal, Protocol):
+    """What the service and the runners need of a store (and the held calendars: the
+    :class:`CalendarJournal` methods). Every method is thread-safe and one transaction; `now`
+    is the caller's clock (seconds since the epoch)."""
 
     def submit(
         self,

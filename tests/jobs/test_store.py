@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from scheduler.jobs.sql import MIGRATIONS, SqlJobStore
-from scheduler.jobs.store import JobState, RequestConflictError, StoreError, open_store
+from scheduler.jobs.store import (
+    CalendarChain,
+    CalendarRow,
+    JobState,
+    RequestConflictError,
+    StaleCalendarError,
+    StoreError,
+    open_store,
+)
 
 T0 = 1_700_000_000.0
 
@@ -261,3 +269,128 @@ def test_a_version_1_store_is_migrated_and_its_jobs_kept(
     job = new.get("old1")
     assert job is not None and job.kind == "optimize" and job.checkpoint_json is None
     new.close()
+
+
+# --------------------------------------------------------------------------- the calendar journal
+
+
+def test_a_calendar_put_is_one_full_copy_and_versions_only_grow(store: SqlJobStore) -> None:
+    v1 = store.calendar_put("cal-a", b"week-1", now=T0, keep=4)
+    assert v1 == int(T0 * 1_000_000)
+    chain = store.calendar_chain("cal-a", v1, None)
+    assert chain.current == v1
+    assert chain.rows == [CalendarRow(v1, None, b"week-1", True)]
+    # The clock behind the current version (another host's, or set back): still a newer one.
+    v2 = store.calendar_put("cal-a", b"week-2", now=T0 - 60, keep=4)
+    assert v2 == v1 + 1
+    assert store.calendar_chain("cal-a", v2, None).rows == [CalendarRow(v2, None, b"week-2", True)]
+    assert store.calendar_chain("cal-b", v1, None) == CalendarChain(0, [])
+
+
+def test_an_update_is_written_only_on_the_current_version(store: SqlJobStore) -> None:
+    v1 = store.calendar_put("cal-a", b"week", now=T0, keep=4)
+    v2, updates = store.calendar_update("cal-a", v1, b"+B1", now=T0 + 1, keep=4)
+    assert v2 > v1 and updates == 1
+    with pytest.raises(StaleCalendarError) as stale:
+        store.calendar_update("cal-a", v1, b"+B2", now=T0 + 2, keep=4)  # a lost race
+    assert stale.value.current == v2
+    with pytest.raises(StaleCalendarError) as unknown:
+        store.calendar_update("cal-x", v1, b"+B2", now=T0 + 2, keep=4)
+    assert unknown.value.current == 0
+    assert store.calendar_chain("cal-a", v2, None).rows == [
+        CalendarRow(v1, None, b"week", True),
+        CalendarRow(v2, v1, b"+B1", False),
+    ]
+    # A reader holding v1 gets only the update after it.
+    assert store.calendar_chain("cal-a", v2, v1).rows == [CalendarRow(v2, v1, b"+B1", False)]
+    # A version never made is not stored; the current one is named.
+    assert store.calendar_chain("cal-a", v1 + 1, None) == CalendarChain(v2, [])
+
+
+def test_a_snapshot_shortens_the_chain_and_old_versions_are_dropped(store: SqlJobStore) -> None:
+    versions = [store.calendar_put("cal-a", b"week", now=T0, keep=2)]
+    for i in range(3):
+        version, updates = store.calendar_update(
+            "cal-a", versions[-1], f"+B{i}".encode(), now=T0 + 1 + i, keep=2
+        )
+        versions.append(version)
+        assert updates == i + 1
+    # Nothing dropped yet: every version from the upload on rebuilds the latest two.
+    assert len(store.calendar_chain("cal-a", versions[-1], None).rows) == 4
+    assert store.calendar_snapshot("cal-a", versions[2], b"week+B0+B1")
+    version, updates = store.calendar_update("cal-a", versions[-1], b"+B3", now=T0 + 9, keep=2)
+    versions.append(version)
+    assert updates == 2  # after the snapshot
+    # The latest two (versions[3], versions[4]) start from the snapshot; older rows are gone.
+    chain = store.calendar_chain("cal-a", versions[4], None)
+    assert chain.rows == [
+        CalendarRow(versions[2], versions[1], b"week+B0+B1", True),
+        CalendarRow(versions[3], versions[2], b"+B2", False),
+        CalendarRow(versions[4], versions[3], b"+B3", False),
+    ]
+    assert store.calendar_chain("cal-a", versions[1], None) == CalendarChain(versions[4], [])
+    assert not store.calendar_snapshot("cal-a", versions[0], b"gone")
+
+
+def test_calendars_unchanged_past_the_retention_are_purged(store: SqlJobStore) -> None:
+    old = store.calendar_put("cal-old", b"week", now=T0, keep=4)
+    new = store.calendar_put("cal-new", b"week", now=T0 + 100, keep=4)
+    assert store.calendar_purge(T0 + 50) == 1
+    assert store.calendar_chain("cal-old", old, None) == CalendarChain(0, [])
+    assert store.calendar_chain("cal-new", new, None).current == new
+    # Re-uploaded after the purge: a fresh calendar.
+    assert store.calendar_put("cal-old", b"week", now=T0 + 200, keep=4) > old
+
+
+def test_concurrent_updates_through_two_stores_win_once_per_base(target: str) -> None:
+    """Two servers' stores, eight threads each trying to update whatever they last saw: every
+    write names a base that was current, and the chain has exactly the writes that won."""
+    stores = [open_store(target), open_store(target)]
+    first = stores[0].calendar_put("cal-a", b"week", now=T0, keep=100)
+    won: list[tuple[int, int]] = []
+    lost = 0
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        nonlocal lost
+        store = stores[n % 2]
+        base = first
+        for i in range(10):
+            try:
+                version, _ = store.calendar_update(
+                    "cal-a", base, f"{n}.{i}".encode(), now=T0 + 1, keep=100
+                )
+            except StaleCalendarError as exc:
+                with lock:
+                    lost += 1
+                base = exc.current
+                continue
+            with lock:
+                won.append((base, version))
+            base = version
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) + lost == 80 and won
+    chain = stores[0].calendar_chain("cal-a", max(v for _, v in won), None)
+    assert [(r.base_version, r.version) for r in chain.rows[1:]] == sorted(won, key=lambda w: w[1])
+    bases = [b for b, _ in won]
+    assert len(set(bases)) == len(bases)  # one winner per base
+    # Concurrent first uploads of one id: both land, as two versions.
+    versions: list[int] = []
+    uploads = [
+        threading.Thread(
+            target=lambda s=s: versions.append(s.calendar_put("cal-b", b"w", now=T0, keep=4))
+        )
+        for s in stores
+    ]
+    for t in uploads:
+        t.start()
+    for t in uploads:
+        t.join()
+    assert len(set(versions)) == 2
+    for s in stores:
+        s.close()

@@ -1,0 +1,150 @@
+"""Several server processes on one port: ``scheduler serve --processes N``.
+
+One Python process answers one call at a time (the GIL), so under many concurrent clients the
+process is the queue. :func:`serve_processes` starts N ordinary servers
+(:func:`scheduler.api.server.serve`) that listen on the same port (SO_REUSEPORT: the kernel
+spreads the connections over them) and share one store: the jobs, leased as between servers on
+several hosts, and the held calendars, through the store's journal
+(:mod:`scheduler.api.held_calendars`): a calendar uploaded through one process is rebuilt from
+the store by any other that is asked for it. Each process has its own limits
+(``--max-concurrent-calls``, ``--job-slots``) and its metrics on ``--metrics-port`` + its
+index.
+
+This process supervises: SIGTERM or SIGINT is passed on to every server, which drains and shuts
+down as one server does; if a server ends by itself (killed, or it could not start), the others
+are stopped too and the exit status is 1, so that whatever restarts the service (systemd, a
+container runtime) restarts all of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import replace
+from types import FrameType
+
+from scheduler.api.server import ServerConfig, configure_logging, exit_now, serve
+from scheduler.jobs.store import StoreError, open_store
+
+__all__ = ["processes_problem", "serve_processes"]
+
+log = logging.getLogger("scheduler.api.processes")
+
+_STOP_MARGIN_S = 10.0
+"""Seconds a server gets beyond its drain and grace before it is killed."""
+
+
+def processes_problem(config: ServerConfig, processes: int) -> str | None:
+    """Why `processes` servers cannot run with `config`; None if they can."""
+    if processes < 1:
+        return "--processes must be >= 1"
+    if processes == 1:
+        return None
+    if config.store is None:
+        return (
+            "--processes above 1 needs --store: the processes share held calendars and jobs "
+            "through it"
+        )
+    if config.port == 0:
+        return "--processes above 1 needs a fixed --port: every process listens on it"
+    if config.metrics_port is not None and config.metrics_port + processes - 1 > 65535:
+        return "--metrics-port + --processes - 1 must be <= 65535 (one metrics port a process)"
+    return None
+
+
+def _child(config: ServerConfig) -> None:
+    """One server process (started by :func:`serve_processes`)."""
+    configure_logging()
+    try:
+        serve(config)
+    except (OSError, StoreError) as exc:
+        print(f"cannot serve: {exc}", file=sys.stderr)
+        exit_now(1)
+
+
+def serve_processes(config: ServerConfig, processes: int) -> int:
+    """Run `processes` servers with `config` on one port until SIGTERM or SIGINT (or until one
+    of them ends); returns the exit status: 0 if every server stopped cleanly when asked."""
+    problem = processes_problem(config, processes)
+    if problem is not None:
+        raise ValueError(problem)
+    assert config.store is not None
+    open_store(config.store).close()  # migrate once, and fail here on a store that cannot open
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal", extra={"fields": {"signal": signal.Signals(signum).name}})
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    context = multiprocessing.get_context("spawn")
+    servers: list[multiprocessing.process.BaseProcess] = []
+    code = 0
+    try:
+        for index in range(processes):
+            child = replace(
+                config,
+                reuse_port=True,
+                metrics_port=None if config.metrics_port is None else config.metrics_port + index,
+            )
+            server = context.Process(target=_child, args=(child,), name=f"scheduler-serve-{index}")
+            server.start()
+            servers.append(server)
+        log.info(
+            "serving processes",
+            extra={
+                "fields": {
+                    "processes": processes,
+                    "port": config.port,
+                    "pids": [s.pid for s in servers],
+                }
+            },
+        )
+        while not stopping.is_set():
+            multiprocessing.connection.wait([s.sentinel for s in servers], timeout=0.5)
+            ended = [s for s in servers if not s.is_alive()]
+            if ended:
+                log.error(
+                    "server process ended",
+                    extra={
+                        "fields": {
+                            "process": servers.index(ended[0]),
+                            "exit_code": ended[0].exitcode,
+                        }
+                    },
+                )
+                code = 1
+                break
+    finally:
+        code = max(code, _stop(servers, config.drain_s + config.grace_s + _STOP_MARGIN_S))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("stopped processes", extra={"fields": {"exit_code": code}})
+    return code
+
+
+def _stop(servers: list[multiprocessing.process.BaseProcess], within_s: float) -> int:
+    """SIGTERM every server still running, wait up to `within_s` for all, kill the rest;
+    returns 0 if every server ended with status 0."""
+    for server in servers:
+        if server.is_alive() and server.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server.pid, signal.SIGTERM)
+    deadline = time.monotonic() + within_s
+    code = 0
+    for server in servers:
+        server.join(max(0.0, deadline - time.monotonic()))
+        if server.is_alive():
+            server.kill()
+            server.join()
+            code = 1
+        elif server.exitcode != 0:
+            code = 1
+    return code

@@ -1,0 +1,250 @@
+"""Held calendars shared through the store: several server processes (here, several
+:class:`HeldCalendars` and servers over one SQLite file, each with its own connection, as
+separate processes have) and restarts answer for every calendar any of them was given, and the
+store serialises the updates of a calendar across them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from scheduler.api.convert import instance_to_proto
+from scheduler.api.held_calendars import CalendarNotFoundError, HeldCalendars, VersionNotHeldError
+from scheduler.api.metrics import Metrics
+from scheduler.api.server import RunningServer, start_server
+from scheduler.api.service import StoredCalendars
+from scheduler.bench.generator import generate
+from scheduler.domain import Instance
+from scheduler.jobs.sqlite import SqliteJobStore
+from scheduler.jobs.store import JobStore, StoreError
+from scheduler.planning.calendar_index import CalendarDelta, CalendarIndex, index_calendar
+from scheduler.planning.propose import rank_slots
+from scheduler.v1 import scheduler_pb2 as pb
+from scheduler.v1 import scheduler_pb2_grpc
+from tests.planning.test_calendar_index import _applied, random_delta
+
+
+@pytest.fixture(scope="module")
+def week() -> Instance:
+    return generate("vejen", seed=1, referrals=12)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[Callable[[], SqliteJobStore]]:
+    """Open stores on one file (each a process's connection); all closed after the test."""
+    opened: list[SqliteJobStore] = []
+
+    def open_one() -> SqliteJobStore:
+        opened.append(SqliteJobStore(tmp_path / "store.db"))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+def _held(store: JobStore, **kwargs: Any) -> HeldCalendars:
+    return HeldCalendars(journal=store, replay=StoredCalendars(), **kwargs)
+
+
+def _upload(instance: Instance) -> bytes:
+    return instance_to_proto(instance).SerializeToString()
+
+
+def _update_payload(instance: Instance, delta: CalendarDelta) -> bytes:
+    """The UpdateCalendar request of `delta` (bookings and therapists), as the journal keeps it."""
+    changed = instance_to_proto(
+        instance.model_copy(
+            update={"bookings": list(delta.bookings_added), "therapists": list(delta.therapists)}
+        )
+    )
+    return pb.UpdateCalendarRequest(
+        bookings_removed=list(delta.bookings_removed),
+        bookings_added=changed.bookings,
+        therapists=changed.therapists,
+    ).SerializeToString()
+
+
+def _same(a: CalendarIndex, b: CalendarIndex) -> None:
+    assert a == b
+    for referral in a.instance.referrals[:3]:
+        assert rank_slots(a.calendars(), referral, 5) == rank_slots(b.calendars(), referral, 5)
+
+
+def test_a_calendar_uploaded_through_one_process_is_rebuilt_by_another(
+    stores: Callable[[], SqliteJobStore], week: Instance
+) -> None:
+    metrics = Metrics()
+    a, b = _held(stores()), _held(stores(), metrics=metrics)
+    index = index_calendar(week)
+    version = a.put("vejen", index, _upload(week))
+    assert b.versions("vejen") == []
+    _same(b.get("vejen", version), index)
+    assert b.versions("vejen") == [version]
+    assert metrics.held_rebuilds._value.get() == 1
+    b.get("vejen", version)  # held now: no second rebuild
+    assert metrics.held_rebuilds._value.get() == 1
+
+
+def test_updates_through_either_process_chain_and_a_stale_base_is_refused(
+    stores: Callable[[], SqliteJobStore], week: Instance
+) -> None:
+    processes = [_held(stores()), _held(stores())]
+    rng = random.Random(3)
+    instance = week
+    version = processes[0].put("vejen", index_calendar(week), _upload(week))
+    for serial in range(6):
+        writer, other = processes[serial % 2], processes[(serial + 1) % 2]
+        delta = random_delta(instance, rng, serial)
+        new = writer.update(
+            "vejen", version, lambda base, d=delta: base.apply(d), _update_payload(instance, delta)
+        )
+        instance = _applied(instance, delta)
+        # The other process held the base (it wrote or read it): the store names the winner.
+        with pytest.raises(VersionNotHeldError) as stale:
+            other.update("vejen", version, lambda base: base, b"never written")
+        assert stale.value.update and stale.value.current == new
+        version = new
+        _same(other.get("vejen", version), writer.get("vejen", version))
+        assert other.get("vejen", version).instance == instance
+    # A restarted process rebuilds the current version, and an older one still kept.
+    restarted = _held(stores())
+    _same(restarted.get("vejen", version), index_calendar(instance))
+    assert len(restarted.versions("vejen")) >= 1
+
+
+def test_a_snapshot_every_few_updates_keeps_rebuilds_short(
+    stores: Callable[[], SqliteJobStore], week: Instance
+) -> None:
+    journal = stores()
+    held = _held(journal, snapshot_every=2, versions_kept=2)
+    rng = random.Random(5)
+    instance = week
+    version = held.put("vejen", index_calendar(week), _upload(week))
+    for serial in range(5):
+        delta = random_delta(instance, rng, serial)
+        version = held.update(
+            "vejen", version, lambda base, d=delta: base.apply(d), _update_payload(instance, delta)
+        )
+        instance = _applied(instance, delta)
+    chain = journal.calendar_chain("vejen", version, None)
+    assert chain.rows[0].full and len(chain.rows) <= 2  # a snapshot, then at most one update
+    _same(_held(stores()).get("vejen", version), index_calendar(instance))
+
+
+def test_unknown_calendars_and_versions_are_errors_naming_the_current_version(
+    stores: Callable[[], SqliteJobStore], week: Instance
+) -> None:
+    a, b = _held(stores()), _held(stores())
+    version = a.put("vejen", index_calendar(week), _upload(week))
+    with pytest.raises(CalendarNotFoundError):
+        b.get("other", version)
+    with pytest.raises(VersionNotHeldError) as caught:
+        b.get("vejen", version + 1)
+    assert caught.value.current == version and not caught.value.update
+    with pytest.raises(CalendarNotFoundError):
+        b.update("other", version, lambda base: base, b"x")
+    with pytest.raises(ValueError, match="payload"):
+        b.put("vejen", index_calendar(week))
+
+
+def test_calendars_unchanged_past_the_retention_are_purged(
+    stores: Callable[[], SqliteJobStore], week: Instance
+) -> None:
+    now = [1_000_000.0]
+    held = _held(stores(), retention_s=3600, clock=lambda: now[0])
+    old = held.put("old", index_calendar(week), _upload(week))
+    now[0] += 7200
+    held.put("new", index_calendar(week), _upload(week))  # a write purges (at most once a minute)
+    restarted = _held(stores())
+    with pytest.raises(CalendarNotFoundError):
+        restarted.get("old", old)
+    assert restarted.get("new", held.versions("new")[0]) is not None
+
+
+# --------------------------------------------------------------------------- over gRPC
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[Callable[..., tuple[RunningServer, Any]]]:
+    """Servers on one store file (as `scheduler serve --processes N` runs them)."""
+    started: list[tuple[RunningServer, grpc.Channel]] = []
+
+    def start(**config: Any) -> tuple[RunningServer, Any]:
+        config.setdefault("store", str(tmp_path / "store.db"))
+        running = start_server(port=0, **config)
+        ch = grpc.insecure_channel(running.address)
+        started.append((running, ch))
+        return running, scheduler_pb2_grpc.SchedulerStub(ch)
+
+    yield start
+    for running, ch in started:
+        ch.close()
+        running.stop(0).wait()
+
+
+def _propose(stub: Any, calendar_id: str, version: int, referral_id: str) -> Any:
+    return stub.ProposeSlots(
+        pb.ProposeSlotsRequest(
+            calendar=pb.CalendarRef(calendar_id=calendar_id, version=version),
+            referral_id=referral_id,
+            k=5,
+        ),
+        timeout=30,
+    )
+
+
+def test_servers_on_one_store_answer_for_each_others_calendars(
+    servers: Any, week: Instance
+) -> None:
+    (first, one), (_, two) = servers(), servers()
+    put = one.PutCalendar(
+        pb.PutCalendarRequest(calendar_id="vejen", instance=instance_to_proto(week)), timeout=30
+    )
+    referral = week.referrals[0].id
+    assert _propose(two, "vejen", put.version, referral) == _propose(
+        one, "vejen", put.version, referral
+    )
+    booking = instance_to_proto(week).bookings[0]
+    update = pb.UpdateCalendarRequest(
+        calendar_id="vejen", base_version=put.version, bookings_removed=[booking.id]
+    )
+    version = two.UpdateCalendar(update, timeout=30).version
+    with pytest.raises(grpc.RpcError) as stale:  # the first server held the base too
+        one.UpdateCalendar(update, timeout=30)
+    assert stale.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert str(version) in (stale.value.details() or "")
+    answer = _propose(one, "vejen", version, referral)
+    # Restarted: the calendar is still there.
+    first.stop(0).wait()
+    _, three = servers()
+    assert _propose(three, "vejen", version, referral) == answer
+
+
+class _Unreachable(SqliteJobStore):
+    """A store whose calendar writes fail as a lost database connection would."""
+
+    def calendar_put(self, calendar_id: str, payload: bytes, *, now: float, keep: int) -> int:
+        raise StoreError("the store is unreachable")
+
+
+def test_an_unreachable_store_is_unavailable_not_internal(tmp_path: Path, week: Instance) -> None:
+    store = _Unreachable(tmp_path / "store.db")
+    running = start_server(port=0, job_store=store)
+    try:
+        with grpc.insecure_channel(running.address) as ch:
+            stub = scheduler_pb2_grpc.SchedulerStub(ch)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.PutCalendar(
+                    pb.PutCalendarRequest(instance=instance_to_proto(week)), timeout=30
+                )
+            assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+            assert "unreachable" not in (caught.value.details() or "")
+    finally:
+        running.stop(0).wait()
+        store.close()
