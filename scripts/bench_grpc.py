@@ -17,8 +17,10 @@ Inline, the server keeps nothing between calls, so both cases cost it the same; 
 to show that. A third case, *held calendar* (:func:`bench_held`), uploads the calendar once
 (PutCalendar, timed) and then calls ProposeSlots by reference ``{calendar_id, version}``, with 1
 client and with N; it also times UpdateCalendar (one booking removed and one added). With
-``--servers N`` it runs N server processes, each holding the calendar, the clients spread over
-them (several calendars' load on several processes). Per case the
+``--processes N`` the held case runs on one ``scheduler serve --processes N`` (N processes on one
+port, the calendar shared through their store: one calendar's load spread by the kernel over
+the processes); with ``--servers N`` on N independent server processes, each holding the
+calendar, the clients spread over them (several calendars' load on several processes). Per case the
 report gives the clients' latencies and the server's own handler time from its log (``duration_ms``:
 from the parsed request to the answer, waiting for the interpreter included; each client's untimed
 first call is among them). *alone* is the cost of one call in one thread with nothing else running:
@@ -35,6 +37,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -72,24 +75,41 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def _start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`scheduler serve` on a free port, its JSON log lines going to `log_path`."""
+def _start_server(
+    log_path: Path, processes: int = 1
+) -> tuple[subprocess.Popen[bytes], str, list[int]]:
+    """`scheduler serve` on a free port, its JSON log lines going to `log_path`; returns the
+    process, its address and the pids of the server processes. With `processes` > 1, that many
+    on one port sharing a store (``--processes``), every one of them serving before this
+    returns."""
+    command = [sys.executable, "-m", "scheduler", "serve", "--max-concurrent-calls", "16"]
+    if processes > 1:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        store = log_path.parent / "store.db"
+        command += ["--port", str(port), "--processes", str(processes), "--store", str(store)]
+    else:
+        command += ["--port", "0"]
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scheduler", "serve", "--port", "0", "--max-concurrent-calls", "16"],
-        cwd=ROOT,
-        stderr=log,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        command, cwd=ROOT, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
     log.close()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        lines = log_path.read_text().splitlines()
-        if lines:
-            return proc, f"127.0.0.1:{json.loads(lines[0])['port']}"
+        lines = [json.loads(x) for x in log_path.read_text().splitlines() if x.startswith("{")]
+        serving = [x for x in lines if x.get("event") == "serving"]
+        if processes == 1 and serving:
+            return proc, f"127.0.0.1:{serving[0]['port']}", [proc.pid]
+        supervisor = [x for x in lines if x.get("event") == "serving processes"]
+        if len(serving) >= processes and supervisor:
+            return proc, f"127.0.0.1:{serving[0]['port']}", supervisor[0]["pids"]
+        if proc.poll() is not None:
+            break
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("the server did not start")
+    raise RuntimeError("the server did not start: " + log_path.read_text()[-1000:])
 
 
 _START: Any = None
@@ -199,7 +219,7 @@ def _summary(latencies_ms: list[float]) -> dict[str, float]:
 
 def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[str, Any]:
     log_path = Path(tempfile.mkdtemp(prefix="bench-grpc-")) / "server.log"
-    proc, address = _start_server(log_path)
+    proc, address, _ = _start_server(log_path)
     try:
         data = instance_to_proto(instance).SerializeToString()
         ids = [r.id for r in instance.referrals]
@@ -235,26 +255,35 @@ def bench_propose(instance: Instance, clients: int, calls: int, k: int) -> dict[
 
 
 def bench_held(
-    instance: Instance, clients: int, calls: int, k: int, servers: int = 1
+    instance: Instance, clients: int, calls: int, k: int, servers: int = 1, processes: int = 1
 ) -> dict[str, Any]:
     """ProposeSlots by reference on a held calendar: PutCalendar once, then 1 client and
     `clients` clients calling by reference; UpdateCalendar timed (one booking out, one in).
 
-    With `servers` > 1, that many independent server processes, each holding the calendar,
-    client c calling server c mod `servers`: the load of several calendars (units or
-    municipalities) spread over processes, as a proxy with calendar-id affinity would
-    (docs/grpc.md, "Several server processes?"). Server CPU is summed over them."""
+    With `processes` > 1, one ``scheduler serve --processes N`` (N server processes on one
+    port, sharing the calendar through a store): the clients' connections are spread over the
+    processes by the kernel, the calendar uploaded through one of them and rebuilt from the
+    store by the others on their first call (untimed). With `servers` > 1, that many
+    independent server processes, each holding the calendar, client c calling server c mod
+    `servers`: the load of several calendars spread over processes, as a proxy with
+    calendar-id affinity would. Server CPU is summed over the server processes."""
     import grpc
 
     logs = [
         Path(tempfile.mkdtemp(prefix="bench-grpc-held-")) / "server.log" for _ in range(servers)
     ]
-    started_servers = [_start_server(log_path) for log_path in logs]
+    launched = [_start_server(log_path, processes) for log_path in logs]
+    started_servers = [(proc, address) for proc, address, _ in launched]
+    pids = [pid for _, _, ps in launched for pid in ps]
     try:
         msg = instance_to_proto(instance)
         data = msg.SerializeToString()
         ids = [r.id for r in instance.referrals]
-        results: dict[str, Any] = {"request_bytes_inline": len(data), "servers": servers}
+        results: dict[str, Any] = {
+            "request_bytes_inline": len(data),
+            "servers": servers,
+            "processes": processes,
+        }
         refs = []
         for n, (_, address) in enumerate(started_servers):
             with grpc.insecure_channel(address, options=_OPTIONS) as channel:
@@ -303,10 +332,10 @@ def bench_held(
                 for c in range(n)
             ]
             logged = [_handler_ms(log_path, 0)[1] for log_path in logs]
-            cpu_before = sum(_cpu_s(proc.pid) for proc, _ in started_servers)
+            cpu_before = sum(_cpu_s(pid) for pid in pids)
             with _pool(n) as pool:
                 per_client = pool.map(_client, jobs)
-            server_cpu = sum(_cpu_s(proc.pid) for proc, _ in started_servers) - cpu_before
+            server_cpu = sum(_cpu_s(pid) for pid in pids) - cpu_before
             latencies = [x for xs in per_client for x in xs]
             time.sleep(0.5)
             handler = [
@@ -471,6 +500,13 @@ def main() -> int:
         help="server processes in the held-calendar case, each holding the calendar (client c "
         "calls server c mod N)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="the held-calendar case on one `scheduler serve --processes N` (N processes on one "
+        "port sharing the calendar through a store)",
+    )
     args = parser.parse_args()
     instance = generate(args.profile, seed=args.seed)
     report: dict[str, Any] = {
@@ -500,7 +536,7 @@ def main() -> int:
             "clients": args.clients,
             "k": args.k,
             "alone": bench_held_alone(instance, args.k),
-            **bench_held(instance, args.clients, args.calls, args.k, args.servers),
+            **bench_held(instance, args.clients, args.calls, args.k, args.servers, args.processes),
         }
     if not args.skip_optimize:
         options = SolveOptions(time_limit_s=args.time_limit, workers=args.workers, seed=1)

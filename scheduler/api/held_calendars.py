@@ -75,13 +75,18 @@ _STRIPES = 64
 
 
 class CalendarNotFoundError(LookupError):
-    """No calendar with this id is held (never uploaded, evicted, or the server restarted)."""
+    """No calendar with this id is held: never uploaded, or (without a store) evicted or the
+    server restarted, or (with one) deleted from it after the retention."""
 
-    def __init__(self, calendar_id: str) -> None:
+    def __init__(self, calendar_id: str, *, stored: bool = False) -> None:
         self.calendar_id = calendar_id
+        why = (
+            "never uploaded, or unchanged past the store's retention"
+            if stored
+            else "never uploaded, evicted, or the server restarted"
+        )
         super().__init__(
-            f"no calendar {quote_id(calendar_id)} is held (never uploaded, evicted, or the "
-            "server restarted): upload it with PutCalendar"
+            f"no calendar {quote_id(calendar_id)} is held ({why}): upload it with PutCalendar"
         )
 
 
@@ -294,7 +299,7 @@ class HeldCalendars:
                 )
             except StaleCalendarError as exc:
                 if exc.current == 0:
-                    raise CalendarNotFoundError(calendar_id) from None
+                    raise CalendarNotFoundError(calendar_id, stored=True) from None
                 raise VersionNotHeldError(
                     calendar_id, base_version, exc.current, update=True
                 ) from None
@@ -327,7 +332,7 @@ class HeldCalendars:
         chain = self.journal.calendar_chain(calendar_id, version, held)
         if not chain.rows:
             if chain.current == 0:
-                raise CalendarNotFoundError(calendar_id)
+                raise CalendarNotFoundError(calendar_id, stored=True)
             raise VersionNotHeldError(calendar_id, version, chain.current, update=update)
         first = chain.rows[0]
         if first.full:
