@@ -104,7 +104,7 @@ def main() -> int:
             "update_without_validation": _ms(times),
         }
     # Another process: rebuild the current version, then catch up by one update.
-    current = stores[0].calendar_chain("c2", version, None)
+    current = stores[0].calendar_chain("c2", version, None, keep=4)
     rebuilds = []
     for _ in range(3):
         other = HeldCalendars(journal=stores[1], replay=replay)

@@ -40,18 +40,20 @@ import logging
 import threading
 import time
 import uuid
-import zlib
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from scheduler.api.metrics import Metrics
 from scheduler.domain.inputs import id_tag, quote_id
-from scheduler.jobs.store import CalendarJournal, StaleCalendarError
+from scheduler.jobs.store import CalendarChain, CalendarJournal, StaleCalendarError, StoreError
 from scheduler.planning.calendar_index import CalendarIndex
 
 __all__ = [
+    "DEFAULT_CALENDAR_RETENTION_S",
     "DEFAULT_MAX_CALENDARS",
     "DEFAULT_SNAPSHOT_EVERY",
     "DEFAULT_VERSIONS_KEPT",
@@ -68,10 +70,11 @@ DEFAULT_MAX_CALENDARS = 16
 kept about 0.7 MB (see docs/grpc.md)."""
 DEFAULT_VERSIONS_KEPT = 4
 """Versions kept per calendar by default (the current one and the three before it)."""
+DEFAULT_CALENDAR_RETENTION_S = 7 * 86400.0
+"""How long the store keeps a calendar after its last upload or update, by default."""
 DEFAULT_SNAPSHOT_EVERY = 32
 """Updates after which a full copy of the calendar is written to the store."""
 _PURGE_EVERY_S = 60.0
-_STRIPES = 64
 
 
 class CalendarNotFoundError(LookupError):
@@ -126,6 +129,15 @@ class Replay(Protocol):
         ...
 
 
+class _NamedLock:
+    """One calendar's lock of one kind (held weakly: gone when no call uses it)."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
 @dataclass
 class _Entry:
     """One held calendar: its versions, oldest first, and the lock its updates take."""
@@ -136,6 +148,20 @@ class _Entry:
     @property
     def current(self) -> int:
         return next(reversed(self.versions))
+
+
+def _linked(chain: CalendarChain, held: int | None) -> bool:
+    """Whether each row of `chain` was made on the one before it (the first on `held`, unless
+    it is a full copy)."""
+    previous = held
+    for n, row in enumerate(chain.rows):
+        if n == 0 and row.full:
+            previous = row.version
+            continue
+        if row.base_version != previous:
+            return False
+        previous = row.version
+    return True
 
 
 class HeldCalendars:
@@ -149,12 +175,14 @@ class HeldCalendars:
         *,
         journal: CalendarJournal | None = None,
         replay: Replay | None = None,
-        retention_s: float = 7 * 86400.0,
+        retention_s: float = DEFAULT_CALENDAR_RETENTION_S,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_calendars < 1 or versions_kept < 1 or snapshot_every < 1:
             raise ValueError("max_calendars, versions_kept and snapshot_every must be at least 1")
+        if retention_s <= 0:
+            raise ValueError("retention_s must be positive")
         if (journal is None) != (replay is None):
             raise ValueError("a journal needs a replay, and a replay a journal")
         self.max_calendars = max_calendars
@@ -169,7 +197,9 @@ class HeldCalendars:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._next_version = time.time_ns() // 1000
-        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+        self._named: weakref.WeakValueDictionary[tuple[str, str], _NamedLock] = (
+            weakref.WeakValueDictionary()
+        )
         self._last_purge = -float("inf")
 
     # ------------------------------------------------------------------ reading
@@ -199,8 +229,7 @@ class HeldCalendars:
                 if entry is None:
                     raise CalendarNotFoundError(calendar_id)
                 raise VersionNotHeldError(calendar_id, version, entry.current, update=False)
-        with self._stripe(calendar_id):
-            return self._load(calendar_id, version, update=False)
+        return self._load(calendar_id, version, update=False)
 
     # ------------------------------------------------------------------ changing
 
@@ -217,7 +246,7 @@ class HeldCalendars:
         if self.journal is not None:
             if payload is None:
                 raise ValueError("a calendar held through a journal needs its payload")
-            with self._stripe(calendar_id):
+            with self._locked("update", calendar_id):
                 now = self._clock()
                 version = self.journal.calendar_put(
                     calendar_id, payload, now=now, keep=self.versions_kept
@@ -285,13 +314,9 @@ class HeldCalendars:
         payload: bytes,
     ) -> int:
         assert self.journal is not None and self._replay is not None
-        with self._stripe(calendar_id):
-            with self._lock:
-                entry = self._entries.get(calendar_id)
-                base = None if entry is None else entry.versions.get(base_version)
-            if base is None:
-                base = self._load(calendar_id, base_version, update=True)
-            changed = change(base)
+        with self._locked("update", calendar_id):
+            base = self._load(calendar_id, base_version, update=True)
+            changed = change(base)  # proposals (and rebuilds) go on meanwhile
             now = self._clock()
             try:
                 version, updates = self.journal.calendar_update(
@@ -303,64 +328,107 @@ class HeldCalendars:
                 raise VersionNotHeldError(
                     calendar_id, base_version, exc.current, update=True
                 ) from None
-            if updates >= self.snapshot_every:
-                self.journal.calendar_snapshot(calendar_id, version, self._replay.snapshot(changed))
+            # Written: from here on nothing may fail the call (the client would retry a
+            # change that is already made).
             evicted = self._hold(calendar_id, [(version, changed)])
         self._evicted(evicted)
+        if updates >= self.snapshot_every:
+            try:
+                self.journal.calendar_snapshot(calendar_id, version, self._replay.snapshot(changed))
+            except StoreError as exc:  # the next update tries again
+                log.warning(
+                    "calendar snapshot not written",
+                    extra={"fields": {"calendar_id": id_tag(calendar_id), "error": str(exc)}},
+                )
         self._maybe_purge(now)
         return version
 
     # ------------------------------------------------------------------ the journal
 
-    def _stripe(self, calendar_id: str) -> threading.Lock:
-        """The lock one process's loads and writes of a calendar take (one of a fixed few)."""
-        return self._stripes[zlib.crc32(calendar_id.encode()) % _STRIPES]
+    @contextmanager
+    def _locked(self, kind: str, calendar_id: str) -> Iterator[None]:
+        """One calendar's lock of one kind in this process: ``update`` (uploads and updates,
+        one at a time) or ``load`` (rebuilds from the journal, one at a time); a call holding
+        the update lock may take the load lock, never the other way round."""
+        with self._lock:
+            holder = self._named.get((kind, calendar_id))
+            if holder is None:
+                holder = self._named[(kind, calendar_id)] = _NamedLock()
+        with holder.lock:
+            yield
 
-    def _load(self, calendar_id: str, version: int, *, update: bool) -> CalendarIndex:
-        """Under the calendar's stripe: the calendar at `version`, held here or rebuilt from
-        the journal (and held from then on)."""
-        assert self.journal is not None and self._replay is not None
+    def _held(
+        self, calendar_id: str, version: int
+    ) -> tuple[CalendarIndex | None, tuple[int, CalendarIndex] | None]:
+        """The calendar at `version` if held here (marked recently used), else the newest
+        version held here that is older, with its calendar."""
         with self._lock:
             entry = self._entries.get(calendar_id)
-            held = None
-            if entry is not None:
-                index = entry.versions.get(version)
-                if index is not None:
-                    return index  # another call rebuilt it meanwhile
-                older = [v for v in entry.versions if v < version]
-                held = max(older) if older else None
-        chain = self.journal.calendar_chain(calendar_id, version, held)
-        if not chain.rows:
-            if chain.current == 0:
-                raise CalendarNotFoundError(calendar_id, stored=True)
-            raise VersionNotHeldError(calendar_id, version, chain.current, update=update)
-        first = chain.rows[0]
-        if first.full:
-            index = self._replay.full(first.payload)
-            rebuilt = [(first.version, index)]
-            rows = chain.rows[1:]
-        else:  # the updates after the version held here
-            assert entry is not None and held is not None
-            index = entry.versions[held]
-            rebuilt = []
+            if entry is None:
+                return None, None
+            self._entries.move_to_end(calendar_id)
+            index = entry.versions.get(version)
+            if index is not None:
+                return index, None
+            older = [v for v in entry.versions if v < version]
+            return None, (max(older), entry.versions[max(older)]) if older else None
+
+    def _load(self, calendar_id: str, version: int, *, update: bool) -> CalendarIndex:
+        """The calendar at `version`, held here or rebuilt from the journal (and held from
+        then on); one rebuild of a calendar at a time."""
+        assert self.journal is not None and self._replay is not None
+        index, _ = self._held(calendar_id, version)
+        if index is not None:
+            return index
+        with self._locked("load", calendar_id):
+            index, older = self._held(calendar_id, version)
+            if index is not None:
+                return index  # another call rebuilt it meanwhile
+            held = None if older is None else older[0]
+            chain = self.journal.calendar_chain(calendar_id, version, held, keep=self.versions_kept)
+            if held is not None and chain.rows and not _linked(chain, held):
+                # Not the updates after the version held here (a calendar deleted and
+                # uploaded again in between): rebuild from the full copy.
+                held = None
+                chain = self.journal.calendar_chain(
+                    calendar_id, version, None, keep=self.versions_kept
+                )
+            if not chain.rows:
+                if chain.current == 0:
+                    raise CalendarNotFoundError(calendar_id, stored=True)
+                raise VersionNotHeldError(calendar_id, version, chain.current, update=update)
+            if not _linked(chain, held):
+                raise StoreError(
+                    f"the store's journal of calendar {quote_id(calendar_id)} does not chain "
+                    f"up to version {version}"
+                )
             rows = chain.rows
-        for row in rows:
-            index = self._replay.update(index, row.payload)
-            rebuilt.append((row.version, index))
-        if self._metrics is not None:
-            self._metrics.held_rebuilds.inc()
-        log.info(
-            "held calendar rebuilt from the store",
-            extra={
-                "fields": {
-                    "calendar_id": id_tag(calendar_id),
-                    "version": version,
-                    "updates_replayed": len(rows),
-                    "from_full_copy": first.full,
-                }
-            },
-        )
-        self._evicted(self._hold(calendar_id, rebuilt[-self.versions_kept :]))
+            if rows[0].full:
+                index = self._replay.full(rows[0].payload)
+                rebuilt = [(rows[0].version, index)]
+                rows = rows[1:]
+            else:  # the updates after the version held here
+                assert older is not None
+                index = older[1]
+                rebuilt = []
+            for row in rows:
+                index = self._replay.update(index, row.payload)
+                rebuilt.append((row.version, index))
+            if self._metrics is not None:
+                self._metrics.held_rebuilds.inc()
+            log.info(
+                "held calendar rebuilt from the store",
+                extra={
+                    "fields": {
+                        "calendar_id": id_tag(calendar_id),
+                        "version": version,
+                        "updates_replayed": len(rows),
+                        "from_full_copy": chain.rows[0].full,
+                    }
+                },
+            )
+            evicted = self._hold(calendar_id, rebuilt[-self.versions_kept :])
+        self._evicted(evicted)
         return index
 
     def _hold(self, calendar_id: str, indexes: list[tuple[int, CalendarIndex]]) -> list[str]:

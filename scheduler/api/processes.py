@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import replace
 from types import FrameType
+from typing import Any
 
 from scheduler.api.server import ServerConfig, configure_logging, exit_now, serve
 from scheduler.jobs.store import StoreError, open_store
@@ -59,14 +60,36 @@ def processes_problem(config: ServerConfig, processes: int) -> str | None:
     return None
 
 
-def _child(config: ServerConfig) -> None:
-    """One server process (started by :func:`serve_processes`)."""
+def _child(config: ServerConfig, ready: Any) -> None:
+    """One server process (started by :func:`serve_processes`): it stops as on SIGTERM when
+    the supervisor is gone (killed), so no server is left on the port unsupervised."""
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()  # before the server's own handlers: stop as soon as it has started
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    ready.set()
     configure_logging()
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_stop_with, args=(parent.sentinel, stopping), name="supervisor", daemon=True
+        ).start()
     try:
-        serve(config)
+        serve(config, stopping=stopping)
     except (OSError, StoreError) as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         exit_now(1)
+
+
+def _stop_with(sentinel: int, stopping: threading.Event) -> None:
+    """Set `stopping` when the process behind `sentinel` has ended."""
+    multiprocessing.connection.wait([sentinel])
+    if not stopping.is_set():
+        log.warning("supervisor gone: stopping")
+        stopping.set()
 
 
 def serve_processes(config: ServerConfig, processes: int) -> int:
@@ -86,15 +109,22 @@ def serve_processes(config: ServerConfig, processes: int) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     context = multiprocessing.get_context("spawn")
     servers: list[multiprocessing.process.BaseProcess] = []
+    ready: list[Any] = []
     code = 0
     try:
         for index in range(processes):
             child = replace(
                 config,
                 reuse_port=True,
-                metrics_port=None if config.metrics_port is None else config.metrics_port + index,
+                # Port 0: any free port for each (logged in its "serving" line).
+                metrics_port=config.metrics_port + index
+                if config.metrics_port
+                else config.metrics_port,
             )
-            server = context.Process(target=_child, args=(child,), name=f"scheduler-serve-{index}")
+            ready.append(context.Event())
+            server = context.Process(
+                target=_child, args=(child, ready[-1]), name=f"scheduler-serve-{index}"
+            )
             server.start()
             servers.append(server)
         log.info(
@@ -123,17 +153,22 @@ def serve_processes(config: ServerConfig, processes: int) -> int:
                 code = 1
                 break
     finally:
-        code = max(code, _stop(servers, config.drain_s + config.grace_s + _STOP_MARGIN_S))
+        code = max(code, _stop(servers, ready, config.drain_s + config.grace_s + _STOP_MARGIN_S))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("stopped processes", extra={"fields": {"exit_code": code}})
     return code
 
 
-def _stop(servers: list[multiprocessing.process.BaseProcess], within_s: float) -> int:
-    """SIGTERM every server still running, wait up to `within_s` for all, kill the rest;
-    returns 0 if every server ended with status 0."""
-    for server in servers:
+def _stop(
+    servers: list[multiprocessing.process.BaseProcess], ready: list[Any], within_s: float
+) -> int:
+    """SIGTERM every server still running (once it handles the signal: a server still
+    starting would die of it), wait up to `within_s` for all, kill the rest; returns 0 if
+    every server ended with status 0."""
+    for server, started in zip(servers, ready, strict=True):
+        while server.is_alive() and not started.wait(0.1):
+            pass
         if server.is_alive() and server.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(server.pid, signal.SIGTERM)

@@ -38,6 +38,7 @@ from grpc_reflection.v1alpha import reflection
 from scheduler import __version__
 from scheduler.api.guard import Guard
 from scheduler.api.held_calendars import (
+    DEFAULT_CALENDAR_RETENTION_S,
     DEFAULT_MAX_CALENDARS,
     DEFAULT_VERSIONS_KEPT,
     HeldCalendars,
@@ -140,8 +141,10 @@ class ServerConfig:
     """Jobs of the store run at once by this server."""
     lease_s: float = DEFAULT_LEASE_S
     retention_s: float = DEFAULT_RETENTION_S
-    """Finished jobs are deleted this long after they finished, and calendars in the store
-    this long after their last upload or update."""
+    """Finished jobs are deleted this long after they finished."""
+    calendar_retention_s: float = DEFAULT_CALENDAR_RETENTION_S
+    """Held calendars are deleted from the store this long after their last upload or
+    update."""
     held_calendars: int = DEFAULT_MAX_CALENDARS
     """Calendars held for ProposeSlots by reference; the least recently used is evicted
     beyond it (:mod:`scheduler.api.held_calendars`)."""
@@ -408,7 +411,15 @@ class RunningServer:
             # Running jobs are stopped and given back to the queue, for a server to run again.
             self.runner.stop(timeout=grace)
         if self.store is not None:
-            self.store.close()
+            # Closed once the calls in flight have ended: a call still within its grace may
+            # still read or write a held calendar.
+            store = self.store
+
+            def close_when_stopped() -> None:
+                done.wait()
+                store.close()
+
+            threading.Thread(target=close_when_stopped, name="store-close", daemon=True).start()
         self.metrics.close()
         return done
 
@@ -457,7 +468,7 @@ def start_server(
         metrics,
         journal=store,
         replay=StoredCalendars() if store is not None else None,
-        retention_s=config.retention_s,
+        retention_s=config.calendar_retention_s,
     )
     service = SchedulerService(solve_fn=config.solve_fn, metrics=metrics, held=held)
     scheduler_pb2_grpc.add_SchedulerServicer_to_server(service, server)  # type: ignore[no-untyped-call]
@@ -526,12 +537,12 @@ def exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def serve(config: ServerConfig) -> NoReturn:
-    """Run the server until SIGTERM or SIGINT, then drain and shut down within the grace
-    period, and end the process with status 0: the drain (`drain_s`), then calls in flight get
-    at most `grace_s` more, then the process ends (:func:`exit_now`) even if a handler is still
-    busy (its call has been cancelled)."""
-    stopping = threading.Event()
+def serve(config: ServerConfig, *, stopping: threading.Event | None = None) -> NoReturn:
+    """Run the server until SIGTERM or SIGINT (or until `stopping` is set), then drain and shut
+    down within the grace period, and end the process with status 0: the drain (`drain_s`),
+    then calls in flight get at most `grace_s` more, then the process ends (:func:`exit_now`)
+    even if a handler is still busy (its call has been cancelled)."""
+    stopping = stopping if stopping is not None else threading.Event()
     signalled: list[float] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

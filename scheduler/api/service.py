@@ -374,6 +374,18 @@ def _delta_from_proto(request: pb.UpdateCalendarRequest) -> CalendarDelta:
     )
 
 
+def _minimised(sites: Iterable[pb.Site], therapists: Iterable[pb.Therapist]) -> None:
+    """Clear, in place, what a held calendar never needs and the store should not keep: the
+    therapists' names, their absences' reasons and the sites' addresses (a site's name and
+    coordinates, and a referral's home location for home training, are used)."""
+    for site in sites:
+        site.address = ""
+    for therapist in therapists:
+        therapist.name = ""
+        for absence in therapist.absences:
+            absence.reason = ""
+
+
 class StoredCalendars:
     """:class:`scheduler.api.held_calendars.Replay` for the service: a journal's upload is the
     PutCalendar request's instance message and an update the UpdateCalendar request, both
@@ -872,6 +884,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
                     )
                 ]
             )
+        _minimised(request.instance.sites, request.instance.therapists)
         instance = self._valid_instance(
             request.instance, request.HasField("instance"), "instance", self._call_budget(context)
         )
@@ -897,6 +910,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             therapists_changed=len(request.therapists),
             referrals_changed=len(request.referrals) + len(request.referrals_removed),
         )
+        _minimised((), request.therapists)
         delta = _delta_from_proto(request)
         budget = self._call_budget(context)
 

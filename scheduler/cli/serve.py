@@ -147,6 +147,14 @@ def register(sub: Any) -> None:
         metavar="D",
         help="finished jobs are deleted after this many days (default 7)",
     )
+    parser.add_argument(
+        "--calendar-retention-days",
+        type=float,
+        default=7.0,
+        metavar="D",
+        help="with --store: held calendars are deleted from the store this many days after "
+        "their last upload or update (default 7; > 0)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -184,8 +192,17 @@ def run(args: argparse.Namespace) -> int:
     if args.held_calendars < 1 or args.calendar_versions < 1:
         print("--held-calendars and --calendar-versions must be >= 1", file=sys.stderr)
         return 2
-    if args.job_slots < 1 or args.lease <= 0 or args.retention_days < 0:
-        print("--job-slots must be >= 1, --lease > 0, --retention-days >= 0", file=sys.stderr)
+    if (
+        args.job_slots < 1
+        or args.lease <= 0
+        or args.retention_days < 0
+        or args.calendar_retention_days <= 0
+    ):
+        print(
+            "--job-slots must be >= 1, --lease > 0, --retention-days >= 0, "
+            "--calendar-retention-days > 0",
+            file=sys.stderr,
+        )
         return 2
     from scheduler.api.processes import processes_problem, serve_processes
     from scheduler.jobs.store import StoreError
@@ -209,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         job_slots=args.job_slots,
         lease_s=args.lease,
         retention_s=args.retention_days * 86400.0,
+        calendar_retention_s=args.calendar_retention_days * 86400.0,
         held_calendars=args.held_calendars,
         calendar_versions=args.calendar_versions,
     )

@@ -78,6 +78,9 @@ class PostgresJobStore(SqlJobStore):
     def _lock_migrations(self, cur: Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
+    def _read_snapshot(self, cur: Cursor) -> None:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

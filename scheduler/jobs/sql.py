@@ -184,6 +184,10 @@ class SqlJobStore(ABC):
     def _lock_migrations(self, cur: Cursor) -> None:  # noqa: B027 - optional hook
         """Serialise concurrent migrations (several servers starting at once)."""
 
+    def _read_snapshot(self, cur: Cursor) -> None:  # noqa: B027 - optional hook
+        """Make this transaction's reads one snapshot (its first statement): PostgreSQL's
+        READ COMMITTED sees each statement's own; SQLite's transaction holds the file."""
+
     def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
         if self.placeholder != "?":
             sql = sql.replace("?", self.placeholder)
@@ -536,8 +540,11 @@ class SqlJobStore(ABC):
             )
             return bool(cur.rowcount == 1)
 
-    def calendar_chain(self, calendar_id: str, version: int, held: int | None) -> CalendarChain:
+    def calendar_chain(
+        self, calendar_id: str, version: int, held: int | None, *, keep: int
+    ) -> CalendarChain:
         with self._transaction() as cur:
+            self._read_snapshot(cur)
             self._run(
                 cur, "SELECT current_version FROM calendars WHERE calendar_id = ?", (calendar_id,)
             )
@@ -553,6 +560,13 @@ class SqlJobStore(ABC):
             )
             if cur.fetchone() is None:
                 return CalendarChain(current, [])
+            self._run(
+                cur,
+                "SELECT COUNT(*) FROM calendar_versions WHERE calendar_id = ? AND version > ?",
+                (calendar_id, version),
+            )
+            if int(cur.fetchone()[0]) >= keep:
+                return CalendarChain(current, [])  # stored only to rebuild newer versions
             if held is not None and start <= held < version:
                 self._run(
                     cur,
@@ -579,14 +593,27 @@ class SqlJobStore(ABC):
 
     def calendar_purge(self, updated_before: float) -> int:
         with self._transaction() as cur:
+            # The calendars' rows first, locked (an update in flight is waited for, and its
+            # calendar is then no longer stale), then the versions of exactly those.
             self._run(
                 cur,
-                "DELETE FROM calendar_versions WHERE calendar_id IN "
-                "(SELECT calendar_id FROM calendars WHERE updated_at < ?)",
+                "SELECT calendar_id FROM calendars WHERE updated_at < ? ORDER BY calendar_id"
+                + self.row_lock_clause,
                 (updated_before,),
             )
-            self._run(cur, "DELETE FROM calendars WHERE updated_at < ?", (updated_before,))
-            return int(cur.rowcount)
+            purged = 0
+            for (calendar_id,) in cur.fetchall():
+                self._run(
+                    cur,
+                    "DELETE FROM calendars WHERE calendar_id = ? AND updated_at < ?",
+                    (calendar_id, updated_before),
+                )
+                if cur.rowcount == 1:
+                    self._run(
+                        cur, "DELETE FROM calendar_versions WHERE calendar_id = ?", (calendar_id,)
+                    )
+                    purged += 1
+            return purged
 
     def count(self) -> dict[str, int]:
         """Jobs per state (for tests and the benchmark)."""

@@ -49,8 +49,13 @@ class SqliteJobStore(SqlJobStore):
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
         with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for the lock
+            except sqlite3.ProgrammingError:  # closed (the server is stopping)
+                raise StoreError(f"the job store {self.path} is closed") from None
+            except sqlite3.OperationalError as exc:  # locked past the timeout, unreadable
+                raise StoreError(f"the job store {self.path} failed: {exc}") from None
             try:
                 yield cur
             except sqlite3.OperationalError as exc:  # locked past the timeout, disk full

@@ -19,7 +19,10 @@ The same store is the journal of the calendars held for ProposeSlots by referenc
 (:class:`CalendarJournal`, used by :mod:`scheduler.api.held_calendars`): each upload and update,
 so that several server processes, and a restarted one, answer for the same calendars.
 
-The store holds pseudonymous ids only, like the instance itself: no name, address or location.
+Ids are pseudonymous, but a job's instance is kept as it was sent, which may include therapists'
+names, sites' addresses, absence reasons and citizens' home coordinates (home training); held
+calendars are kept without the first three (:mod:`scheduler.api.service`). The store is personal
+data, to protect as the booking system's own; the retention bounds how long it is kept.
 """
 
 from __future__ import annotations
@@ -184,14 +187,19 @@ class CalendarJournal(Protocol):
         versions starts from it; False if the version is no longer stored."""
         ...
 
-    def calendar_chain(self, calendar_id: str, version: int, held: int | None) -> CalendarChain:
-        """The rows that rebuild `version`: from its latest full copy, or, if the reader holds
-        version `held` (older than `version`, not older than that full copy), only the updates
-        after `held`."""
+    def calendar_chain(
+        self, calendar_id: str, version: int, held: int | None, *, keep: int
+    ) -> CalendarChain:
+        """The rows that rebuild `version`, read as one snapshot: from its latest full copy,
+        or, if the reader holds version `held` (older than `version`, not older than that full
+        copy), only the updates after `held`. No rows if `version` is not one of the latest
+        `keep` versions."""
         ...
 
     def calendar_purge(self, updated_before: float) -> int:
-        """Delete the calendars not uploaded or updated since that time; returns how many."""
+        """Delete the calendars not uploaded or updated since that time (not one an update
+        in flight is changing); returns how many. A calendar id deleted and uploaded again
+        starts its versions afresh from the clock."""
         ...
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +78,44 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Pat
     ):
         try:
             assert _serving(f"127.0.0.1:{port}", 120), log.read_text()[-2000:]
+            # Every server up, not only the first to answer.
+            assert _until(lambda: _count(log, "serving") == 2 and _count(log, "serving processes"))
             yield proc, port, log
         finally:
             if proc.poll() is None:
-                proc.kill()
+                proc.send_signal(signal.SIGTERM)  # its servers stop with it
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 def _logged(log: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    lines = log.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{") and line.endswith("}")]
+
+
+def _count(log: Path, event: str) -> int:
+    return sum(1 for line in _logged(log) if line["event"] == event)
+
+
+def _until(condition: Callable[[], Any], within_s: float = 120) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie (ended, not yet reaped by its new parent) counts as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def _proposals_served(metrics_port: int) -> float:
@@ -167,3 +197,17 @@ def test_processes_without_what_they_need_are_usage_errors(
     )
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_servers_stop_by_themselves_when_the_supervisor_is_killed(
+    supervisor: tuple[subprocess.Popen[str], int, Path],
+) -> None:
+    proc, port, log = supervisor
+    pids = next(line["pids"] for line in _logged(log) if line["event"] == "serving processes")
+    proc.kill()
+    proc.wait(30)
+    # No server is left on the port unsupervised: each drains and ends on its own.
+    assert _until(lambda: all(_gone(pid) for pid in pids)), log.read_text()[-2000:]
+    assert _count(log, "supervisor gone: stopping") == 2
+    with pytest.raises(grpc.RpcError), grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=2)

@@ -6,8 +6,10 @@ Leases are driven by the `now` each call passes, so expiry needs no sleeping.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -277,14 +279,16 @@ def test_a_version_1_store_is_migrated_and_its_jobs_kept(
 def test_a_calendar_put_is_one_full_copy_and_versions_only_grow(store: SqlJobStore) -> None:
     v1 = store.calendar_put("cal-a", b"week-1", now=T0, keep=4)
     assert v1 == int(T0 * 1_000_000)
-    chain = store.calendar_chain("cal-a", v1, None)
+    chain = store.calendar_chain("cal-a", v1, None, keep=100)
     assert chain.current == v1
     assert chain.rows == [CalendarRow(v1, None, b"week-1", True)]
     # The clock behind the current version (another host's, or set back): still a newer one.
     v2 = store.calendar_put("cal-a", b"week-2", now=T0 - 60, keep=4)
     assert v2 == v1 + 1
-    assert store.calendar_chain("cal-a", v2, None).rows == [CalendarRow(v2, None, b"week-2", True)]
-    assert store.calendar_chain("cal-b", v1, None) == CalendarChain(0, [])
+    assert store.calendar_chain("cal-a", v2, None, keep=100).rows == [
+        CalendarRow(v2, None, b"week-2", True)
+    ]
+    assert store.calendar_chain("cal-b", v1, None, keep=100) == CalendarChain(0, [])
 
 
 def test_an_update_is_written_only_on_the_current_version(store: SqlJobStore) -> None:
@@ -297,14 +301,21 @@ def test_an_update_is_written_only_on_the_current_version(store: SqlJobStore) ->
     with pytest.raises(StaleCalendarError) as unknown:
         store.calendar_update("cal-x", v1, b"+B2", now=T0 + 2, keep=4)
     assert unknown.value.current == 0
-    assert store.calendar_chain("cal-a", v2, None).rows == [
+    assert store.calendar_chain("cal-a", v2, None, keep=100).rows == [
         CalendarRow(v1, None, b"week", True),
         CalendarRow(v2, v1, b"+B1", False),
     ]
     # A reader holding v1 gets only the update after it.
-    assert store.calendar_chain("cal-a", v2, v1).rows == [CalendarRow(v2, v1, b"+B1", False)]
+    assert store.calendar_chain("cal-a", v2, v1, keep=100).rows == [
+        CalendarRow(v2, v1, b"+B1", False)
+    ]
     # A version never made is not stored; the current one is named.
-    assert store.calendar_chain("cal-a", v1 + 1, None) == CalendarChain(v2, [])
+    assert store.calendar_chain("cal-a", v1 + 1, None, keep=100) == CalendarChain(v2, [])
+    # Nor is one stored only to rebuild newer ones: not among the latest `keep`.
+    assert store.calendar_chain("cal-a", v1, None, keep=1) == CalendarChain(v2, [])
+    assert store.calendar_chain("cal-a", v1, None, keep=2).rows == [
+        CalendarRow(v1, None, b"week", True)
+    ]
 
 
 def test_a_snapshot_shortens_the_chain_and_old_versions_are_dropped(store: SqlJobStore) -> None:
@@ -316,19 +327,21 @@ def test_a_snapshot_shortens_the_chain_and_old_versions_are_dropped(store: SqlJo
         versions.append(version)
         assert updates == i + 1
     # Nothing dropped yet: every version from the upload on rebuilds the latest two.
-    assert len(store.calendar_chain("cal-a", versions[-1], None).rows) == 4
+    assert len(store.calendar_chain("cal-a", versions[-1], None, keep=100).rows) == 4
     assert store.calendar_snapshot("cal-a", versions[2], b"week+B0+B1")
     version, updates = store.calendar_update("cal-a", versions[-1], b"+B3", now=T0 + 9, keep=2)
     versions.append(version)
     assert updates == 2  # after the snapshot
     # The latest two (versions[3], versions[4]) start from the snapshot; older rows are gone.
-    chain = store.calendar_chain("cal-a", versions[4], None)
+    chain = store.calendar_chain("cal-a", versions[4], None, keep=100)
     assert chain.rows == [
         CalendarRow(versions[2], versions[1], b"week+B0+B1", True),
         CalendarRow(versions[3], versions[2], b"+B2", False),
         CalendarRow(versions[4], versions[3], b"+B3", False),
     ]
-    assert store.calendar_chain("cal-a", versions[1], None) == CalendarChain(versions[4], [])
+    assert store.calendar_chain("cal-a", versions[1], None, keep=100) == CalendarChain(
+        versions[4], []
+    )
     assert not store.calendar_snapshot("cal-a", versions[0], b"gone")
 
 
@@ -336,8 +349,8 @@ def test_calendars_unchanged_past_the_retention_are_purged(store: SqlJobStore) -
     old = store.calendar_put("cal-old", b"week", now=T0, keep=4)
     new = store.calendar_put("cal-new", b"week", now=T0 + 100, keep=4)
     assert store.calendar_purge(T0 + 50) == 1
-    assert store.calendar_chain("cal-old", old, None) == CalendarChain(0, [])
-    assert store.calendar_chain("cal-new", new, None).current == new
+    assert store.calendar_chain("cal-old", old, None, keep=100) == CalendarChain(0, [])
+    assert store.calendar_chain("cal-new", new, None, keep=100).current == new
     # Re-uploaded after the purge: a fresh calendar.
     assert store.calendar_put("cal-old", b"week", now=T0 + 200, keep=4) > old
 
@@ -375,7 +388,7 @@ def test_concurrent_updates_through_two_stores_win_once_per_base(target: str) ->
     for t in threads:
         t.join()
     assert len(won) + lost == 80 and won
-    chain = stores[0].calendar_chain("cal-a", max(v for _, v in won), None)
+    chain = stores[0].calendar_chain("cal-a", max(v for _, v in won), None, keep=100)
     assert [(r.base_version, r.version) for r in chain.rows[1:]] == sorted(won, key=lambda w: w[1])
     bases = [b for b, _ in won]
     assert len(set(bases)) == len(bases)  # one winner per base
@@ -394,3 +407,101 @@ def test_concurrent_updates_through_two_stores_win_once_per_base(target: str) ->
     assert len(set(versions)) == 2
     for s in stores:
         s.close()
+
+
+class _Paused:
+    """Pauses one store's first statement containing `marker` (run by any thread) until
+    released: the interleavings PostgreSQL's row locks and snapshots must get right."""
+
+    def __init__(self, store: SqlJobStore, marker: str) -> None:
+        self.marker = marker
+        self.reached = threading.Event()
+        self.go = threading.Event()
+        run = store._run
+
+        def paused(cur: Any, sql: str, params: Any = ()) -> Any:
+            if self.marker and self.marker in sql:
+                self.marker = ""
+                self.reached.set()
+                self.go.wait(30)
+            return run(cur, sql, params)
+
+        store._run = paused  # type: ignore[method-assign]
+
+
+def _waiting_on_a_lock(url: str, within_s: float = 30) -> bool:
+    """Whether some session of the database waits on a lock (polled, not slept)."""
+    import psycopg
+
+    deadline = time.monotonic() + within_s
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchone()
+            if row is not None and row[0]:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def test_a_purge_waits_for_an_update_in_flight_and_keeps_its_calendar(
+    postgres_url: str,
+) -> None:
+    updater, purger = open_store(postgres_url), open_store(postgres_url)
+    assert isinstance(updater, SqlJobStore) and isinstance(purger, SqlJobStore)
+    v1 = updater.calendar_put("cal", b"week", now=T0, keep=4)
+    pause = _Paused(updater, "UPDATE calendars SET current_version")  # the row is locked
+    out: dict[str, Any] = {}
+    update = threading.Thread(
+        target=lambda: out.update(
+            version=updater.calendar_update("cal", v1, b"+B1", now=T0 + 100, keep=4)[0]
+        )
+    )
+    update.start()
+    assert pause.reached.wait(30)
+    purge = threading.Thread(target=lambda: out.update(purged=purger.calendar_purge(T0 + 50)))
+    purge.start()
+    assert _waiting_on_a_lock(postgres_url)  # the purge waits for the update's row lock
+    pause.go.set()
+    update.join(30)
+    purge.join(30)
+    assert out["purged"] == 0
+    chain = purger.calendar_chain("cal", out["version"], None, keep=4)
+    assert chain.rows == [
+        CalendarRow(v1, None, b"week", True),
+        CalendarRow(out["version"], v1, b"+B1", False),
+    ]
+    updater.close()
+    purger.close()
+
+
+def test_a_chain_is_read_as_one_snapshot_while_another_process_compacts(
+    postgres_url: str,
+) -> None:
+    reader, writer = open_store(postgres_url), open_store(postgres_url)
+    assert isinstance(reader, SqlJobStore) and isinstance(writer, SqlJobStore)
+    versions = [writer.calendar_put("cal", b"W", now=T0, keep=2)]
+    for payload in (b"+a", b"+b", b"+c", b"+d"):
+        versions.append(writer.calendar_update("cal", versions[-1], payload, now=T0, keep=2)[0])
+    held, wanted = versions[1], versions[4]  # the reader holds W+a and asks for W+a+b+c+d
+    pause = _Paused(reader, "SELECT 1 FROM calendar_versions")  # after its first reads
+    out: dict[str, Any] = {}
+    read = threading.Thread(
+        target=lambda: out.update(chain=reader.calendar_chain("cal", wanted, held, keep=2))
+    )
+    read.start()
+    assert pause.reached.wait(30)
+    # Meanwhile another process snapshots W+a+b+c and its next update drops the rows before.
+    assert writer.calendar_snapshot("cal", versions[3], b"W+a+b+c")
+    writer.calendar_update("cal", versions[4], b"+e", now=T0, keep=2)
+    pause.go.set()
+    read.join(30)
+    rows = out["chain"].rows
+    assert [(r.base_version, r.payload) for r in rows] == [
+        (versions[1], b"+b"),
+        (versions[2], b"+c"),
+        (versions[3], b"+d"),
+    ]
+    reader.close()
+    writer.close()
