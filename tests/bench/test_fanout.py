@@ -33,17 +33,20 @@ def local_ray() -> Iterator[None]:
     on a fresh clone, a plain ``Exception`` from Ray); the tests are about the fan-out's
     answers, not Ray's start-up."""
     for attempt in (1, 2):
-        try:
-            ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-            break
-        except Exception:
-            ray.shutdown()
-            if attempt == 2:
-                raise
-            # The failed start's process handles, dropped: not this test's warnings.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ResourceWarning)
+        # Ray drops handles of processes it started while they still run (seen when its
+        # start-up is slow on a busy machine): Ray's warnings, not the tests'.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+            except Exception:
+                ray.shutdown()
                 gc.collect()
+                if attempt == 2:
+                    raise
+                continue
+            gc.collect()
+            break
     try:
         yield
     finally:
