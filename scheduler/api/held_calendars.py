@@ -107,9 +107,10 @@ class VersionNotHeldError(LookupError):
             if update
             else "is not held (too old, or not a version of this calendar)"
         )
+        # The current version first: a long calendar id must not cut it off the message.
         super().__init__(
-            f"version {version} of calendar {quote_id(calendar_id)} {what}; "
-            f"the current version is {current}"
+            f"the current version is {current}: version {version} of calendar "
+            f"{quote_id(calendar_id)} {what}"
         )
 
 

@@ -19,15 +19,18 @@ container runtime) restarts all of it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -60,7 +63,41 @@ def processes_problem(config: ServerConfig, processes: int) -> str | None:
     return None
 
 
-def _child(config: ServerConfig, ready: Any) -> None:
+class PortTakenError(OSError):
+    """Another ``scheduler serve --processes`` (or the servers of a killed one, still
+    draining) serves on the port."""
+
+
+def _lock_path(port: int, which: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"scheduler-serve-{port}.{which}.lock"
+
+
+def _take_port(port: int) -> Any:
+    """Make sure no other supervisor, and no server of an earlier one, serves on `port`:
+    this supervisor holds ``.supervisor.lock`` for its life, and its servers each hold
+    ``.servers.lock`` shared (SO_REUSEPORT alone would let them all listen together). Returns
+    the supervisor lock's file (closing it releases the lock)."""
+    supervisor = _lock_path(port, "supervisor").open("a")
+    try:
+        fcntl.flock(supervisor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        supervisor.close()
+        raise PortTakenError(
+            f"another `scheduler serve --processes` serves on port {port}"
+        ) from None
+    with _lock_path(port, "servers").open("a") as servers:
+        try:
+            fcntl.flock(servers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            supervisor.close()
+            raise PortTakenError(
+                f"servers of an earlier `scheduler serve --processes` still serve on port "
+                f"{port} (stopping: try again in a few seconds)"
+            ) from None
+    return supervisor
+
+
+def _child(config: ServerConfig, ready: Any, index: int) -> None:
     """One server process (started by :func:`serve_processes`): it stops as on SIGTERM when
     the supervisor is gone (killed), so no server is left on the port unsupervised."""
     stopping = threading.Event()
@@ -70,8 +107,12 @@ def _child(config: ServerConfig, ready: Any) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    servers_lock = _lock_path(config.port, "servers").open("a")
+    fcntl.flock(servers_lock, fcntl.LOCK_SH)  # released when this process ends
     ready.set()
     configure_logging()
+    for handler in logging.getLogger("scheduler").handlers:  # every line names its server
+        handler.addFilter(_ProcessIndex(index))
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(
@@ -82,6 +123,18 @@ def _child(config: ServerConfig, ready: Any) -> None:
     except (OSError, StoreError) as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         exit_now(1)
+
+
+class _ProcessIndex(logging.Filter):
+    """Adds ``process_index`` to every log record (a field of the JSON line)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.process_index = self.index
+        return True
 
 
 def _stop_with(sentinel: int, stopping: threading.Event) -> None:
@@ -99,7 +152,12 @@ def serve_processes(config: ServerConfig, processes: int) -> int:
     if problem is not None:
         raise ValueError(problem)
     assert config.store is not None
-    open_store(config.store).close()  # migrate once, and fail here on a store that cannot open
+    port_lock = _take_port(config.port)
+    try:
+        open_store(config.store).close()  # migrate once; fail here on a store that cannot open
+    except BaseException:
+        port_lock.close()
+        raise
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -123,7 +181,7 @@ def serve_processes(config: ServerConfig, processes: int) -> int:
             )
             ready.append(context.Event())
             server = context.Process(
-                target=_child, args=(child, ready[-1]), name=f"scheduler-serve-{index}"
+                target=_child, args=(child, ready[-1], index), name=f"scheduler-serve-{index}"
             )
             server.start()
             servers.append(server)
@@ -156,6 +214,7 @@ def serve_processes(config: ServerConfig, processes: int) -> int:
         code = max(code, _stop(servers, ready, config.drain_s + config.grace_s + _STOP_MARGIN_S))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        port_lock.close()
     log.info("stopped processes", extra={"fields": {"exit_code": code}})
     return code
 

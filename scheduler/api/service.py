@@ -401,6 +401,23 @@ class StoredCalendars:
         return instance_to_proto(index.instance).SerializeToString()
 
 
+def _calendar_id_checked(calendar_id: str, field: str) -> None:
+    """A calendar id that cannot name a held calendar (empty, or not a pseudonymous id) is a bad
+    request, not an unknown calendar."""
+    if not calendar_id:
+        raise _invalid([FieldViolation(field, "required")])
+    if not quotable_id(calendar_id):
+        raise _invalid(
+            [
+                FieldViolation(
+                    field,
+                    "must be a pseudonymous id: at most 64 letters, digits and _.:-, "
+                    "never a CPR number",
+                )
+            ]
+        )
+
+
 def _counts(instance: Instance) -> dict[str, int]:
     """What the log may say about an instance: counts only."""
     return {
@@ -844,6 +861,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
     ) -> pb.ProposeSlotsResponse:
         """ProposeSlots on a held calendar: nothing parsed but the referral."""
         ref = request.calendar
+        _calendar_id_checked(ref.calendar_id, "calendar.calendar_id")
         fields.update(
             calendar_id=id_tag(ref.calendar_id),
             version=ref.version,
@@ -874,16 +892,8 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         fields: dict[str, Any],
     ) -> pb.PutCalendarResponse:
         calendar_id = request.calendar_id
-        if calendar_id and not quotable_id(calendar_id):
-            raise _invalid(
-                [
-                    FieldViolation(
-                        "calendar_id",
-                        "must be a pseudonymous id: at most 64 letters, digits and _.:-, "
-                        "never a CPR number",
-                    )
-                ]
-            )
+        if calendar_id:  # none: the server makes one
+            _calendar_id_checked(calendar_id, "calendar_id")
         _minimised(request.instance.sites, request.instance.therapists)
         instance = self._valid_instance(
             request.instance, request.HasField("instance"), "instance", self._call_budget(context)
@@ -910,6 +920,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             therapists_changed=len(request.therapists),
             referrals_changed=len(request.referrals) + len(request.referrals_removed),
         )
+        _calendar_id_checked(request.calendar_id, "calendar_id")
         _minimised((), request.therapists)
         delta = _delta_from_proto(request)
         budget = self._call_budget(context)

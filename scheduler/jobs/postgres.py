@@ -24,6 +24,8 @@ _MIGRATION_LOCK = 0x5C4ED
 """The advisory lock key that serialises migrations."""
 _POOL_SIZE = 8
 """Idle connections kept for reuse."""
+_TIMEOUT_MS = 30_000
+"""Longest wait for a lock (milliseconds); a statement gets twice that."""
 
 
 class PostgresJobStore(SqlJobStore):
@@ -54,7 +56,14 @@ class PostgresJobStore(SqlJobStore):
             if self._idle:
                 return self._idle.pop()
         try:
-            return psycopg.connect(self._url, connect_timeout=10, autocommit=True)
+            # A lock or a statement waits at most so long (then StoreError: UNAVAILABLE), as
+            # SQLite's busy timeout: a stalled database never holds a call for ever.
+            return psycopg.connect(
+                self._url,
+                connect_timeout=10,
+                autocommit=True,
+                options=f"-c lock_timeout={_TIMEOUT_MS} -c statement_timeout={2 * _TIMEOUT_MS}",
+            )
         except psycopg.OperationalError as exc:
             raise StoreError(f"cannot connect to the PostgreSQL job store: {exc}") from None
 

@@ -7,6 +7,7 @@ claims never see the same queued job. A ``kill -9`` loses at most the transactio
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,22 +17,23 @@ from pathlib import Path
 from scheduler.jobs.sql import Cursor, SqlJobStore
 from scheduler.jobs.store import StoreError
 
-__all__ = ["SqliteJobStore"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT_S", "SqliteJobStore"]
 
-_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+"""How long a transaction waits for another process's write lock before StoreError."""
 
 
 class SqliteJobStore(SqlJobStore):
     """Jobs in an SQLite file (created, with its folder, if missing)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
             )
-            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except (OSError, sqlite3.Error) as exc:
@@ -54,12 +56,16 @@ class SqliteJobStore(SqlJobStore):
                 cur.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for the lock
             except sqlite3.ProgrammingError:  # closed (the server is stopping)
                 raise StoreError(f"the job store {self.path} is closed") from None
-            except sqlite3.OperationalError as exc:  # locked past the timeout, unreadable
+            except sqlite3.DatabaseError as exc:  # locked past the timeout, unreadable
                 raise StoreError(f"the job store {self.path} failed: {exc}") from None
             try:
                 yield cur
-            except sqlite3.OperationalError as exc:  # locked past the timeout, disk full
+            except sqlite3.IntegrityError:
                 cur.execute("ROLLBACK")
+                raise
+            except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, corrupt
+                with contextlib.suppress(sqlite3.Error):
+                    cur.execute("ROLLBACK")
                 raise StoreError(f"the job store {self.path} failed: {exc}") from None
             except BaseException:
                 cur.execute("ROLLBACK")

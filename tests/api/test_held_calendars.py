@@ -187,6 +187,21 @@ def test_unknown_calendar_is_not_found(servers: Any, week: Instance) -> None:
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
 
 
+def test_an_empty_or_cpr_shaped_calendar_id_is_a_bad_request_never_echoed(
+    servers: Any, week: Instance
+) -> None:
+    _, stub = servers()
+    for calendar_id in ("", "0101901234", "x" * 65):
+        for call in (
+            lambda cid: _by_ref(stub, cid, 1, week.referrals[0].id),
+            lambda cid: stub.UpdateCalendar(_update_request(cid, 1, [], []), timeout=10),
+        ):
+            with pytest.raises(grpc.RpcError) as caught:
+                call(calendar_id)
+            assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert "0101901234" not in (caught.value.details() or "")
+
+
 def test_stale_and_unknown_versions_name_the_current_one(servers: Any, week: Instance) -> None:
     _, stub = servers(calendar_versions=2)
     v1 = stub.PutCalendar(

@@ -211,3 +211,17 @@ def test_servers_stop_by_themselves_when_the_supervisor_is_killed(
     assert _count(log, "supervisor gone: stopping") == 2
     with pytest.raises(grpc.RpcError), grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=2)
+
+
+def test_a_second_supervisor_on_the_port_is_refused_and_lines_name_their_server(
+    supervisor: tuple[subprocess.Popen[str], int, Path], tmp_path: Path
+) -> None:
+    _, port, log = supervisor
+    command = [sys.executable, "-m", "scheduler", "serve", "--processes", "2"]
+    command += ["--port", str(port), "--store", str(tmp_path / "other.db")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"another `scheduler serve --processes` serves on port {port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    serving = [line for line in _logged(log) if line["event"] == "serving"]
+    assert sorted(line["process_index"] for line in serving) == [0, 1]

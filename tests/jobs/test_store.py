@@ -505,3 +505,27 @@ def test_a_chain_is_read_as_one_snapshot_while_another_process_compacts(
     ]
     reader.close()
     writer.close()
+
+
+def test_a_store_locked_past_the_busy_timeout_or_corrupt_is_a_store_error(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from scheduler.jobs.sqlite import SqliteJobStore
+
+    path = tmp_path / "store.db"
+    store = SqliteJobStore(path, busy_timeout_s=0.2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holding the file
+    with pytest.raises(StoreError, match="locked"):
+        store.calendar_put("cal", b"week", now=T0, keep=4)
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.calendar_put("cal", b"week", now=T0, keep=4)
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.calendar_chain("cal", 1, None, keep=4)
+    path.write_bytes(b"not a database" * 1000)
+    with pytest.raises(StoreError):
+        SqliteJobStore(path)
