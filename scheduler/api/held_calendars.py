@@ -336,10 +336,10 @@ class HeldCalendars:
         if updates >= self.snapshot_every:
             try:
                 self.journal.calendar_snapshot(calendar_id, version, self._replay.snapshot(changed))
-            except StoreError as exc:  # the next update tries again
+            except StoreError:  # the next update tries again
                 log.warning(
-                    "calendar snapshot not written",
-                    extra={"fields": {"calendar_id": id_tag(calendar_id), "error": str(exc)}},
+                    "calendar snapshot not written: the store failed",
+                    extra={"fields": {"calendar_id": id_tag(calendar_id), "version": version}},
                 )
         self._maybe_purge(now)
         return version
@@ -444,13 +444,18 @@ class HeldCalendars:
             return self._place(calendar_id, entry)
 
     def _maybe_purge(self, now: float) -> None:
-        """Delete the calendars the journal has held unchanged past the retention."""
+        """Delete the calendars the journal has held unchanged past the retention (at most
+        once a minute; a failure is logged, and tried again a minute later)."""
         assert self.journal is not None
         with self._lock:
             if now - self._last_purge < _PURGE_EVERY_S:
                 return
             self._last_purge = now
-        purged = self.journal.calendar_purge(now - self.retention_s)
+        try:
+            purged = self.journal.calendar_purge(now - self.retention_s)
+        except StoreError:  # after a write that succeeded: never its call's failure
+            log.warning("held calendars not purged: the store failed")
+            return
         if purged:
             log.info("held calendars purged from the store", extra={"fields": {"purged": purged}})
 

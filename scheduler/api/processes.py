@@ -13,7 +13,10 @@ index.
 This process supervises: SIGTERM or SIGINT is passed on to every server, which drains and shuts
 down as one server does; if a server ends by itself (killed, or it could not start), the others
 are stopped too and the exit status is 1, so that whatever restarts the service (systemd, a
-container runtime) restarts all of it.
+container runtime) restarts all of it. If the supervisor is killed, each server stops by itself
+(it watches its parent). SO_REUSEPORT would let a second supervisor's servers listen beside
+these (a silent split of the clients, perhaps over two stores): lock files for the port keep a
+second supervisor out while this one, or any of its servers, runs.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Any
 from scheduler.api.server import ServerConfig, configure_logging, exit_now, serve
 from scheduler.jobs.store import StoreError, open_store
 
-__all__ = ["processes_problem", "serve_processes"]
+__all__ = ["PortTakenError", "processes_problem", "serve_processes"]
 
 log = logging.getLogger("scheduler.api.processes")
 
