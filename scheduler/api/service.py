@@ -937,6 +937,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
             violations = _instance_violations(problems, "calendar")
             if violations:
                 raise _invalid(violations, "the updated calendar is invalid")
+            if budget.expired():  # the client has given up (or waited past its deadline for
+                # another update of the calendar): nothing is written that it was not told of
+                raise self._ended(budget, "waiting to write the update")
             return changed
 
         try:

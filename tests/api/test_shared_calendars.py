@@ -378,3 +378,37 @@ def test_names_addresses_and_absence_reasons_are_neither_held_nor_stored(
     assert len(chain.rows) == 2
     for text in ("Vestergade", "Karen", "sygemeldt", "Ole"):
         assert text.encode() not in stored
+
+
+def test_an_update_still_waiting_when_its_deadline_passes_is_not_written(
+    tmp_path: Path, week: Instance
+) -> None:
+    import time
+
+    running = start_server(port=0, store=str(tmp_path / "store.db"))
+    try:
+        with grpc.insecure_channel(running.address) as ch:
+            stub = scheduler_pb2_grpc.SchedulerStub(ch)
+            put = stub.PutCalendar(
+                pb.PutCalendarRequest(calendar_id="c", instance=instance_to_proto(week)),
+                timeout=30,
+            )
+            removed = instance_to_proto(week).bookings[0].id
+            update = pb.UpdateCalendarRequest(
+                calendar_id="c", base_version=put.version, bookings_removed=[removed]
+            )
+            held = running.service.held
+            with held._locked("update", "c"):  # another update of the calendar, slow
+                with pytest.raises(grpc.RpcError) as caught:
+                    stub.UpdateCalendar(update, timeout=1)
+                assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+            deadline = time.monotonic() + 60
+            while running.guard.in_flight and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert running.guard.in_flight == 0
+            assert held.versions("c") == [put.version]
+            journal = held.journal
+            assert journal is not None
+            assert journal.calendar_chain("c", put.version, None, keep=4).current == put.version
+    finally:
+        running.stop(0).wait()
