@@ -5,9 +5,10 @@ and asks for proposals naming ``{calendar_id, version}``; the server keeps each 
 :class:`~scheduler.planning.calendar_index.CalendarIndex`, the form the ranking reads, so a
 proposal parses nothing. :class:`HeldCalendars` is that store:
 
-- **Versions** are opaque increasing integers drawn from one counter per store that starts at
-  the store's creation time in microseconds: a version is never reused by a server process, nor
-  in practice by a restarted one, so a client's old version never names another calendar.
+- **Versions** are opaque increasing integers in microseconds: without a journal drawn from one
+  counter per store that starts at its creation time, with one allocated by the journal (the
+  time, or one more than the calendar's current version). A version is never reused for a
+  calendar while it is held or stored, so a client's old version never names other contents.
 - **Updates** are serialised per calendar (optimistic concurrency): an update names the version
   it was made on, and only the current version may be changed; a stale base is
   :class:`VersionNotHeldError` naming the current version, and the client retries on it. No
@@ -239,15 +240,25 @@ class HeldCalendars:
         """A fresh calendar id for an upload that names none."""
         return f"cal-{uuid.uuid4().hex[:24]}"
 
-    def put(self, calendar_id: str, index: CalendarIndex, payload: bytes | None = None) -> int:
+    def put(
+        self,
+        calendar_id: str,
+        index: CalendarIndex,
+        payload: bytes | None = None,
+        before_write: Callable[[], None] | None = None,
+    ) -> int:
         """Hold `index` as the newest version of `calendar_id` (a new calendar, or a full
         replacement of a held one, after any update in progress on it); evicts the least
         recently used calendars beyond the maximum. With a journal, `payload` (the upload, as
-        :meth:`Replay.full` reads it) is written to it first. Returns the version."""
+        :meth:`Replay.full` reads it) is written to it first. `before_write` is called once
+        the calendar's turn has come, just before anything is written or held (it may raise:
+        nothing is then). Returns the version."""
         if self.journal is not None:
             if payload is None:
                 raise ValueError("a calendar held through a journal needs its payload")
             with self._locked("update", calendar_id):
+                if before_write is not None:
+                    before_write()
                 now = self._clock()
                 version = self.journal.calendar_put(
                     calendar_id, payload, now=now, keep=self.versions_kept
@@ -260,10 +271,14 @@ class HeldCalendars:
             with self._lock:
                 entry = self._entries.get(calendar_id)
                 if entry is None:
+                    if before_write is not None:
+                        before_write()
                     version, evicted = self._insert(calendar_id, _Entry(OrderedDict()), index)
                     break
             with entry.updating, self._lock:
                 if self._entries.get(calendar_id) is entry:
+                    if before_write is not None:
+                        before_write()
                     version, evicted = self._insert(calendar_id, entry, index)
                     break
             # evicted while waiting for its update lock: hold it anew

@@ -15,25 +15,23 @@ down as one server does; if a server ends by itself (killed, or it could not sta
 are stopped too and the exit status is 1, so that whatever restarts the service (systemd, a
 container runtime) restarts all of it. If the supervisor is killed, each server stops by itself
 (it watches its parent). SO_REUSEPORT would let a second supervisor's servers listen beside
-these (a silent split of the clients, perhaps over two stores): lock files for the port keep a
-second supervisor out while this one, or any of its servers, runs.
+these (a silent split of the clients, perhaps over two stores): a second supervisor for the
+port is refused, and one started while a killed one's servers still drain waits for them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -67,37 +65,46 @@ def processes_problem(config: ServerConfig, processes: int) -> str | None:
 
 
 class PortTakenError(OSError):
-    """Another ``scheduler serve --processes`` (or the servers of a killed one, still
-    draining) serves on the port."""
+    """Another ``scheduler serve --processes`` serves on the port, or something else (the
+    servers of a killed one, still draining past the wait) listens there."""
 
 
-def _lock_path(port: int, which: str) -> Path:
-    return Path(tempfile.gettempdir()) / f"scheduler-serve-{port}.{which}.lock"
+def _take_port(host: str, port: int, wait_s: float) -> socket.socket:
+    """Make sure no other supervisor, and no server of an earlier one, serves on `port`.
 
-
-def _take_port(port: int) -> Any:
-    """Make sure no other supervisor, and no server of an earlier one, serves on `port`:
-    this supervisor holds ``.supervisor.lock`` for its life, and its servers each hold
-    ``.servers.lock`` shared (SO_REUSEPORT alone would let them all listen together). Returns
-    the supervisor lock's file (closing it releases the lock)."""
-    supervisor = _lock_path(port, "supervisor").open("a")
+    The supervisor holds a name in Linux's abstract socket namespace for its life (no file: it
+    is the same for every user and temporary folder, and the kernel lets go of it when the
+    process ends). Servers of a killed supervisor, still draining, are found by binding the
+    port without SO_REUSEPORT, which fails while anything listens there; they are waited for
+    (`wait_s`: their drain and grace), so a service manager's quick restart succeeds. Returns
+    the supervisor's socket (closing it lets go of the name)."""
+    name = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        fcntl.flock(supervisor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        supervisor.close()
+        name.bind(f"\0scheduler-serve-{host}:{port}")
+    except OSError:
+        name.close()
         raise PortTakenError(
-            f"another `scheduler serve --processes` serves on port {port}"
+            f"another `scheduler serve --processes` serves on {host}:{port}"
         ) from None
-    with _lock_path(port, "servers").open("a") as servers:
+    deadline = time.monotonic() + wait_s
+    while True:
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # Connections of an earlier server in TIME_WAIT do not count; a listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            fcntl.flock(servers, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            supervisor.close()
-            raise PortTakenError(
-                f"servers of an earlier `scheduler serve --processes` still serve on port "
-                f"{port} (stopping: try again in a few seconds)"
-            ) from None
-    return supervisor
+            probe.bind((host, port))
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                name.close()
+                raise PortTakenError(
+                    f"{host}:{port} is in use (servers of an earlier `scheduler serve "
+                    f"--processes` still stopping, or another program)"
+                ) from None
+            time.sleep(0.2)
+        finally:
+            probe.close()
+    return name
 
 
 def _child(config: ServerConfig, ready: Any, index: int) -> None:
@@ -110,8 +117,6 @@ def _child(config: ServerConfig, ready: Any, index: int) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    servers_lock = _lock_path(config.port, "servers").open("a")
-    fcntl.flock(servers_lock, fcntl.LOCK_SH)  # released when this process ends
     ready.set()
     configure_logging()
     for handler in logging.getLogger("scheduler").handlers:  # every line names its server
@@ -155,7 +160,9 @@ def serve_processes(config: ServerConfig, processes: int) -> int:
     if problem is not None:
         raise ValueError(problem)
     assert config.store is not None
-    port_lock = _take_port(config.port)
+    port_lock = _take_port(
+        config.host, config.port, config.drain_s + config.grace_s + _STOP_MARGIN_S
+    )
     try:
         open_store(config.store).close()  # migrate once; fail here on a store that cannot open
     except BaseException:
@@ -228,13 +235,13 @@ def _stop(
     """SIGTERM every server still running (once it handles the signal: a server still
     starting would die of it), wait up to `within_s` for all, kill the rest; returns 0 if
     every server ended with status 0."""
+    deadline = time.monotonic() + within_s
     for server, started in zip(servers, ready, strict=True):
-        while server.is_alive() and not started.wait(0.1):
+        while server.is_alive() and not started.wait(0.1) and time.monotonic() < deadline:
             pass
         if server.is_alive() and server.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(server.pid, signal.SIGTERM)
-    deadline = time.monotonic() + within_s
     code = 0
     for server in servers:
         server.join(max(0.0, deadline - time.monotonic()))

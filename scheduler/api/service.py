@@ -895,12 +895,18 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServicer):
         if calendar_id:  # none: the server makes one
             _calendar_id_checked(calendar_id, "calendar_id")
         _minimised(request.instance.sites, request.instance.therapists)
+        budget = self._call_budget(context)
         instance = self._valid_instance(
-            request.instance, request.HasField("instance"), "instance", self._call_budget(context)
+            request.instance, request.HasField("instance"), "instance", budget
         )
         calendar_id = calendar_id or self.held.new_id()
         payload = request.instance.SerializeToString() if self.held.journal is not None else None
-        version = self.held.put(calendar_id, index_calendar(instance), payload)
+
+        def before_write() -> None:
+            if budget.expired():  # waited past the deadline for another write of the calendar
+                raise self._ended(budget, "waiting to write the calendar")
+
+        version = self.held.put(calendar_id, index_calendar(instance), payload, before_write)
         fields.update(_counts(instance))
         fields.update(calendar_id=calendar_id, version=version, held_calendars=len(self.held))
         return pb.PutCalendarResponse(calendar_id=calendar_id, version=version)

@@ -472,6 +472,8 @@ class SqlJobStore(ABC):
             "UPDATE calendars SET current_version = ?, updated_at = ? WHERE calendar_id = ?",
             (version, now, calendar_id),
         )
+        if cur.rowcount != 1:  # never a version without its calendar's row
+            raise StoreError(f"calendar {calendar_id!r} vanished while its version was written")
         self._run(
             cur,
             "INSERT INTO calendar_versions (calendar_id, version, base_version, payload, "
@@ -502,15 +504,17 @@ class SqlJobStore(ABC):
 
     def calendar_put(self, calendar_id: str, payload: bytes, *, now: float, keep: int) -> int:
         with self._transaction() as cur:
-            # The row first (two first uploads at once: the second waits for the first), then
-            # its lock.
+            # The row, made or taken and locked in one statement: two first uploads at once,
+            # the second waits for the first; an upload meeting a purge that holds the row
+            # waits for it and, the row deleted, makes it anew.
             self._run(
                 cur,
                 "INSERT INTO calendars (calendar_id, current_version, updated_at) VALUES (?, 0, ?) "
-                "ON CONFLICT (calendar_id) DO NOTHING",
+                "ON CONFLICT (calendar_id) DO UPDATE SET updated_at = excluded.updated_at "
+                "RETURNING current_version",
                 (calendar_id, now),
             )
-            current = self._calendar_head(cur, calendar_id)
+            current = int(cur.fetchone()[0])
             return self._write_version(cur, calendar_id, current, None, payload, now, keep)
 
     def calendar_update(

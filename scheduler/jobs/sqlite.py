@@ -23,6 +23,13 @@ DEFAULT_BUSY_TIMEOUT_S = 30.0
 """How long a transaction waits for another process's write lock before StoreError."""
 
 
+def _rollback(cur: sqlite3.Cursor) -> None:
+    """End the transaction whatever happened to it (SQLite may have rolled it back itself)."""
+    with contextlib.suppress(sqlite3.Error):
+        if cur.connection.in_transaction:
+            cur.execute("ROLLBACK")
+
+
 class SqliteJobStore(SqlJobStore):
     """Jobs in an SQLite file (created, with its folder, if missing)."""
 
@@ -60,18 +67,16 @@ class SqliteJobStore(SqlJobStore):
                 raise StoreError(f"the job store {self.path} failed: {exc}") from None
             try:
                 yield cur
-            except sqlite3.IntegrityError:
-                cur.execute("ROLLBACK")
+                cur.execute("COMMIT")  # inside: a failed commit is rolled back and reported
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError):  # a bug, not the store
+                _rollback(cur)
                 raise
             except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, corrupt
-                with contextlib.suppress(sqlite3.Error):
-                    cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise StoreError(f"the job store {self.path} failed: {exc}") from None
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
-            else:
-                cur.execute("COMMIT")
             finally:
                 cur.close()
 

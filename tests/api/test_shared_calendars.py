@@ -380,7 +380,7 @@ def test_names_addresses_and_absence_reasons_are_neither_held_nor_stored(
         assert text.encode() not in stored
 
 
-def test_an_update_still_waiting_when_its_deadline_passes_is_not_written(
+def test_a_write_still_waiting_when_its_deadline_passes_is_not_written(
     tmp_path: Path, week: Instance
 ) -> None:
     import time
@@ -398,15 +398,20 @@ def test_an_update_still_waiting_when_its_deadline_passes_is_not_written(
                 calendar_id="c", base_version=put.version, bookings_removed=[removed]
             )
             held = running.service.held
-            with held._locked("update", "c"):  # another update of the calendar, slow
-                with pytest.raises(grpc.RpcError) as caught:
-                    stub.UpdateCalendar(update, timeout=1)
-                assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-            deadline = time.monotonic() + 60
-            while running.guard.in_flight and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert running.guard.in_flight == 0
-            assert held.versions("c") == [put.version]
+            replace = pb.PutCalendarRequest(calendar_id="c", instance=instance_to_proto(week))
+            for call in (
+                lambda: stub.UpdateCalendar(update, timeout=1),
+                lambda: stub.PutCalendar(replace, timeout=1),  # validated before it waits
+            ):
+                with held._locked("update", "c"):  # another write of the calendar, slow
+                    with pytest.raises(grpc.RpcError) as caught:
+                        call()
+                    assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+                deadline = time.monotonic() + 60
+                while running.guard.in_flight and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert running.guard.in_flight == 0
+                assert held.versions("c") == [put.version]
             journal = held.journal
             assert journal is not None
             assert journal.calendar_chain("c", put.version, None, keep=4).current == put.version

@@ -529,3 +529,47 @@ def test_a_store_locked_past_the_busy_timeout_or_corrupt_is_a_store_error(
     path.write_bytes(b"not a database" * 1000)
     with pytest.raises(StoreError):
         SqliteJobStore(path)
+
+
+def test_an_upload_meeting_a_purge_of_its_calendar_makes_it_anew(postgres_url: str) -> None:
+    uploader, purger = open_store(postgres_url), open_store(postgres_url)
+    assert isinstance(uploader, SqlJobStore) and isinstance(purger, SqlJobStore)
+    old = uploader.calendar_put("cal", b"old week", now=T0, keep=4)
+    pause = _Paused(purger, "DELETE FROM calendars WHERE calendar_id")  # its rows locked
+    out: dict[str, Any] = {}
+    purge = threading.Thread(target=lambda: out.update(purged=purger.calendar_purge(T0 + 50)))
+    purge.start()
+    assert pause.reached.wait(30)
+    upload = threading.Thread(
+        target=lambda: out.update(
+            version=uploader.calendar_put("cal", b"new week", now=T0 + 100, keep=4)
+        )
+    )
+    upload.start()
+    assert _waiting_on_a_lock(postgres_url)  # the upload waits for the purge
+    pause.go.set()
+    purge.join(30)
+    upload.join(30)
+    assert out["purged"] == 1
+    chain = uploader.calendar_chain("cal", out["version"], None, keep=4)
+    assert chain.current == out["version"] > old
+    assert chain.rows == [CalendarRow(out["version"], None, b"new week", True)]
+    assert uploader.calendar_purge(T0 + 99) == 0  # its row is there, with its time
+    uploader.close()
+    purger.close()
+
+
+def test_a_failed_commit_is_a_store_error_and_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from scheduler.jobs.sqlite import SqliteJobStore
+
+    store = SqliteJobStore(tmp_path / "store.db")
+    with pytest.raises(StoreError, match="disk"), store._transaction() as cur:
+        store._run(cur, "SELECT 1")
+        raise sqlite3.OperationalError("disk I/O error")  # as a failing COMMIT raises
+    assert not store._conn.in_transaction
+    assert store.calendar_put("cal", b"week", now=T0, keep=4)  # the store still works
+    store.close()
