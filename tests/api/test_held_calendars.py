@@ -16,12 +16,12 @@ from grpc_status import rpc_status
 
 from scheduler.api.convert import instance_to_proto, referral_to_proto
 from scheduler.api.held_calendars import CalendarNotFoundError, HeldCalendars, VersionNotHeldError
-from scheduler.api.server import RunningServer, start_server
+from scheduler.api.server import RunningServer
 from scheduler.bench.generator import generate
 from scheduler.domain import Booking, Instance
 from scheduler.planning.calendar_index import CalendarIndex, index_calendar
 from scheduler.v1 import scheduler_pb2 as pb
-from scheduler.v1 import scheduler_pb2_grpc
+from tests.api.running import server_starter
 from tests.planning.test_calendar_index import random_delta
 
 TOKEN = "a-long-enough-test-token-0123456789"
@@ -35,18 +35,8 @@ def week() -> Instance:
 @pytest.fixture
 def servers() -> Iterator[Callable[..., tuple[RunningServer, Any]]]:
     """Start servers with a given configuration; all are stopped after the test."""
-    started: list[tuple[RunningServer, grpc.Channel]] = []
-
-    def start(**config: Any) -> tuple[RunningServer, Any]:
-        running = start_server(port=0, **config)
-        ch = grpc.insecure_channel(running.address)
-        started.append((running, ch))
-        return running, scheduler_pb2_grpc.SchedulerStub(ch)
-
-    yield start
-    for running, ch in started:
-        ch.close()
-        running.stop(0).wait()
+    with server_starter() as start:
+        yield start
 
 
 def _by_ref(stub: Any, calendar_id: str, version: int, referral_id: str, k: int = 5) -> Any:

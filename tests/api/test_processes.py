@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from scheduler.api.convert import instance_to_proto
 from scheduler.bench.generator import generate
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
+from tests.api.running import wait_until
 
 
 def _free_ports(n: int) -> int:
@@ -79,7 +80,9 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Pat
         try:
             assert _serving(f"127.0.0.1:{port}", 120), log.read_text()[-2000:]
             # Every server up, not only the first to answer.
-            assert _until(lambda: _count(log, "serving") == 2 and _count(log, "serving processes"))
+            assert wait_until(
+                lambda: _count(log, "serving") == 2 and _count(log, "serving processes"), 120
+            )
             yield proc, port, log
         finally:
             if proc.poll() is None:
@@ -97,15 +100,6 @@ def _logged(log: Path) -> list[dict[str, Any]]:
 
 def _count(log: Path, event: str) -> int:
     return sum(1 for line in _logged(log) if line["event"] == event)
-
-
-def _until(condition: Callable[[], Any], within_s: float = 120) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _gone(pid: int) -> bool:
@@ -216,8 +210,10 @@ def test_servers_stop_by_themselves_when_the_supervisor_is_killed(
         subprocess.Popen(command, stderr=err, text=True) as restarted,
     ):
         try:
-            assert _until(lambda: _count(restart_log, "serving") == 2), restart_log.read_text()
-            assert _until(lambda: all(_gone(pid) for pid in pids))
+            assert wait_until(lambda: _count(restart_log, "serving") == 2, 120), (
+                restart_log.read_text()
+            )
+            assert wait_until(lambda: all(_gone(pid) for pid in pids), 120)
             assert _count(log, "supervisor gone: stopping") == 2
             assert _serving(f"127.0.0.1:{port}", 60)
             restarted.send_signal(signal.SIGTERM)

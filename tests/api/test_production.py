@@ -42,6 +42,7 @@ from scheduler.planning.budget import Budget
 from scheduler.planning.solve import Progress, solve
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
+from tests.api.running import wait_until
 
 FAST = SolveOptions(time_limit_s=2.0, workers=1, seed=1)
 CPR = "010190-1234"
@@ -105,15 +106,6 @@ def _request(instance: Instance, options: SolveOptions = FAST) -> pb.OptimizeReq
 def _lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     fmt = JsonFormatter()
     return [json.loads(fmt.format(r)) for r in caplog.records if r.name.startswith("scheduler")]
-
-
-def _wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 # --------------------------------------------------------------------------- errors
@@ -231,7 +223,7 @@ def test_beyond_the_call_limit_the_request_is_refused_unread_and_health_still_an
             assert answer.status == health_pb2.HealthCheckResponse.SERVING
         held.release.set()
         assert all(len(f.result().solution.assignments) == 4 for f in busy)
-        assert _wait_until(lambda: running.guard.in_flight == 0, 5)
+        assert wait_until(lambda: running.guard.in_flight == 0, 5)
 
 
 # --------------------------------------------------------------------------- honest logs
@@ -249,12 +241,12 @@ def test_deadline_and_cancel_are_logged_as_the_client_saw_them(
         assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
         # On a busy machine that call's budget may end while its request is still read: then
         # it never enters the solve. Either way it ends.
-        assert _wait_until(lambda: running.guard.in_flight == 0, 10)
+        assert wait_until(lambda: running.guard.in_flight == 0, 10)
         held.entered.acquire(timeout=0)
         stream = stub.OptimizeStream(_request(small), timeout=60)
         assert held.entered.acquire(timeout=10)
         stream.cancel()
-        assert _wait_until(lambda: running.guard.in_flight == 0, 10)
+        assert wait_until(lambda: running.guard.in_flight == 0, 10)
     codes = sorted(x["code"] for x in _lines(caplog) if x["event"] == "rpc")
     assert codes == ["CANCELLED", "DEADLINE_EXCEEDED"]
 
@@ -280,7 +272,7 @@ def test_drain_then_stop_cancels_solves_which_still_answer(
         started = time.monotonic()
         stopper.start()
         # During the drain: NOT_SERVING, but calls are still served.
-        assert _wait_until(
+        assert wait_until(
             lambda: (
                 health.Check(health_pb2.HealthCheckRequest(), timeout=2).status
                 == health_pb2.HealthCheckResponse.NOT_SERVING

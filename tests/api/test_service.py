@@ -46,6 +46,7 @@ from scheduler.planning.propose import proposal_dates, propose_slots
 from scheduler.planning.solve import Progress, solve
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
+from tests.api.running import server_starter, wait_until
 
 FAST = SolveOptions(time_limit_s=2.0, workers=1, seed=1)
 
@@ -127,18 +128,8 @@ class _Recorder:
 @pytest.fixture
 def own_server() -> Iterator[Callable[..., tuple[RunningServer, Any]]]:
     """Start servers with a given service; all are stopped after the test."""
-    started: list[tuple[RunningServer, grpc.Channel]] = []
-
-    def start(**config: Any) -> tuple[RunningServer, Any]:
-        running = start_server(port=0, **config)
-        ch = grpc.insecure_channel(running.address)
-        started.append((running, ch))
-        return running, scheduler_pb2_grpc.SchedulerStub(ch)
-
-    yield start
-    for running, ch in started:
-        ch.close()
-        running.stop(0).wait()
+    with server_starter() as start:
+        yield start
 
 
 def _request(instance: Instance, options: SolveOptions = FAST) -> pb.OptimizeRequest:
@@ -157,15 +148,6 @@ def _violations(error: grpc.RpcError) -> dict[str, str]:
             continue  # the ErrorInfo with the count
         found.update({v.field: v.description for v in bad.field_violations})
     return found
-
-
-def _wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 # --------------------------------------------------------------------------- RPCs
@@ -617,11 +599,11 @@ def test_a_cancel_while_the_request_is_converted_ends_the_conversion(
     stream = stub.OptimizeStream(_request(hard, SolveOptions(time_limit_s=60, workers=1)))
     assert held.reading.wait(20)
     stream.cancel()
-    assert held.budget is not None and _wait_until(held.budget.stop.is_set, 10)
+    assert held.budget is not None and wait_until(held.budget.stop.is_set, 10)
     held.go.set()
     # The conversion looks at the budget every CHECK_EVERY records: it ended there, and the
     # solver was never started.
-    assert _wait_until(lambda: running.service.running_solves == 0, 10)
+    assert wait_until(lambda: running.service.running_solves == 0, 10)
     assert held.read <= 50 + CHECK_EVERY < len(hard.bookings)
     assert not recorder.entered.is_set()
 
@@ -638,12 +620,12 @@ def test_a_deadline_spent_while_the_request_is_converted_is_deadline_exceeded(
         _request(hard, SolveOptions(time_limit_s=60, workers=1)), timeout=3.0
     )
     assert held.reading.wait(20)
-    assert held.budget is not None and _wait_until(held.budget.expired, 10)
+    assert held.budget is not None and wait_until(held.budget.expired, 10)
     held.go.set()
     with pytest.raises(grpc.RpcError) as exc:
         future.result(timeout=20)
     assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-    assert _wait_until(lambda: running.service.running_solves == 0, 10)
+    assert wait_until(lambda: running.service.running_solves == 0, 10)
     assert held.read <= 50 + CHECK_EVERY < len(hard.bookings)
     assert not recorder.entered.is_set()
 
@@ -662,13 +644,13 @@ def test_a_deadline_too_short_to_answer_ends_cleanly_and_stops_the_solver(
     assert exc.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     # On a busy machine the budget may run out while the request is still converted: the
     # conversion then ends and the solve is never entered. Otherwise it was entered in time.
-    assert _wait_until(lambda: recorder.entered.is_set() or running.service.running_solves == 0, 10)
+    assert wait_until(lambda: recorder.entered.is_set() or running.service.running_solves == 0, 10)
     if recorder.entered.is_set():
         assert recorder.budget is not None and recorder.budget.limit_s < 0.5
-        assert recorder.stop is not None and _wait_until(recorder.stop.is_set, 1.0)
+        assert recorder.stop is not None and wait_until(recorder.stop.is_set, 1.0)
     hold.set()
     assert recorder.finished.wait(5.0) or not recorder.entered.is_set()
-    assert _wait_until(lambda: running.service.running_solves == 0, 1.0)
+    assert wait_until(lambda: running.service.running_solves == 0, 1.0)
 
 
 def test_a_client_cancel_stops_the_solver(
@@ -683,7 +665,7 @@ def test_a_client_cancel_stops_the_solver(
     # margin is generous so a busy machine passes; scripts/bench_service.py measures latency).
     assert recorder.finished.wait(20)
     assert recorder.stop is not None and recorder.stop.is_set()
-    assert _wait_until(lambda: running.service.running_solves == 0, 1.0)
+    assert wait_until(lambda: running.service.running_solves == 0, 1.0)
     with pytest.raises(grpc.RpcError) as exc:
         list(stream)
     assert exc.value.code() is grpc.StatusCode.CANCELLED

@@ -26,6 +26,7 @@ from scheduler.planning.calendar_index import CalendarDelta, CalendarIndex, inde
 from scheduler.planning.propose import rank_slots
 from scheduler.v1 import scheduler_pb2 as pb
 from scheduler.v1 import scheduler_pb2_grpc
+from tests.api.running import server_starter
 from tests.planning.test_calendar_index import _applied, random_delta
 
 
@@ -263,19 +264,8 @@ def servers(
         if request.param == "sqlite"
         else str(request.getfixturevalue("postgres_url"))
     )
-    started: list[tuple[RunningServer, grpc.Channel]] = []
-
-    def start(**config: Any) -> tuple[RunningServer, Any]:
-        config.setdefault("store", target)
-        running = start_server(port=0, **config)
-        ch = grpc.insecure_channel(running.address)
-        started.append((running, ch))
-        return running, scheduler_pb2_grpc.SchedulerStub(ch)
-
-    yield start
-    for running, ch in started:
-        ch.close()
-        running.stop(0).wait()
+    with server_starter(store=target) as start:
+        yield start
 
 
 def _propose(stub: Any, calendar_id: str, version: int, referral_id: str) -> Any:
